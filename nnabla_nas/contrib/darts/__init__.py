@@ -1,0 +1,1 @@
+"""The DARTS cell search space."""

@@ -1,0 +1,123 @@
+"""`MixedOp`: a labelled choice among candidate modules, the unit of a search space."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import nnabla.functions as F
+import numpy as np
+
+from .container import ModuleList
+from .module import Module
+from .parameter import Parameter
+
+MODES = ("full", "sample", "max")
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Numerically stable softmax of a 1-D array."""
+    z = np.exp(logits - np.max(logits))
+    return z / z.sum()
+
+
+class MixedOp(Module):
+    """Chooses among candidate operators, weighted by the architecture parameter `alpha`.
+
+    Modes:
+        ``'full'``: the softmax(alpha)-weighted sum of every candidate (DARTS relaxation).
+        ``'sample'``: one candidate drawn from softmax(alpha) at each call (graph build).
+        ``'max'``: the candidate of largest alpha.
+    In ``'sample'`` and ``'max'`` mode only the active candidate keeps ``need_grad``, so
+    ``get_parameters(grad_only=True)`` lists just the parameters on the active path.
+
+    Args:
+        operators: the candidates; all must map an input to outputs of one shape.
+        mode: ``'full'``, ``'sample'`` or ``'max'``.
+        alpha: an architecture parameter of ``len(operators)`` logits to use (and possibly
+            share with other MixedOps); a new one is made when None.
+        rng: the generator that initialises a new `alpha` and draws samples; pass one
+            (or an int seed) for reproducible runs.
+
+    Example:
+        >>> from nnabla_nas import module as Mo
+        >>> op = Mo.MixedOp([Mo.Identity(), Mo.MaxPool((3, 3), (1, 1), (1, 1))], mode='max')
+    """
+
+    def __init__(
+        self,
+        operators: Iterable[Module],
+        mode: str = "full",
+        alpha: Parameter | None = None,
+        *,
+        rng: np.random.Generator | int | None = None,
+    ) -> None:
+        self._ops = ModuleList(operators)
+        n = len(self._ops)
+        if n == 0:
+            raise ValueError("MixedOp needs at least one candidate operator")
+        self._rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+        if alpha is None:
+            # DARTS initialises the logits with small Gaussian noise.
+            alpha = Parameter((n,), initializer=1e-3 * self._rng.standard_normal(n))
+        if alpha.size != n:
+            raise ValueError(f"MixedOp has {n} candidates but alpha has shape {alpha.shape}")
+        self._alpha = alpha
+        self.mode = mode
+        self._index: int | None = None
+
+    @property
+    def mode(self) -> str:
+        """``'full'``, ``'sample'`` or ``'max'``."""
+        return str(self.__dict__["_mode"])
+
+    @mode.setter
+    def mode(self, mode: str) -> None:
+        if mode not in MODES:
+            raise ValueError(f"MixedOp: unknown mode {mode!r}; use one of {MODES}")
+        self.__dict__["_mode"] = mode
+
+    @property
+    def operators(self) -> ModuleList:
+        return self._ops
+
+    @property
+    def alpha(self) -> Parameter:
+        return self._alpha
+
+    @property
+    def index(self) -> int | None:
+        """The active candidate of the last call in ``'sample'``/``'max'`` mode."""
+        return self._index
+
+    def probs(self) -> np.ndarray:
+        """softmax(alpha) as a numpy array."""
+        return softmax(self._alpha.d.reshape(-1))
+
+    def call(self, input: Any) -> Any:
+        if self.mode == "full":
+            return self._weighted_sum(input)
+        probs = self.probs()
+        if self.mode == "sample":
+            self._index = int(self._rng.choice(len(probs), p=probs))
+        else:
+            self._index = int(np.argmax(probs))
+        for i, op in enumerate(self._ops):
+            op.need_grad = i == self._index
+        return self._ops[self._index](input)
+
+    def _weighted_sum(self, input: Any) -> Any:
+        self._index = None
+        for op in self._ops:
+            op.need_grad = True
+        outputs = [op(input) for op in self._ops]
+        shapes = [tuple(o.shape) for o in outputs]
+        if len(set(shapes)) != 1:
+            detail = ", ".join(f"{i}: {s}" for i, s in enumerate(shapes))
+            raise ValueError(f"MixedOp candidates give outputs of different shapes ({detail})")
+        n, ndim = len(outputs), len(shapes[0])
+        weights = F.reshape(F.softmax(F.reshape(self._alpha, (n,)), axis=0), (n,) + (1,) * ndim)
+        return F.sum(F.stack(*outputs, axis=0) * weights, axis=0)
+
+    def extra_repr(self) -> str:
+        return f"mode={self.mode!r}, num_ops={len(self._ops)}"

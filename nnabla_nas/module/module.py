@@ -1,0 +1,199 @@
+"""`Module`: the node of a search space tree. Bookkeeping only."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import h5py
+import nnabla as nn
+import numpy as np
+
+from ..utils.io import atomic_path
+from .parameter import Parameter
+
+
+def _join(prefix: str, name: str) -> str:
+    return f"{prefix}/{name}" if prefix else name
+
+
+class Module:
+    """Base class of layers, containers and search spaces.
+
+    Subclasses assign child modules and `Parameter`s as attributes (calling
+    ``super().__init__()`` is optional) and implement `call()`, the forward pass.
+    Calling a module records its input shapes, then runs `call()`.
+
+    Example:
+        >>> import nnabla as nn
+        >>> from nnabla_nas import module as Mo
+        >>> class Net(Mo.Module):
+        ...     def __init__(self):
+        ...         self._conv = Mo.Conv(1, 4, (3, 3), pad=(1, 1))
+        ...     def call(self, x):
+        ...         return self._conv(x)
+        >>> list(Net().get_parameters())
+        ['_conv/_W', '_conv/_b']
+    """
+
+    def __init__(self) -> None:
+        pass
+
+    # -- the tree ---------------------------------------------------------
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        """Yields the direct children in assignment order."""
+        for name, value in vars(self).items():
+            if isinstance(value, Module):
+                yield name, value
+
+    def named_local_parameters(self) -> Iterator[tuple[str, Parameter]]:
+        """Yields the parameters assigned to this module itself (not its children)."""
+        for name, value in vars(self).items():
+            if isinstance(value, Parameter):
+                yield name, value
+
+    def get_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """Yields ``(path, module)`` for every module of the tree, pre-order, self first."""
+        seen: set[int] = set()
+        stack: list[tuple[str, Module]] = [(prefix, self)]
+        while stack:
+            name, module = stack.pop()
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
+            yield name, module
+            children = [(_join(name, k), m) for k, m in module.named_children()]
+            stack.extend(reversed(children))
+
+    def get_parameters(self, grad_only: bool = False) -> OrderedDict[str, Parameter]:
+        """Returns the parameters of the tree keyed by ``/``-joined paths.
+
+        A parameter shared by several modules appears once, under its first path.
+        With ``grad_only``, parameters with ``need_grad=False`` and those of modules whose
+        `need_grad` is False (e.g. inactive `MixedOp` candidates) are left out.
+        """
+        params: OrderedDict[str, Parameter] = OrderedDict()
+        seen: set[int] = set()
+        for path, module in self.get_modules():
+            if grad_only and not module.need_grad:
+                continue
+            for name, p in module.named_local_parameters():
+                if id(p) in seen or (grad_only and not p.need_grad):
+                    continue
+                seen.add(id(p))
+                params[_join(path, name)] = p
+        return params
+
+    # -- modes --------------------------------------------------------------
+    @property
+    def training(self) -> bool:
+        """Training mode (batch statistics, dropout); setting it recurses."""
+        return bool(self.__dict__.get("_training", True))
+
+    @training.setter
+    def training(self, mode: bool) -> None:
+        for _, module in self.get_modules():
+            module.__dict__["_training"] = bool(mode)
+
+    @property
+    def need_grad(self) -> bool:
+        """Whether this module's parameters are trained; setting it recurses."""
+        return bool(self.__dict__.get("_need_grad", True))
+
+    @need_grad.setter
+    def need_grad(self, flag: bool) -> None:
+        for _, module in self.get_modules():
+            module.__dict__["_need_grad"] = bool(flag)
+
+    def apply(self, **attrs: Any) -> Module:
+        """Sets each attribute on every module of the tree, e.g. ``apply(training=False)``."""
+        for _, module in self.get_modules():
+            for key, value in attrs.items():
+                setattr(module, key, value)
+        return self
+
+    # -- forward ------------------------------------------------------------
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self.__dict__["input_shapes"] = [a.shape for a in args if hasattr(a, "shape")]
+        out = self.call(*args, **kwargs)
+        if hasattr(out, "shape"):
+            self.__dict__["output_shape"] = out.shape
+        return out
+
+    def call(self, *args: Any, **kwargs: Any) -> Any:
+        """The forward pass: builds the nnabla graph of this module."""
+        raise NotImplementedError(f"{type(self).__name__} must implement call()")
+
+    # -- parameter values -----------------------------------------------------
+    def set_parameters(
+        self, params: Mapping[str, np.ndarray | nn.Variable], raise_if_missing: bool = False
+    ) -> None:
+        """Copies values into the parameters with the same keys.
+
+        Raises:
+            KeyError: a key of `params` is not a parameter of this module, or, with
+                `raise_if_missing`, a parameter of this module has no value in `params`.
+            ValueError: a value's shape differs from its parameter's.
+        """
+        own = self.get_parameters()
+        unknown = [k for k in params if k not in own]
+        if unknown:
+            raise KeyError(f"{type(self).__name__} has no parameters {unknown}; it has {list(own)}")
+        missing = [k for k in own if k not in params]
+        if raise_if_missing and missing:
+            raise KeyError(f"no values given for parameters {missing} of {type(self).__name__}")
+        for key, value in params.items():
+            array = value.d if isinstance(value, nn.Variable) else np.asarray(value)
+            if array.shape != own[key].shape:
+                raise ValueError(
+                    f"parameter '{key}' has shape {own[key].shape}, the value has {array.shape}"
+                )
+            own[key].d = array
+
+    def save_parameters(
+        self, path: str, params: Mapping[str, nn.Variable] | None = None, grad_only: bool = False
+    ) -> None:
+        """Writes parameters to an nnabla ``.h5`` file, atomically."""
+        params = self.get_parameters(grad_only) if params is None else params
+        with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+            for index, (key, p) in enumerate(params.items()):
+                f.create_dataset(key, data=p.d)
+                f[key].attrs["need_grad"] = p.need_grad
+                f[key].attrs["index"] = index
+
+    def load_parameters(self, path: str, raise_if_missing: bool = False) -> None:
+        """Reads parameters written by `save_parameters` (or by ``nn.save_parameters``)."""
+        self.set_parameters(read_parameters(path), raise_if_missing=raise_if_missing)
+
+    # -- display --------------------------------------------------------------
+    def extra_repr(self) -> str:
+        """The arguments shown between the parentheses of this module's repr."""
+        return ""
+
+    def __repr__(self) -> str:
+        lines = [
+            f"({name}): {child!r}".replace("\n", "\n  ") for name, child in self.named_children()
+        ]
+        head = f"{type(self).__name__}({self.extra_repr()}"
+        if not lines:
+            return head + ")"
+        return head + "\n  " + "\n  ".join(lines) + "\n)"
+
+
+def read_parameters(path: str) -> OrderedDict[str, np.ndarray]:
+    """Returns the arrays of an nnabla parameter ``.h5`` file in their saved order."""
+    try:
+        f = h5py.File(path, "r")
+    except OSError as err:
+        raise FileNotFoundError(f"cannot read parameter file '{path}': {err}") from None
+    with f:
+        found: list[tuple[int, str, np.ndarray]] = []
+        f.visititems(
+            lambda key, obj: (
+                found.append((int(obj.attrs.get("index", 0)), key, obj[()]))
+                if isinstance(obj, h5py.Dataset)
+                else None
+            )
+        )
+    return OrderedDict((key, value) for _, key, value in sorted(found, key=lambda t: t[0]))

@@ -1,0 +1,1 @@
+"""Leaf utilities: atomic file writes, logging, checkpoints."""
