@@ -14,6 +14,7 @@ from nnabla.initializer import (
 )
 
 from .checks import check_input
+from .layout import move_axis, native_channel_last
 from .module import Module
 from .parameter import Parameter
 
@@ -80,11 +81,22 @@ class Conv(Module):
         axis = -1 if self._channel_last else self._base_axis
         layout = _layout(self._in_channels, self._base_axis, spatial, self._channel_last)
         check_input(self, input, self._base_axis + 1 + spatial, axis, self._in_channels, layout)
+        if self._channel_last and not native_channel_last():
+            return self._channel_first_call(input)
+        return self._convolution(input, self._W, self._channel_last)
+
+    def _convolution(self, input: Any, weight: Any, channel_last: bool) -> Any:
         return F.convolution(
-            input, self._W, self._b, base_axis=self._base_axis, pad=self._pad,
+            input, weight, self._b, base_axis=self._base_axis, pad=self._pad,
             stride=self._stride, dilation=self._dilation, group=self._group,
-            channel_last=self._channel_last,
+            channel_last=channel_last,
         )  # fmt: skip
+
+    def _channel_first_call(self, input: Any) -> Any:
+        """The channel-last convolution computed in channel-first layout (CPU)."""
+        x = move_axis(input, -1, self._base_axis)
+        out = self._convolution(x, move_axis(self._W, -1, 1), False)
+        return move_axis(out, self._base_axis, -1)
 
     def extra_repr(self) -> str:
         return (

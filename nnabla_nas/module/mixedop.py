@@ -113,7 +113,9 @@ class MixedOp(Module):
         outputs = [op(input) for op in self._ops]
         shapes = [tuple(o.shape) for o in outputs]
         if len(set(shapes)) != 1:
-            detail = ", ".join(f"{i}: {s}" for i, s in enumerate(shapes))
+            detail = ", ".join(
+                f"{i} {type(self._ops[i]).__name__}: {s}" for i, s in enumerate(shapes)
+            )
             raise ValueError(f"MixedOp candidates give outputs of different shapes ({detail})")
         n, ndim = len(outputs), len(shapes[0])
         weights = F.reshape(F.softmax(F.reshape(self._alpha, (n,)), axis=0), (n,) + (1,) * ndim)

@@ -143,12 +143,16 @@ class Module:
         missing = [k for k in own if k not in params]
         if raise_if_missing and missing:
             raise KeyError(f"no values given for parameters {missing} of {type(self).__name__}")
-        for key, value in params.items():
-            array = value.d if isinstance(value, nn.Variable) else np.asarray(value)
+        arrays = {
+            k: v.d if isinstance(v, nn.Variable) else np.asarray(v) for k, v in params.items()
+        }
+        # Check every shape before copying, so that a bad value leaves the module unchanged.
+        for key, array in arrays.items():
             if array.shape != own[key].shape:
                 raise ValueError(
                     f"parameter '{key}' has shape {own[key].shape}, the value has {array.shape}"
                 )
+        for key, array in arrays.items():
             own[key].d = array
 
     def save_parameters(

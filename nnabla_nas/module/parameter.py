@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -14,14 +15,14 @@ Initializer = None | float | np.ndarray | Callable[[tuple[int, ...]], np.ndarray
 def initial_value(shape: tuple[int, ...], initializer: Any) -> np.ndarray:
     """Returns the array a parameter of `shape` starts from.
 
-    `initializer` is None (zeros), a number (filled), an array of exactly `shape`,
-    or a callable taking the shape (every `nnabla.initializer` is one).
+    `initializer` is None (zeros), a number (filled), an array (or nested list) of exactly
+    `shape`, or a callable taking the shape (every `nnabla.initializer` is one).
     """
     if initializer is None:
         return np.zeros(shape, dtype=np.float32)
-    if isinstance(initializer, (int, float)):
+    if isinstance(initializer, numbers.Real):  # also numpy scalars such as np.float32(1)
         return np.full(shape, initializer, dtype=np.float32)
-    value = initializer if isinstance(initializer, np.ndarray) else initializer(shape)
+    value = initializer(shape) if callable(initializer) else initializer
     value = np.asarray(value, dtype=np.float32)
     if value.shape != shape:
         raise ValueError(

@@ -7,6 +7,7 @@ from typing import Any
 
 import nnabla.functions as F
 
+from .layout import move_axis, native_channel_last
 from .module import Module
 
 
@@ -31,17 +32,29 @@ class _Pool(Module):
                 f"maps, got input of shape {tuple(input.shape)}"
             )
 
+    def _pool(self, input: Any, channel_last: bool) -> Any:
+        raise NotImplementedError
+
+    def call(self, input: Any) -> Any:
+        self._check(input)
+        if not self._channel_last or native_channel_last():
+            return self._pool(input, self._channel_last)
+        # CPU pooling is channel-first only: move the channels in front of the pooled dims.
+        axis = input.ndim - 1 - len(self._kernel)
+        out = self._pool(move_axis(input, -1, axis), False)
+        return move_axis(out, axis, -1)
+
     def extra_repr(self) -> str:
-        return f"kernel={self._kernel}, stride={self._stride}, pad={self._pad}"
+        layout = ", channel_last=True" if self._channel_last else ""
+        return f"kernel={self._kernel}, stride={self._stride}, pad={self._pad}{layout}"
 
 
 class MaxPool(_Pool):
     """Max pooling, as ``F.max_pooling`` (borders ignored)."""
 
-    def call(self, input: Any) -> Any:
-        self._check(input)
+    def _pool(self, input: Any, channel_last: bool) -> Any:
         return F.max_pooling(
-            input, self._kernel, self._stride, True, self._pad, channel_last=self._channel_last
+            input, self._kernel, self._stride, True, self._pad, channel_last=channel_last
         )
 
 
@@ -65,11 +78,10 @@ class AvgPool(_Pool):
         super().__init__(kernel, stride, pad, channel_last)
         self._including_pad = including_pad
 
-    def call(self, input: Any) -> Any:
-        self._check(input)
+    def _pool(self, input: Any, channel_last: bool) -> Any:
         return F.average_pooling(
             input, self._kernel, self._stride, True, self._pad,
-            channel_last=self._channel_last, including_pad=self._including_pad,
+            channel_last=channel_last, including_pad=self._including_pad,
         )  # fmt: skip
 
     def extra_repr(self) -> str:

@@ -1,0 +1,133 @@
+"""Learning-rate schedules: pure functions of the iteration, so a resumed run is exact."""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from dataclasses import KW_ONLY, dataclass
+
+
+def _check_lr(value: float, name: str) -> None:
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+
+
+def _check_iterations(value: int, name: str, *, allow_zero: bool = False) -> None:
+    if value < 0 or (value == 0 and not allow_zero):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be a number of iterations {bound}, got {value!r}")
+
+
+class Scheduler(ABC):
+    """The learning rate as a function of the iteration (0 is the first step).
+
+    Subclasses implement `value`; calling the scheduler checks the iteration first.
+    """
+
+    def __call__(self, iteration: int) -> float:
+        """Returns the learning rate of the step at `iteration`."""
+        if iteration < 0:
+            raise ValueError(f"iteration must be >= 0, got {iteration}")
+        return self.value(iteration)
+
+    @abstractmethod
+    def value(self, iteration: int) -> float:
+        """The learning rate at `iteration`, known to be >= 0."""
+
+
+@dataclass(frozen=True)
+class ConstantScheduler(Scheduler):
+    """The same learning rate at every iteration."""
+
+    lr: float
+
+    def __post_init__(self) -> None:
+        _check_lr(self.lr, "lr")
+
+    def value(self, iteration: int) -> float:
+        return self.lr
+
+
+@dataclass(frozen=True)
+class CosineScheduler(Scheduler):
+    """Cosine annealing from `lr` at iteration 0 to `min_lr` at `max_iter`; `min_lr` after.
+
+    ``lr(t) = min_lr + (lr - min_lr) * (1 + cos(pi * t / max_iter)) / 2`` for ``t < max_iter``.
+    """
+
+    lr: float
+    max_iter: int
+    _: KW_ONLY
+    min_lr: float = 0.0
+
+    def __post_init__(self) -> None:
+        _check_lr(self.lr, "lr")
+        _check_lr(self.min_lr, "min_lr")
+        _check_iterations(self.max_iter, "max_iter")
+
+    def value(self, iteration: int) -> float:
+        if iteration >= self.max_iter:
+            return self.min_lr
+        cosine = (1.0 + math.cos(math.pi * iteration / self.max_iter)) / 2.0
+        return self.min_lr + (self.lr - self.min_lr) * cosine
+
+
+@dataclass(frozen=True)
+class StepScheduler(Scheduler):
+    """Multiplies `lr` by `gamma` every `step_size` iterations.
+
+    ``lr(t) = lr * gamma ** (t // step_size)``.
+    """
+
+    lr: float
+    step_size: int
+    _: KW_ONLY
+    gamma: float = 0.1
+
+    def __post_init__(self) -> None:
+        _check_lr(self.lr, "lr")
+        _check_lr(self.gamma, "gamma")
+        _check_iterations(self.step_size, "step_size")
+
+    def value(self, iteration: int) -> float:
+        return self.lr * self.gamma ** (iteration // self.step_size)
+
+
+@dataclass(frozen=True)
+class LinearWarmup(Scheduler):
+    """Scales `scheduler` by a factor rising linearly from `start_factor` to 1.
+
+    ``lr(t) = scheduler(t) * (start_factor + (1 - start_factor) * t / warmup_iter)`` for
+    ``t < warmup_iter``, and ``scheduler(t)`` after, so a constant `lr` warms up linearly from
+    ``start_factor * lr`` to ``lr``. The wrapped schedule keeps its own time axis.
+
+    Example:
+        >>> from nnabla_nas.optimizer import CosineScheduler, LinearWarmup
+        >>> sched = LinearWarmup(CosineScheduler(0.1, max_iter=100), warmup_iter=5)
+        >>> sched(0), sched(100)
+        (0.0, 0.0)
+    """
+
+    scheduler: Scheduler
+    warmup_iter: int
+    _: KW_ONLY
+    start_factor: float = 0.0
+
+    def __post_init__(self) -> None:
+        _check_iterations(self.warmup_iter, "warmup_iter", allow_zero=True)
+        if not 0.0 <= self.start_factor <= 1.0:
+            raise ValueError(f"start_factor must be in [0, 1], got {self.start_factor!r}")
+
+    def value(self, iteration: int) -> float:
+        base = self.scheduler(iteration)
+        if iteration >= self.warmup_iter:
+            return base
+        progress = iteration / self.warmup_iter
+        return base * (self.start_factor + (1.0 - self.start_factor) * progress)
+
+
+SCHEDULERS: dict[str, type[Scheduler]] = {
+    "constant": ConstantScheduler,
+    "cosine": CosineScheduler,
+    "step": StepScheduler,
+}
