@@ -1,0 +1,79 @@
+"""The ``nnabla-nas`` command: search, train."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from .config import ConfigError, SearchConfig, TrainConfig, load_config
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-c", "--config", help="YAML config file")
+    parser.add_argument("-o", "--output", required=True, help="the run folder to write")
+    parser.add_argument("--seed", type=int, help="seeds numpy, nnabla and the data order")
+    parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+    parser.add_argument("--context", choices=["cpu", "cudnn"], help="nnabla context")
+    parser.add_argument("--device-id", type=int, help="GPU index for the cudnn context")
+    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    parser.add_argument(
+        "overrides",
+        nargs="*",
+        metavar="key=value",
+        help="config overrides, e.g. epochs=5 optimizer.lr=0.05",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nnabla-nas", description="Hardware-aware neural architecture search on nnabla."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    search = commands.add_parser("search", help="search an architecture")
+    _common(search)
+    train = commands.add_parser("train", help="retrain an architecture from scratch")
+    _common(train)
+    train.add_argument("--arch", required=True, help="the arch.json of a search")
+    return parser
+
+
+def _overrides(args: argparse.Namespace) -> list[str]:
+    extra = list(args.overrides)
+    if args.context is not None:
+        extra.append(f"context={args.context}")
+    if args.device_id is not None:
+        extra.append(f"device_id={args.device_id}")
+    return extra
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    from . import experiment
+    from .runner.loop import NonFiniteLossError
+
+    progress = not args.no_progress
+    try:
+        if args.command == "search":
+            cfg = load_config(SearchConfig, args.config, _overrides(args), seed=args.seed)
+            experiment.run_search(cfg, args.output, resume=args.resume, progress=progress)
+        else:
+            cfg = load_config(TrainConfig, args.config, _overrides(args), seed=args.seed)
+            experiment.run_train(cfg, args.arch, args.output, resume=args.resume, progress=progress)
+    except (ConfigError, FileNotFoundError, ValueError) as err:
+        print(f"nnabla-nas: error: {err}", file=sys.stderr)
+        return 2
+    except NonFiniteLossError as err:
+        print(f"nnabla-nas: error: {err}", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        print(
+            f"\nnnabla-nas: interrupted; continue with --resume -o {args.output}", file=sys.stderr
+        )
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

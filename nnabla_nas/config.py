@@ -1,0 +1,176 @@
+"""Run configuration: YAML files checked against a schema before any work starts.
+
+The schema is a set of dataclasses; their defaults are the one place defaults live.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A config key is unknown or a value has the wrong type; says which and what is valid."""
+
+
+@dataclass
+class DatasetConfig:
+    name: str = "digits"
+    root: str | None = None  # the directory of a dataset read from disk (cifar10)
+    image_size: int = 8  # digits only: side the 8x8 images are resized to
+    test_fraction: float = 0.2  # digits only: the held-out test share
+    valid_fraction: float = 0.5  # search: share of the training data for architecture steps
+    split_seed: int = 0  # fixed apart from the run seed, so search and retrain share a test set
+    batch_size: int = 64
+    eval_batch_size: int = 256
+    augment: bool = False  # random crop (padding image_size/8) and horizontal flip
+    cutout: int = 0  # side of the Cutout square; 0 disables it
+    mean: list[float] | None = None  # per-channel normalisation; None leaves inputs in [0, 1]
+    std: list[float] | None = None
+
+
+@dataclass
+class OptimizerConfig:
+    name: str = "momentum"  # sgd | momentum | nesterov | adam
+    lr: float = 0.025
+    scheduler: str = "cosine"  # constant | cosine | step
+    min_lr: float = 0.0  # cosine: the final learning rate
+    step_epochs: int = 30  # step: epochs between decays
+    gamma: float = 0.1  # step: decay factor
+    warmup_epochs: int = 0  # linear warm-up before the schedule
+    momentum: float = 0.9
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
+    weight_decay: float = 3e-4
+    grad_clip: float | None = 5.0  # global gradient-norm clipping; None disables it
+
+
+def _arch_optimizer() -> OptimizerConfig:
+    # DARTS: Adam with lr 3e-4, betas (0.5, 0.999), weight decay 1e-3, no schedule.
+    return OptimizerConfig(
+        name="adam",
+        lr=3e-4,
+        scheduler="constant",
+        betas=[0.5, 0.999],
+        weight_decay=1e-3,
+        grad_clip=None,
+    )
+
+
+@dataclass
+class RunConfig:
+    """Keys shared by every command."""
+
+    seed: int = 0
+    context: str = "cpu"  # cpu | cudnn
+    device_id: int = 0
+    epochs: int = 10
+    dataset: DatasetConfig = field(default_factory=DatasetConfig)
+    model: dict[str, Any] = field(default_factory=lambda: {"name": "darts"})
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+
+
+@dataclass
+class SearchConfig(RunConfig):
+    """``nnabla-nas search``."""
+
+    searcher: str = "darts"
+    unrolled: bool = False  # DARTS second-order approximation
+    arch_optimizer: OptimizerConfig = field(default_factory=_arch_optimizer)
+
+
+@dataclass
+class TrainConfig(RunConfig):
+    """``nnabla-nas train``."""
+
+    aux_weight: float = 0.0  # weight of the auxiliary head's loss
+    drop_path: float = 0.0  # final drop-path probability, reached linearly
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+def _check(value: Any, tp: Any, where: str) -> Any:
+    """Returns `value` converted to `tp`, or raises ConfigError naming `where`."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if dataclasses.is_dataclass(tp):
+        return from_dict(tp, value, where)  # type: ignore[arg-type]
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        return _check(value, inner[0], where)
+    if origin is list:
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        return [_check(v, args[0], f"{where}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a mapping, got {value!r}")
+        return dict(value)
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if tp is Any or (isinstance(value, tp) and not (tp is int and isinstance(value, bool))):
+        return value
+    raise ConfigError(f"{where}: expected {_type_name(tp)}, got {value!r}")
+
+
+def from_dict(cls: type, data: Any, where: str = "config") -> Any:
+    """Builds dataclass `cls` from a mapping, rejecting unknown keys and wrong types."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a mapping of keys, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    unknown = [k for k in data if k not in names]
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key {unknown[0]!r}; valid keys are: {', '.join(names)}"
+        )
+    return cls(**{k: _check(v, hints[k], f"{where}.{k}") for k, v in data.items()})
+
+
+def set_dotted(data: dict[str, Any], assignment: str) -> None:
+    """Applies a ``key.sub=value`` override; the value is parsed as YAML (``lr=0.1``)."""
+    if "=" not in assignment:
+        raise ConfigError(f"override {assignment!r} is not of the form key=value")
+    key, text = assignment.split("=", 1)
+    *parents, last = key.strip().split(".")
+    node = data
+    for part in parents:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"override {assignment!r}: {part!r} is not a section")
+    node[last] = yaml.safe_load(text)
+
+
+def load_config(
+    cls: type, path: str | None, overrides: Sequence[str] = (), *, seed: int | None = None
+) -> Any:
+    """Reads a YAML config (safe loading), applies overrides and checks it against `cls`."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        try:
+            with open(path, encoding="utf-8") as f:
+                data = yaml.safe_load(f) or {}
+        except FileNotFoundError:
+            raise ConfigError(f"config file '{path}' does not exist") from None
+        except yaml.YAMLError as err:
+            raise ConfigError(f"config file '{path}' is not valid YAML: {err}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file '{path}' must hold a mapping of keys")
+    for assignment in overrides:
+        set_dotted(data, assignment)
+    if seed is not None:
+        data["seed"] = seed
+    return from_dict(cls, data)
+
+
+def to_dict(config: Any) -> dict[str, Any]:
+    """The fully resolved config as plain data, ready for ``config.yaml``."""
+    return dataclasses.asdict(config)

@@ -1,0 +1,306 @@
+"""Builds a run from a config (data, model, optimizers, loop) and runs it.
+
+This and `cli.py` are the only modules that know about configs; everything they build
+takes its settings through constructors.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import nnabla as nn
+import numpy as np
+import yaml
+
+from .config import (
+    ConfigError,
+    DatasetConfig,
+    OptimizerConfig,
+    RunConfig,
+    SearchConfig,
+    TrainConfig,
+    to_dict,
+)
+from .contrib.registry import Space, get_space
+from .dataset import DATASETS, ArrayDataset, DataLoader, split_dataset
+from .dataset import transforms as T
+from .optimizer import (
+    ConstantScheduler,
+    CosineScheduler,
+    LinearWarmup,
+    Optimizer,
+    Scheduler,
+    StepScheduler,
+)
+from .runner.callbacks import ArchitectureCallback, standard_callbacks
+from .runner.loop import Loop
+from .runner.searcher import DartsSearcher
+from .runner.trainer import Trainer
+from .utils.checkpoint import Checkpointer
+from .utils.io import write_json, write_text
+from .utils.logging import get_logger
+
+
+@dataclass
+class Data:
+    """The splits of a run: what the loop trains on, what it evaluates, and the test set."""
+
+    train: dict[str, DataLoader]
+    eval: DataLoader
+    test: DataLoader
+    sample_shape: tuple[int, int, int]
+    classes: int
+
+
+def set_context(name: str, device_id: int) -> None:
+    """Makes `name` ('cpu' or 'cudnn') nnabla's default context."""
+    if name not in ("cpu", "cudnn", "cuda"):
+        raise ConfigError(f"context: unknown context {name!r}; use 'cpu' or 'cudnn'")
+    if name == "cpu":
+        return
+    from nnabla.ext_utils import get_extension_context
+
+    try:
+        ctx = get_extension_context(name, device_id=str(device_id))
+    except (ImportError, ValueError) as err:
+        raise ConfigError(
+            f"context {name!r} needs nnabla's CUDA extension (pip install nnabla-ext-cuda...) "
+            f"matching nnabla 1.39.0; it could not be loaded ({err}). Use --context cpu."
+        ) from None
+    nn.set_default_context(ctx)
+
+
+def _load(cfg: DatasetConfig) -> tuple[ArrayDataset, ArrayDataset]:
+    """Returns (training data, test data) of the configured dataset."""
+    if cfg.name not in DATASETS:
+        raise ConfigError(
+            f"dataset.name: unknown dataset {cfg.name!r}; use one of {sorted(DATASETS)}"
+        )
+    if cfg.name == "digits":
+        full = DATASETS["digits"](cfg.image_size)
+        train, test = split_dataset(
+            full, [1 - cfg.test_fraction, cfg.test_fraction], seed=cfg.split_seed
+        )
+        return train, test
+    if cfg.root is None:
+        raise ConfigError(f"dataset.root: dataset {cfg.name!r} needs the directory of its files")
+    return DATASETS[cfg.name](cfg.root, train=True), DATASETS[cfg.name](cfg.root, train=False)
+
+
+def make_data(cfg: DatasetConfig, seed: int, *, search: bool) -> Data:
+    """Loads the dataset and makes the loaders of a search (disjoint train / valid
+    splits of the training data) or of a retraining (all training data, test set)."""
+    train, test = _load(cfg)
+
+    def loader(ds: ArrayDataset, offset: int) -> DataLoader:
+        return DataLoader(ds, cfg.batch_size, shuffle=True, seed=seed + offset)
+
+    def evaluator(ds: ArrayDataset) -> DataLoader:
+        size = min(cfg.eval_batch_size, len(ds))
+        return DataLoader(ds, size, shuffle=False, seed=seed, drop_last=False)
+
+    test_loader = evaluator(test)
+    if search:
+        fractions = [1 - cfg.valid_fraction, cfg.valid_fraction]
+        part_w, part_a = split_dataset(train, fractions, seed=cfg.split_seed)
+        loaders = {"train": loader(part_w, 0), "valid": loader(part_a, 1)}
+        return Data(loaders, evaluator(part_a), test_loader, train.sample_shape, train.classes)
+    return Data(
+        {"train": loader(train, 0)}, test_loader, test_loader, train.sample_shape, train.classes
+    )
+
+
+def make_transform(cfg: DatasetConfig, channels: int) -> Any:
+    """The graph-level input pipeline: augmentation (training only), then normalisation."""
+    steps: list[Any] = []
+    if cfg.augment:
+        side = cfg.image_size if cfg.name == "digits" else 32
+        steps += [
+            T.RandomCrop((channels, side, side), pad_width=max(side // 8, 1)),
+            T.RandomHorizontalFlip(),
+        ]
+    if cfg.cutout:
+        steps.append(T.Cutout(cfg.cutout))
+    if cfg.mean is not None or cfg.std is not None:
+        if cfg.mean is None or cfg.std is None or len(cfg.mean) != len(cfg.std) != channels:
+            raise ConfigError(f"dataset.mean and dataset.std need {channels} values each")
+        steps.append(T.Normalize(cfg.mean, cfg.std))
+    return T.Compose(steps) if steps else None
+
+
+def make_scheduler(cfg: OptimizerConfig, epochs: int, steps: int) -> Scheduler:
+    """The learning-rate schedule over the whole run (`steps` updates per epoch)."""
+    total, warmup = max(epochs * steps, 1), cfg.warmup_epochs * steps
+    schedules: dict[str, Any] = {
+        "constant": lambda: ConstantScheduler(cfg.lr),
+        "cosine": lambda: CosineScheduler(cfg.lr, max(total - warmup, 1), min_lr=cfg.min_lr),
+        "step": lambda: StepScheduler(cfg.lr, max(cfg.step_epochs * steps, 1), gamma=cfg.gamma),
+    }
+    if cfg.scheduler not in schedules:
+        raise ConfigError(
+            f"optimizer.scheduler: unknown {cfg.scheduler!r}; use one of {sorted(schedules)}"
+        )
+    schedule = schedules[cfg.scheduler]()
+    return LinearWarmup(schedule, warmup) if warmup else schedule
+
+
+def make_optimizer(params: Any, cfg: OptimizerConfig, epochs: int, steps: int) -> Optimizer:
+    """An optimizer over `params` as configured."""
+    if len(cfg.betas) != 2:
+        raise ConfigError(f"optimizer.betas: expected two values, got {cfg.betas}")
+    try:
+        return Optimizer(
+            params,
+            cfg.name,
+            make_scheduler(cfg, epochs, steps),
+            momentum=cfg.momentum,
+            betas=(cfg.betas[0], cfg.betas[1]),
+            weight_decay=cfg.weight_decay,
+            grad_clip=cfg.grad_clip,
+        )
+    except ValueError as err:
+        raise ConfigError(f"optimizer: {err}") from None
+
+
+def model_options(cfg: RunConfig, which: str) -> tuple[Space, dict[str, Any]]:
+    """Returns the configured space and its constructor options, checked by name."""
+    options = dict(cfg.model)
+    try:
+        space = get_space(options.pop("name", "darts"))
+    except ValueError as err:
+        raise ConfigError(f"model.name: {err}") from None
+    valid = space.options(which)
+    unknown = [k for k in options if k not in valid]
+    if unknown:
+        raise ConfigError(f"model: unknown key {unknown[0]!r}; valid keys are: {', '.join(valid)}")
+    return space, options
+
+
+def prepare_output(output_dir: str, cfg: RunConfig, resume: bool) -> None:
+    """Creates the run folder and writes ``config.yaml``; on resume the config must match."""
+    path = os.path.join(output_dir, "config.yaml")
+    text = yaml.safe_dump(to_dict(cfg), sort_keys=False)
+    started = Checkpointer(os.path.join(output_dir, "checkpoint")).latest() is not None
+    if started and not resume:
+        raise ConfigError(
+            f"'{output_dir}' already holds a run; pass --resume to continue it, "
+            "or choose another --output"
+        )
+    if resume and os.path.exists(path):
+        with open(path, encoding="utf-8") as f:
+            if f.read() != text:
+                raise ConfigError(
+                    f"the config differs from the one the run in '{output_dir}' started with; "
+                    f"resume with the same settings (e.g. -c {path})"
+                )
+    write_text(path, text)
+
+
+def _seed(seed: int) -> None:
+    np.random.seed(seed)
+    nn.seed(seed)
+
+
+def run_search(
+    cfg: SearchConfig, output_dir: str, *, resume: bool = False, progress: bool = True
+) -> dict[str, Any]:
+    """Runs an architecture search; writes everything DESIGN section 5 lists."""
+    if cfg.searcher != "darts":
+        raise ConfigError(f"searcher: unknown searcher {cfg.searcher!r}; use 'darts'")
+    space, options = model_options(cfg, "search")
+    set_context(cfg.context, cfg.device_id)
+    data = make_data(cfg.dataset, cfg.seed, search=True)
+    prepare_output(output_dir, cfg, resume)
+    logger = get_logger(output_dir)
+    _seed(cfg.seed)
+    model = space.search_net(
+        data.sample_shape[0], num_classes=data.classes, rng=cfg.seed, **options
+    )
+    steps = len(data.train["train"])
+    searcher = DartsSearcher(
+        model,
+        make_optimizer(model.get_net_parameters(grad_only=True), cfg.optimizer, cfg.epochs, steps),
+        make_optimizer(
+            model.get_arch_parameters(grad_only=True), cfg.arch_optimizer, cfg.epochs, steps
+        ),
+        unrolled=cfg.unrolled,
+        transform=make_transform(cfg.dataset, data.sample_shape[0]),
+    )
+    arch_path = os.path.join(output_dir, "arch.json")
+    callbacks = [
+        *standard_callbacks(output_dir),
+        ArchitectureCallback(arch_path, searcher.architecture),
+    ]
+    loop = Loop(
+        searcher,
+        data.train,
+        epochs=cfg.epochs,
+        eval_loader=data.eval,
+        callbacks=callbacks,
+        checkpointer=Checkpointer(os.path.join(output_dir, "checkpoint")),
+        seed=cfg.seed,
+        progress=progress,
+        logger=logger,
+    )
+    loop.run(resume=resume)
+    arch = searcher.architecture()
+    space.save_arch(arch_path, arch)
+    model.save_parameters(os.path.join(output_dir, "weights.h5"))
+    logger.info(f"architecture written to {arch_path}")
+    return arch
+
+
+def run_train(
+    cfg: TrainConfig,
+    arch_path: str,
+    output_dir: str,
+    *,
+    resume: bool = False,
+    progress: bool = True,
+) -> dict[str, float]:
+    """Retrains the architecture in `arch_path` from scratch and evaluates it on the test set."""
+    space, options = model_options(cfg, "train")
+    arch = space.load_arch(arch_path)
+    set_context(cfg.context, cfg.device_id)
+    data = make_data(cfg.dataset, cfg.seed, search=False)
+    prepare_output(output_dir, cfg, resume)
+    logger = get_logger(output_dir)
+    _seed(cfg.seed)
+    # Built with the schedule's final drop-path rate so that the graph holds the masks.
+    model = space.train_net(
+        data.sample_shape[0],
+        num_classes=data.classes,
+        genotype=arch,
+        drop_path=cfg.drop_path,
+        **options,
+    )
+    space.save_arch(os.path.join(output_dir, "arch.json"), arch)
+    steps = len(data.train["train"])
+    trainer = Trainer(
+        model,
+        make_optimizer(model.get_net_parameters(grad_only=True), cfg.optimizer, cfg.epochs, steps),
+        aux_weight=cfg.aux_weight,
+        drop_path=cfg.drop_path,
+        epochs=cfg.epochs,
+        transform=make_transform(cfg.dataset, data.sample_shape[0]),
+    )
+    loop = Loop(
+        trainer,
+        data.train,
+        epochs=cfg.epochs,
+        eval_loader=data.eval,
+        callbacks=standard_callbacks(output_dir),
+        checkpointer=Checkpointer(os.path.join(output_dir, "checkpoint")),
+        seed=cfg.seed,
+        progress=progress,
+        logger=logger,
+    )
+    loop.run(resume=resume)
+    model.save_parameters(os.path.join(output_dir, "weights.h5"))
+    test = loop.evaluate(data.test)
+    result = {"test_accuracy": 1.0 - test["error"], "test_loss": test["loss"]}
+    write_json(os.path.join(output_dir, "result.json"), result)
+    logger.info(f"test accuracy {100 * result['test_accuracy']:.2f}%")
+    return result

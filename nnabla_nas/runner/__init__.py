@@ -1,0 +1,1 @@
+"""The run loop, its callbacks, searchers and trainers."""

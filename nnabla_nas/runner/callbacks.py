@@ -1,0 +1,93 @@
+"""Callbacks of the run loop: text log, metrics.csv, TensorBoard, architecture snapshots."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..utils.io import write_json
+from ..utils.logging import MetricsTable
+from .loop import Callback, Loop
+
+
+class LogCallback(Callback):
+    """Writes one line of metrics per epoch to the loop's logger."""
+
+    def on_run_start(self, loop: Loop) -> None:
+        params = loop.algorithm.model.get_net_parameters()
+        count = sum(int(np.prod(p.shape)) for p in params.values())
+        loop.logger.info(f"epochs {loop.start_epoch}..{loop.epochs - 1}, {count} weights")
+
+    def on_epoch_end(self, loop: Loop, epoch: int, metrics: dict[str, float]) -> None:
+        text = " ".join(f"{k}={v:.4g}" for k, v in metrics.items() if k != "epoch")
+        loop.logger.info(f"epoch {epoch + 1}/{loop.epochs} {text}")
+
+
+class MetricsCallback(Callback):
+    """Keeps ``metrics.csv``: one row per epoch, rewritten atomically."""
+
+    def __init__(self, path: str) -> None:
+        self.table = MetricsTable(path)
+
+    def on_run_start(self, loop: Loop) -> None:
+        self.table.load(before_epoch=loop.start_epoch)
+        self.table.save()
+
+    def on_epoch_end(self, loop: Loop, epoch: int, metrics: dict[str, float]) -> None:
+        self.table.add(epoch, {k: v for k, v in metrics.items() if k != "epoch"})
+
+
+class TensorBoardCallback(Callback):
+    """Logs metrics, the parameter count and each edge's choice probabilities."""
+
+    def __init__(self, log_dir: str) -> None:
+        self.log_dir = log_dir
+        self.writer: Any = None
+
+    def on_run_start(self, loop: Loop) -> None:
+        from tensorboardX import SummaryWriter
+
+        # purge_step drops events of epochs that a resumed run repeats.
+        self.writer = SummaryWriter(self.log_dir, purge_step=loop.start_epoch)
+        params = loop.algorithm.model.get_net_parameters()
+        count = sum(int(np.prod(p.shape)) for p in params.values())
+        self.writer.add_scalar("model/parameters", count, loop.start_epoch)
+
+    def on_epoch_end(self, loop: Loop, epoch: int, metrics: dict[str, float]) -> None:
+        for key, value in metrics.items():
+            if key != "epoch":
+                self.writer.add_scalar(key, value, epoch)
+        probs = getattr(loop.algorithm.model, "arch_probs", None)
+        if probs is not None:
+            names = getattr(loop.algorithm.model, "candidate_names", None)
+            for edge, p in probs().items():
+                self.writer.add_histogram(f"arch/{edge}", np.asarray(p), epoch)
+                for i, value in enumerate(np.asarray(p)):
+                    label = names[i] if names else str(i)
+                    self.writer.add_scalar(f"arch/{edge}/{label}", float(value), epoch)
+        self.writer.flush()
+
+    def on_run_end(self, loop: Loop, metrics: dict[str, float]) -> None:
+        self.writer.close()
+
+
+class ArchitectureCallback(Callback):
+    """Writes the architecture derived so far to a JSON file after every epoch."""
+
+    def __init__(self, path: str, derive: Callable[[], dict[str, Any]]) -> None:
+        self.path, self.derive = path, derive
+
+    def on_epoch_end(self, loop: Loop, epoch: int, metrics: dict[str, float]) -> None:
+        write_json(self.path, self.derive())
+
+
+def standard_callbacks(output_dir: str) -> list[Callback]:
+    """The callbacks every run has: log, metrics.csv and TensorBoard under `output_dir`."""
+    return [
+        LogCallback(),
+        MetricsCallback(os.path.join(output_dir, "metrics.csv")),
+        TensorBoardCallback(os.path.join(output_dir, "tensorboard")),
+    ]

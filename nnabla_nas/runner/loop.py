@@ -1,0 +1,176 @@
+"""`Loop`: the one training loop. Searchers and trainers plug in; extensions are callbacks."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol
+
+import nnabla as nn
+import numpy as np
+from tqdm import tqdm
+
+from ..utils.checkpoint import Checkpointer
+from .algorithm import Algorithm, Batch
+
+
+class Loader(Protocol):
+    def set_epoch(self, epoch: int) -> None: ...
+    def __len__(self) -> int: ...
+    def __iter__(self) -> Any: ...
+
+
+class NonFiniteLossError(RuntimeError):
+    """A loss became NaN or infinite; the run stopped without overwriting any checkpoint."""
+
+
+class Callback:
+    """Extends the loop. Every hook is a no-op; override the ones you need."""
+
+    def on_run_start(self, loop: Loop) -> None:
+        """Before the first epoch (of this process: after resuming, `loop.start_epoch` > 0)."""
+
+    def on_epoch_start(self, loop: Loop, epoch: int) -> None:
+        """Before the batches of `epoch`."""
+
+    def on_batch_end(self, loop: Loop, epoch: int, step: int, metrics: dict[str, float]) -> None:
+        """After each training step with that step's metrics."""
+
+    def on_epoch_end(self, loop: Loop, epoch: int, metrics: dict[str, float]) -> None:
+        """After training and evaluation of `epoch`, before its checkpoint is written."""
+
+    def on_run_end(self, loop: Loop, metrics: dict[str, float]) -> None:
+        """After the last epoch, with its metrics."""
+
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    """The RNG seed of one epoch, so a resumed run repeats the epochs it has not done."""
+    return int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0] % (2**31))
+
+
+def _mean(rows: Sequence[tuple[int, dict[str, float]]]) -> dict[str, float]:
+    total = sum(n for n, _ in rows)
+    keys = rows[0][1].keys() if rows else []
+    return {k: sum(n * m[k] for n, m in rows) / total for k in keys}
+
+
+class Loop:
+    """Runs `algorithm` for `epochs`, evaluating, logging and checkpointing each epoch.
+
+    Args:
+        algorithm: a `Searcher` or `Trainer`.
+        train_loaders: loaders iterated together, one step per tuple of batches; the
+            algorithm receives them by name (DARTS uses ``'train'`` and ``'valid'``).
+        epochs: the number of epochs of the whole run.
+        eval_loader: the held-out data evaluated after each epoch.
+        callbacks: extensions (logging, TensorBoard, architecture snapshots, ...).
+        checkpointer: where the state after each epoch goes; ``run(resume=True)``
+            continues from its latest checkpoint.
+        seed: with the epoch, seeds nnabla's RNG at each epoch start.
+    """
+
+    def __init__(
+        self,
+        algorithm: Algorithm,
+        train_loaders: Mapping[str, Loader],
+        *,
+        epochs: int,
+        eval_loader: Loader | None = None,
+        callbacks: Iterable[Callback] = (),
+        checkpointer: Checkpointer | None = None,
+        seed: int = 0,
+        progress: bool = True,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self.algorithm = algorithm
+        self.train_loaders = dict(train_loaders)
+        self.eval_loader = eval_loader
+        self.epochs = epochs
+        self.callbacks = list(callbacks)
+        self.checkpointer = checkpointer
+        self.seed = seed
+        self.progress = progress
+        self.logger = logger or logging.getLogger("nnabla_nas")
+        self.start_epoch = 0
+        self.history: list[dict[str, float]] = []
+
+    def run(self, resume: bool = False) -> dict[str, float]:
+        """Runs the remaining epochs and returns the metrics of the last one."""
+        self.start_epoch = self._resume() if resume else 0
+        self._emit("on_run_start")
+        metrics: dict[str, float] = {}
+        for epoch in range(self.start_epoch, self.epochs):
+            metrics = self.run_epoch(epoch)
+            self.history.append(metrics)
+        self._emit("on_run_end", metrics)
+        return metrics
+
+    def run_epoch(self, epoch: int) -> dict[str, float]:
+        """Trains and evaluates one epoch, then writes its checkpoint."""
+        nn.seed(epoch_seed(self.seed, epoch))
+        for loader in [*self.train_loaders.values(), self.eval_loader]:
+            if loader is not None:
+                loader.set_epoch(epoch)
+        self.algorithm.on_epoch_start(epoch)
+        self._emit("on_epoch_start", epoch)
+        metrics = {"epoch": float(epoch), **self.algorithm.learning_rates()}
+        metrics.update({f"train/{k}": v for k, v in self._train(epoch).items()})
+        if self.eval_loader is not None:
+            metrics.update({f"valid/{k}": v for k, v in self.evaluate(self.eval_loader).items()})
+        self._emit("on_epoch_end", epoch, metrics)
+        if self.checkpointer is not None:
+            self.checkpointer.save(epoch, self.algorithm.save, {"metrics": metrics})
+        return metrics
+
+    def evaluate(self, loader: Iterable[Batch]) -> dict[str, float]:
+        """Returns the sample-weighted mean metrics of the algorithm over `loader`."""
+        rows = [(len(b[1]), self.algorithm.valid_on_batch(b)) for b in loader]
+        return _mean(rows)
+
+    def _train(self, epoch: int) -> dict[str, float]:
+        names = list(self.train_loaders)
+        steps = min(len(loader) for loader in self.train_loaders.values())
+        batches = zip(*self.train_loaders.values(), strict=False)
+        bar = tqdm(
+            batches,
+            total=steps,
+            desc=f"epoch {epoch + 1}/{self.epochs}",
+            leave=False,
+            disable=not self.progress,
+            dynamic_ncols=True,
+        )
+        rows = []
+        for step, group in enumerate(bar):
+            batch = dict(zip(names, group, strict=True))
+            result = self.algorithm.train_on_batch(batch)
+            self._check_finite(result, epoch, step)
+            rows.append((len(group[0][1]), result))
+            bar.set_postfix({k: f"{v:.3f}" for k, v in result.items() if "loss" in k})
+            self._emit("on_batch_end", epoch, step, result)
+        return _mean(rows)
+
+    def _check_finite(self, metrics: dict[str, float], epoch: int, step: int) -> None:
+        bad = {k: v for k, v in metrics.items() if "loss" in k and not np.isfinite(v)}
+        if not bad:
+            return
+        latest = self.checkpointer.latest() if self.checkpointer else None
+        where = f"'{latest}'" if latest else "none (no epoch has finished)"
+        raise NonFiniteLossError(
+            f"non-finite loss {bad} at epoch {epoch}, step {step}; the run stopped. "
+            f"Last good checkpoint: {where}. Lower the learning rate or enable gradient "
+            f"clipping, then resume with --resume."
+        )
+
+    def _resume(self) -> int:
+        folder = self.checkpointer.latest() if self.checkpointer else None
+        if folder is None:
+            self.logger.info("no checkpoint to resume from: starting at epoch 0")
+            return 0
+        self.algorithm.load(folder)
+        state = Checkpointer.read_state(folder)
+        self.logger.info(f"resumed from {folder} (epoch {state['epoch']} done)")
+        return int(state["epoch"]) + 1
+
+    def _emit(self, hook: str, *args: Any) -> None:
+        for callback in self.callbacks:
+            getattr(callback, hook)(self, *args)

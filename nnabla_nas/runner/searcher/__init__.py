@@ -1,0 +1,6 @@
+"""Searchers: learn the architecture and the weights of a search space."""
+
+from .darts import DartsSearcher
+from .search import Searcher
+
+__all__ = ["DartsSearcher", "Searcher"]

@@ -1,0 +1,93 @@
+"""`DartsSearcher`: differentiable architecture search (Liu et al., ICLR 2019)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from ...contrib.model import Model
+from ...optimizer import Optimizer
+from ..algorithm import Batch, Graph, Transform
+from .search import Searcher
+
+
+class DartsSearcher(Searcher):
+    """Alternates architecture steps on the valid split and weight steps on the train split.
+
+    With ``unrolled=False`` the architecture gradient is that of the valid loss at the
+    current weights (first order). With ``unrolled=True`` it is the gradient of the valid
+    loss after one virtual SGD step of the weights, ``w' = w - xi * dL_train/dw``, where
+    the Hessian-vector product is approximated by central finite differences
+    (the second-order approximation of the DARTS paper); `xi` is the weights' learning
+    rate unless given.
+
+    Args:
+        model: a search space whose architecture parameters are its MixedOp alphas.
+        optimizer: updates the network weights (train split).
+        arch_optimizer: updates the architecture parameters (valid split).
+        unrolled: second-order approximation when True.
+        xi: the virtual step size; None means the weights' current learning rate.
+        fd_scale: the finite-difference step is ``fd_scale / ||dL_valid/dw'||``.
+
+    Each `train_on_batch` takes ``{'train': (x, y), 'valid': (x, y)}``.
+    """
+
+    def __init__(
+        self,
+        model: Model,
+        optimizer: Optimizer,
+        arch_optimizer: Optimizer,
+        *,
+        unrolled: bool = False,
+        xi: float | None = None,
+        fd_scale: float = 0.01,
+        transform: Transform | None = None,
+    ) -> None:
+        super().__init__(model, {"weights": optimizer, "arch": arch_optimizer}, transform=transform)
+        self.unrolled, self.xi, self.fd_scale = unrolled, xi, fd_scale
+
+    def train_on_batch(self, batch: Mapping[str, Batch]) -> dict[str, float]:
+        train = self.graph("train", batch["train"][0].shape)
+        arch = self.graph("arch", batch["valid"][0].shape)
+        arch.feed(batch["valid"])
+        if self.unrolled:
+            self._unrolled_arch_gradient(train, arch, batch["train"])
+            self.optimizers["arch"].step()
+        else:
+            self.minimize(arch, self.optimizers["arch"])
+        result = self.metrics(arch, prefix="arch_")
+        train.feed(batch["train"])
+        self.minimize(train, self.optimizers["weights"])
+        return {**self.metrics(train), **result}
+
+    def _unrolled_arch_gradient(self, train: Graph, arch: Graph, train_batch: Batch) -> None:
+        """Sets each alpha's gradient to the second-order DARTS approximation."""
+        weights = self.model.get_net_parameters(grad_only=True)
+        alphas = self.model.get_arch_parameters(grad_only=True)
+        saved = {k: p.d.copy() for k, p in self.model.get_net_parameters().items()}
+        opt = self.optimizers["weights"]
+        xi = opt.lr if self.xi is None else self.xi
+        train.feed(train_batch)
+        g_train = self._gradients(train, weights)
+        for k, p in weights.items():  # the virtual step w' = w - xi * (g + wd * w)
+            p.d = saved[k] - xi * (g_train[k] + opt.weight_decay * saved[k])
+        g_valid = self._gradients(arch, {**weights, **alphas})
+        v = {k: g_valid[k] for k in weights}
+        eps = self.fd_scale / max(np.sqrt(sum(float(np.sum(g * g)) for g in v.values())), 1e-12)
+        hessian_terms = []
+        for sign in (1.0, -1.0):  # dL_train/dalpha at w + eps v and at w - eps v
+            for k, p in weights.items():
+                p.d = saved[k] + sign * eps * v[k]
+            hessian_terms.append(self._gradients(train, alphas))
+        self.model.set_parameters(saved)
+        for k, a in alphas.items():
+            a.g = g_valid[k] - xi * (hessian_terms[0][k] - hessian_terms[1][k]) / (2 * eps)
+
+    def _gradients(self, graph: Graph, params: Mapping) -> dict[str, np.ndarray]:
+        """Returns d(loss)/d(param) for `params` at the current values."""
+        for p in self.model.get_parameters().values():
+            p.grad.zero()
+        graph.loss.forward(clear_no_need_grad=True)
+        graph.loss.backward(clear_buffer=True)
+        return {k: p.g.copy() for k, p in params.items()}

@@ -1,0 +1,5 @@
+"""Trainers: retrain a fixed network."""
+
+from .trainer import Trainer
+
+__all__ = ["Trainer"]

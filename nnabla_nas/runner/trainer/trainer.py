@@ -1,0 +1,53 @@
+"""`Trainer`: retrains a fixed architecture from scratch."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import nnabla as nn
+
+from ...contrib.model import Model
+from ...optimizer import Optimizer
+from ..algorithm import Algorithm, Batch, Transform, cross_entropy
+
+
+class Trainer(Algorithm):
+    """Trains the weights of a fixed network on the ``'train'`` loader.
+
+    Args:
+        aux_weight: weight of the auxiliary head's loss, for models that return
+            ``(logits, aux_logits)`` in training mode.
+        drop_path: the final drop-path probability; it grows linearly from 0 over
+            `epochs`, for models with a ``drop_prob`` attribute.
+        epochs: the length of the drop-path schedule.
+    """
+
+    def __init__(
+        self,
+        model: Model,
+        optimizer: Optimizer,
+        *,
+        aux_weight: float = 0.0,
+        drop_path: float = 0.0,
+        epochs: int = 1,
+        transform: Transform | None = None,
+    ) -> None:
+        super().__init__(model, {"weights": optimizer}, transform=transform)
+        self.aux_weight, self.drop_path, self.epochs = aux_weight, drop_path, epochs
+
+    def loss(self, output: Any, y: nn.Variable) -> tuple[nn.Variable, nn.Variable]:
+        if not isinstance(output, tuple):
+            return output, cross_entropy(output, y)
+        logits, aux_logits = output
+        return logits, cross_entropy(logits, y) + self.aux_weight * cross_entropy(aux_logits, y)
+
+    def on_epoch_start(self, epoch: int) -> None:
+        if hasattr(self.model, "drop_prob"):
+            self.model.drop_prob = self.drop_path * epoch / max(self.epochs, 1)
+
+    def train_on_batch(self, batch: Mapping[str, Batch]) -> dict[str, float]:
+        graph = self.graph("train", batch["train"][0].shape)
+        graph.feed(batch["train"])
+        self.minimize(graph, self.optimizers["weights"])
+        return self.metrics(graph)

@@ -1,0 +1,171 @@
+"""The command line: config errors, complete run folders, determinism and resume."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import yaml
+
+from nnabla_nas.cli import main
+from nnabla_nas.module import read_parameters
+
+# A search small enough for a test: 3 cells of 4 channels on 8x8 digits.
+SEARCH = {
+    "seed": 1,
+    "epochs": 3,
+    "dataset": {"name": "digits", "batch_size": 64, "test_fraction": 0.5},
+    "model": {
+        "name": "darts",
+        "init_channels": 4,
+        "num_cells": 3,
+        "num_choices": 2,
+        "multiplier": 2,
+        "stem_multiplier": 1,
+    },
+    "optimizer": {"lr": 0.05},
+}
+TRAIN = {
+    "seed": 1,
+    "epochs": 2,
+    "dataset": {"name": "digits", "batch_size": 64},
+    "model": {"name": "darts", "init_channels": 4, "num_cells": 3},
+}
+
+
+def write_config(path, data):
+    path.write_text(yaml.safe_dump(data))
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def search_config(tmp_path_factory):
+    return write_config(tmp_path_factory.mktemp("cfg") / "search.yaml", SEARCH)
+
+
+@pytest.fixture(scope="module")
+def search_run(tmp_path_factory, search_config):
+    out = str(tmp_path_factory.mktemp("runs") / "search")
+    assert main(["search", "-c", search_config, "-o", out, "--no-progress"]) == 0
+    return out
+
+
+def read_arch(folder):
+    with open(os.path.join(folder, "arch.json")) as f:
+        return json.load(f)
+
+
+def test_search_writes_the_run_folder(search_run):
+    names = set(os.listdir(search_run))
+    assert {
+        "config.yaml",
+        "log.txt",
+        "metrics.csv",
+        "arch.json",
+        "weights.h5",
+        "checkpoint",
+        "tensorboard",
+    } <= names
+    assert any(n.startswith("events.out.tfevents") for n in os.listdir(f"{search_run}/tensorboard"))
+    lines = open(f"{search_run}/metrics.csv").read().splitlines()
+    assert lines[0].startswith("epoch,") and "valid/error" in lines[0] and len(lines) == 4
+    config = yaml.safe_load(open(f"{search_run}/config.yaml"))
+    assert config["model"]["init_channels"] == 4 and config["arch_optimizer"]["name"] == "adam"
+    arch = read_arch(search_run)
+    assert len(arch["normal"]) == 2 * 2 and len(arch["reduce"]) == 2 * 2
+    weights = read_parameters(f"{search_run}/weights.h5")
+    assert any("alpha" in k for k in weights)
+
+
+def test_same_seed_gives_the_same_architecture_and_weights(tmp_path, search_config, search_run):
+    out = str(tmp_path / "again")
+    assert main(["search", "-c", search_config, "-o", out, "--no-progress"]) == 0
+    assert read_arch(out) == read_arch(search_run)
+    a, b = read_parameters(f"{out}/weights.h5"), read_parameters(f"{search_run}/weights.h5")
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+
+
+def test_killed_search_resumes_to_the_same_result(tmp_path, search_config, search_run):
+    out = str(tmp_path / "killed")
+    cmd = [
+        sys.executable,
+        "-m",
+        "nnabla_nas.cli",
+        "search",
+        "-c",
+        search_config,
+        "-o",
+        out,
+        "--no-progress",
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    pointer = os.path.join(out, "checkpoint", "latest.json")
+    deadline = time.time() + 120
+    while not os.path.exists(pointer) and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert json.load(open(pointer))["latest"] != "epoch_0002", "the run ended before the kill"
+    assert main(["search", "-c", search_config, "-o", out, "--resume", "--no-progress"]) == 0
+    assert read_arch(out) == read_arch(search_run)
+    a, b = read_parameters(f"{out}/weights.h5"), read_parameters(f"{search_run}/weights.h5")
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+    rows = open(f"{out}/metrics.csv").read().splitlines()
+    assert rows == open(f"{search_run}/metrics.csv").read().splitlines()
+
+
+def test_existing_run_needs_resume(search_config, search_run, capsys):
+    assert main(["search", "-c", search_config, "-o", search_run, "--no-progress"]) == 2
+    assert "--resume" in capsys.readouterr().err
+
+
+def test_train_retrains_the_found_architecture(tmp_path, search_run):
+    config = write_config(tmp_path / "train.yaml", TRAIN)
+    out = str(tmp_path / "train")
+    arch = f"{search_run}/arch.json"
+    assert main(["train", "-c", config, "-o", out, "--arch", arch, "--no-progress"]) == 0
+    result = json.load(open(f"{out}/result.json"))
+    assert 0.0 <= result["test_accuracy"] <= 1.0
+    assert read_arch(out) == read_arch(search_run)
+    assert not any("alpha" in k for k in read_parameters(f"{out}/weights.h5"))
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("dataset.bath_size=3", "unknown key 'bath_size'; valid keys are: name, root"),
+        ("epochs=ten", "config.epochs: expected int, got 'ten'"),
+        ("model.init_chanels=4", "model: unknown key 'init_chanels'; valid keys are"),
+        ("model.name=resnet", "unknown search space 'resnet'"),
+        ("optimizer.name=adagrad", "adagrad"),
+        ("dataset.name=cifar10", "dataset.root"),
+    ],
+)
+def test_bad_config_is_one_clear_error_before_any_work(
+    tmp_path, search_config, override, message, capsys
+):
+    out = tmp_path / "run"
+    assert main(["search", "-c", search_config, "-o", str(out), override]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert not (out / "checkpoint").exists()
+
+
+def test_missing_cifar10_directory_names_the_download(tmp_path, search_config, capsys):
+    args = ["dataset.name=cifar10", f"dataset.root={tmp_path / 'nowhere'}"]
+    assert main(["search", "-c", search_config, "-o", str(tmp_path / "run"), *args]) == 2
+    assert "cifar-10-python.tar.gz" in capsys.readouterr().err
+
+
+def test_arch_file_is_validated(tmp_path, capsys):
+    bad = tmp_path / "arch.json"
+    bad.write_text(json.dumps({"normal": [["sep_conv_9x9", 0]]}))
+    config = write_config(tmp_path / "train.yaml", TRAIN)
+    assert main(["train", "-c", config, "-o", str(tmp_path / "t"), "--arch", str(bad)]) == 2
+    assert "Traceback" not in capsys.readouterr().err
