@@ -50,7 +50,11 @@ def _overrides(args: argparse.Namespace) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
     args = build_parser().parse_args(argv)
+    import logging
+
     from . import experiment
+
+    logging.getLogger("nnabla").setLevel(logging.WARNING)  # keep nnabla's per-file INFO quiet
     from .runner.loop import NonFiniteLossError
 
     progress = not args.no_progress

@@ -8,11 +8,22 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
+
+from .dataset import DATASETS
+from .optimizer import SCHEDULERS, SOLVERS
+
+CONTEXTS = ("cpu", "cudnn")
+SEARCHERS = ("darts",)
+
+
+def choice(default: str, choices: Iterable[str]) -> Any:
+    """A string field whose value must be one of `choices` (checked by `from_dict`)."""
+    return field(default=default, metadata={"choices": tuple(choices)})
 
 
 class ConfigError(ValueError):
@@ -21,7 +32,7 @@ class ConfigError(ValueError):
 
 @dataclass
 class DatasetConfig:
-    name: str = "digits"
+    name: str = choice("digits", DATASETS)
     root: str | None = None  # the directory of a dataset read from disk (cifar10)
     image_size: int = 8  # digits only: side the 8x8 images are resized to
     test_fraction: float = 0.2  # digits only: the held-out test share
@@ -37,9 +48,9 @@ class DatasetConfig:
 
 @dataclass
 class OptimizerConfig:
-    name: str = "momentum"  # sgd | momentum | nesterov | adam
+    name: str = choice("momentum", SOLVERS)
     lr: float = 0.025
-    scheduler: str = "cosine"  # constant | cosine | step
+    scheduler: str = choice("cosine", SCHEDULERS)
     min_lr: float = 0.0  # cosine: the final learning rate
     step_epochs: int = 30  # step: epochs between decays
     gamma: float = 0.1  # step: decay factor
@@ -67,7 +78,7 @@ class RunConfig:
     """Keys shared by every command."""
 
     seed: int = 0
-    context: str = "cpu"  # cpu | cudnn
+    context: str = choice("cpu", CONTEXTS)
     device_id: int = 0
     epochs: int = 10
     dataset: DatasetConfig = field(default_factory=DatasetConfig)
@@ -79,7 +90,7 @@ class RunConfig:
 class SearchConfig(RunConfig):
     """``nnabla-nas search``."""
 
-    searcher: str = "darts"
+    searcher: str = choice("darts", SEARCHERS)
     unrolled: bool = False  # DARTS second-order approximation
     arch_optimizer: OptimizerConfig = field(default_factory=_arch_optimizer)
 
@@ -132,7 +143,15 @@ def from_dict(cls: type, data: Any, where: str = "config") -> Any:
         raise ConfigError(
             f"{where}: unknown key {unknown[0]!r}; valid keys are: {', '.join(names)}"
         )
-    return cls(**{k: _check(v, hints[k], f"{where}.{k}") for k, v in data.items()})
+    values = {k: _check(v, hints[k], f"{where}.{k}") for k, v in data.items()}
+    for f in dataclasses.fields(cls):
+        choices = f.metadata.get("choices")
+        if f.name in values and choices and values[f.name] not in choices:
+            raise ConfigError(
+                f"{where}.{f.name}: unknown value {values[f.name]!r}; "
+                f"valid values are: {', '.join(choices)}"
+            )
+    return cls(**values)
 
 
 def set_dotted(data: dict[str, Any], assignment: str) -> None:

@@ -67,6 +67,8 @@ class Loop:
         checkpointer: where the state after each epoch goes; ``run(resume=True)``
             continues from its latest checkpoint.
         seed: with the epoch, seeds nnabla's RNG at each epoch start.
+        eval_name: the metric prefix of `eval_loader` (``'valid'``, or ``'test'`` when
+            the held-out data is the test set).
     """
 
     def __init__(
@@ -81,6 +83,7 @@ class Loop:
         seed: int = 0,
         progress: bool = True,
         logger: logging.Logger | None = None,
+        eval_name: str = "valid",
     ) -> None:
         self.algorithm = algorithm
         self.train_loaders = dict(train_loaders)
@@ -91,6 +94,7 @@ class Loop:
         self.seed = seed
         self.progress = progress
         self.logger = logger or logging.getLogger("nnabla_nas")
+        self.eval_name = eval_name
         self.start_epoch = 0
         self.history: list[dict[str, float]] = []
 
@@ -116,7 +120,8 @@ class Loop:
         metrics = {"epoch": float(epoch), **self.algorithm.learning_rates()}
         metrics.update({f"train/{k}": v for k, v in self._train(epoch).items()})
         if self.eval_loader is not None:
-            metrics.update({f"valid/{k}": v for k, v in self.evaluate(self.eval_loader).items()})
+            held_out = self.evaluate(self.eval_loader)
+            metrics.update({f"{self.eval_name}/{k}": v for k, v in held_out.items()})
         self._emit("on_epoch_end", epoch, metrics)
         if self.checkpointer is not None:
             self.checkpointer.save(epoch, self.algorithm.save, {"metrics": metrics})
@@ -136,7 +141,7 @@ class Loop:
             total=steps,
             desc=f"epoch {epoch + 1}/{self.epochs}",
             leave=False,
-            disable=not self.progress,
+            disable=None if self.progress else True,  # None: off when not a terminal
             dynamic_ncols=True,
         )
         rows = []

@@ -1,0 +1,131 @@
+"""The run loop: hooks, metric averaging, per-epoch seeding, non-finite losses."""
+
+import math
+
+import numpy as np
+import pytest
+
+from nnabla_nas import module as Mo
+from nnabla_nas.contrib.model import Model
+from nnabla_nas.dataset import ArrayDataset, DataLoader
+from nnabla_nas.optimizer import Optimizer
+from nnabla_nas.runner.loop import Callback, Loop, NonFiniteLossError, epoch_seed
+from nnabla_nas.runner.trainer import Trainer
+from nnabla_nas.utils.checkpoint import Checkpointer
+
+
+class Net(Model):
+    def __init__(self):
+        self._body = Mo.Sequential(
+            Mo.GlobalAvgPool(), Mo.Linear(2, 3, rng=np.random.RandomState(0))
+        )
+
+    def call(self, x):
+        return self._body(x)
+
+
+def loader(n=24, batch=8, seed=0):
+    rng = np.random.default_rng(seed)
+    data = ArrayDataset(rng.normal(size=(n, 2, 4, 4)), rng.integers(0, 3, n), classes=3)
+    return DataLoader(data, batch, shuffle=True, seed=seed)
+
+
+class Recorder(Callback):
+    def __init__(self):
+        self.calls = []
+
+    def on_run_start(self, loop):
+        self.calls.append(("run_start", loop.start_epoch))
+
+    def on_epoch_start(self, loop, epoch):
+        self.calls.append(("epoch_start", epoch))
+
+    def on_batch_end(self, loop, epoch, step, metrics):
+        self.calls.append(("batch", epoch, step))
+
+    def on_epoch_end(self, loop, epoch, metrics):
+        self.calls.append(("epoch_end", epoch))
+
+    def on_run_end(self, loop, metrics):
+        self.calls.append(("run_end",))
+
+
+def trainer(lr=0.1):
+    net = Net()
+    return Trainer(net, Optimizer(net.get_net_parameters(grad_only=True), "sgd", lr))
+
+
+def test_hooks_run_in_order_and_metrics_are_sample_weighted():
+    recorder = Recorder()
+    eval_loader = DataLoader(loader(n=10).dataset, 4, shuffle=False, seed=0, drop_last=False)
+    loop = Loop(
+        trainer(),
+        {"train": loader()},
+        epochs=2,
+        eval_loader=eval_loader,
+        callbacks=[recorder],
+        progress=False,
+    )
+    last = loop.run()
+    batches = [("batch", e, s) for e in range(2) for s in range(3)]
+    assert recorder.calls == [
+        ("run_start", 0),
+        ("epoch_start", 0),
+        *batches[:3],
+        ("epoch_end", 0),
+        ("epoch_start", 1),
+        *batches[3:],
+        ("epoch_end", 1),
+        ("run_end",),
+    ]
+    assert last == loop.history[-1] and last["epoch"] == 1.0
+    # Batches of 4, 4 and 2 samples: the mean weighs each sample once.
+    rows = [loop.algorithm.valid_on_batch(b) for b in eval_loader]
+    expected = (4 * rows[0]["loss"] + 4 * rows[1]["loss"] + 2 * rows[2]["loss"]) / 10
+    assert math.isclose(last["valid/loss"], expected, rel_tol=1e-6)
+
+
+def test_epoch_seed_depends_on_seed_and_epoch():
+    seeds = {epoch_seed(s, e) for s in range(3) for e in range(3)}
+    assert len(seeds) == 9
+    assert epoch_seed(1, 2) == epoch_seed(1, 2)
+
+
+class NaNAt(Trainer):
+    """Reports a NaN loss at one step, as a diverging run would."""
+
+    def train_on_batch(self, batch):
+        result = super().train_on_batch(batch)
+        self.calls = getattr(self, "calls", 0) + 1
+        return {**result, "loss": float("nan")} if self.calls == 5 else result
+
+
+def test_non_finite_loss_stops_with_step_and_last_good_checkpoint(tmp_path):
+    net = Net()
+    algo = NaNAt(net, Optimizer(net.get_net_parameters(grad_only=True), "sgd", 0.1))
+    ck = Checkpointer(str(tmp_path))
+    loop = Loop(algo, {"train": loader()}, epochs=3, checkpointer=ck, progress=False)
+    with pytest.raises(NonFiniteLossError, match=r"epoch 1, step 1.*epoch_0000"):
+        loop.run()
+    assert ck.latest().endswith("epoch_0000")
+    assert Checkpointer.read_state(ck.latest())["epoch"] == 0
+
+
+def test_resume_continues_after_the_last_checkpoint(tmp_path):
+    ck = Checkpointer(str(tmp_path))
+    full = Loop(trainer(), {"train": loader()}, epochs=3, progress=False)
+    full.run()
+    first = Loop(trainer(), {"train": loader()}, epochs=2, checkpointer=ck, progress=False)
+    first.run()
+    recorder = Recorder()
+    rest = Loop(
+        trainer(),
+        {"train": loader()},
+        epochs=3,
+        checkpointer=ck,
+        callbacks=[recorder],
+        progress=False,
+    )
+    last = rest.run(resume=True)
+    assert recorder.calls[0] == ("run_start", 2)
+    assert last["train/loss"] == full.history[-1]["train/loss"]
