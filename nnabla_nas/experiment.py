@@ -6,6 +6,7 @@ takes its settings through constructors.
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -35,7 +36,7 @@ from .optimizer import (
     StepScheduler,
 )
 from .runner.callbacks import ArchitectureCallback, standard_callbacks
-from .runner.loop import Loop
+from .runner.loop import Callback, Loop
 from .runner.searcher import DartsSearcher
 from .runner.trainer import Trainer
 from .utils.checkpoint import Checkpointer
@@ -193,45 +194,60 @@ def _seed(seed: int) -> None:
     nn.seed(seed)
 
 
+def _start(
+    cfg: RunConfig, which: str, output_dir: str, resume: bool
+) -> tuple[Space, dict[str, Any], Data, logging.Logger]:
+    """Checks the config, loads the data, then creates the run folder and seeds the RNGs."""
+    space, options = model_options(cfg, which)
+    set_context(cfg.context, cfg.device_id)
+    data = make_data(cfg.dataset, cfg.seed, search=which == "search")
+    prepare_output(output_dir, cfg, resume)
+    logger = get_logger(output_dir)
+    _seed(cfg.seed)
+    return space, options, data, logger
+
+
+def _loop(
+    algorithm: Any,
+    cfg: RunConfig,
+    data: Data,
+    output_dir: str,
+    callbacks: list[Callback],
+    **kwargs: Any,
+) -> Loop:
+    """The run loop over the data of a run, checkpointing into ``output_dir/checkpoint``."""
+    return Loop(
+        algorithm,
+        data.train,
+        epochs=cfg.epochs,
+        eval_loader=data.eval,
+        callbacks=[*standard_callbacks(output_dir), *callbacks],
+        checkpointer=Checkpointer(os.path.join(output_dir, "checkpoint")),
+        seed=cfg.seed,
+        **kwargs,
+    )
+
+
 def run_search(
     cfg: SearchConfig, output_dir: str, *, resume: bool = False, progress: bool = True
 ) -> dict[str, Any]:
     """Runs an architecture search; writes everything DESIGN section 5 lists."""
-    space, options = model_options(cfg, "search")
-    set_context(cfg.context, cfg.device_id)
-    data = make_data(cfg.dataset, cfg.seed, search=True)
-    prepare_output(output_dir, cfg, resume)
-    logger = get_logger(output_dir)
-    _seed(cfg.seed)
+    space, options, data, logger = _start(cfg, "search", output_dir, resume)
     model = space.search_net(
         data.sample_shape[0], num_classes=data.classes, rng=cfg.seed, **options
     )
     steps = len(data.train["train"])
+    net_params, arch_params = model.get_net_parameters(True), model.get_arch_parameters(True)
     searcher = DartsSearcher(
         model,
-        make_optimizer(model.get_net_parameters(grad_only=True), cfg.optimizer, cfg.epochs, steps),
-        make_optimizer(
-            model.get_arch_parameters(grad_only=True), cfg.arch_optimizer, cfg.epochs, steps
-        ),
+        make_optimizer(net_params, cfg.optimizer, cfg.epochs, steps),
+        make_optimizer(arch_params, cfg.arch_optimizer, cfg.epochs, steps),
         unrolled=cfg.unrolled,
         transform=make_transform(cfg.dataset, data.sample_shape[0]),
     )
     arch_path = os.path.join(output_dir, "arch.json")
-    callbacks = [
-        *standard_callbacks(output_dir),
-        ArchitectureCallback(arch_path, searcher.architecture),
-    ]
-    loop = Loop(
-        searcher,
-        data.train,
-        epochs=cfg.epochs,
-        eval_loader=data.eval,
-        callbacks=callbacks,
-        checkpointer=Checkpointer(os.path.join(output_dir, "checkpoint")),
-        seed=cfg.seed,
-        progress=progress,
-        logger=logger,
-    )
+    snapshot = ArchitectureCallback(arch_path, searcher.architecture)
+    loop = _loop(searcher, cfg, data, output_dir, [snapshot], progress=progress, logger=logger)
     loop.run(resume=resume)
     arch = searcher.architecture()
     space.save_arch(arch_path, arch)
@@ -249,13 +265,8 @@ def run_train(
     progress: bool = True,
 ) -> dict[str, float]:
     """Retrains the architecture in `arch_path` from scratch and evaluates it on the test set."""
-    space, options = model_options(cfg, "train")
-    arch = space.load_arch(arch_path)
-    set_context(cfg.context, cfg.device_id)
-    data = make_data(cfg.dataset, cfg.seed, search=False)
-    prepare_output(output_dir, cfg, resume)
-    logger = get_logger(output_dir)
-    _seed(cfg.seed)
+    arch = model_options(cfg, "train")[0].load_arch(arch_path)
+    space, options, data, logger = _start(cfg, "train", output_dir, resume)
     # Built with the schedule's final drop-path rate so that the graph holds the masks.
     model = space.train_net(
         data.sample_shape[0],
@@ -274,17 +285,8 @@ def run_train(
         epochs=cfg.epochs,
         transform=make_transform(cfg.dataset, data.sample_shape[0]),
     )
-    loop = Loop(
-        trainer,
-        data.train,
-        epochs=cfg.epochs,
-        eval_loader=data.eval,
-        callbacks=standard_callbacks(output_dir),
-        eval_name="test",
-        checkpointer=Checkpointer(os.path.join(output_dir, "checkpoint")),
-        seed=cfg.seed,
-        progress=progress,
-        logger=logger,
+    loop = _loop(
+        trainer, cfg, data, output_dir, [], progress=progress, logger=logger, eval_name="test"
     )
     loop.run(resume=resume)
     model.save_parameters(os.path.join(output_dir, "weights.h5"))
