@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	  echo "Using $$PY"; \
 	  [ -x $(BIN)/python ] || $$PY -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=23"
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,multitrial]"
 	@touch $(STAMP)
 
 demo: $(STAMP)

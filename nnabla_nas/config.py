@@ -18,7 +18,9 @@ from .dataset import DATASETS
 from .optimizer import SCHEDULERS, SOLVERS
 
 CONTEXTS = ("cpu", "cudnn")
-SEARCHERS = ("darts",)
+SEARCHERS = ("darts", "random", "evolution", "optuna")
+EVALUATORS = ("table", "train")
+OPTUNA_SAMPLERS = ("tpe", "nsga2", "random")
 
 
 def choice(default: str, choices: Iterable[str]) -> Any:
@@ -87,12 +89,28 @@ class RunConfig:
 
 
 @dataclass
+class MultiTrialConfig:
+    """Multi-trial search (``searcher: random | evolution | optuna``)."""
+
+    trials: int = 100  # the budget: finished evaluations, failed ones included
+    evaluator: str = choice("table", EVALUATORS)  # table lookup, or training each candidate
+    device: str = "raspi4"  # the NAS-Bench-201 device whose latency is the cost
+    max_latency: float | None = None  # ms; candidates above it are infeasible
+    population_size: int = 50  # evolution
+    sample_size: int = 10  # evolution: tournament size
+    sampler: str = choice("tpe", OPTUNA_SAMPLERS)  # optuna; nsga2 optimises both objectives
+    workers: int = 2  # candidate trainings in parallel (Ray)
+    ray_address: str | None = None  # an existing Ray cluster; None starts local workers
+
+
+@dataclass
 class SearchConfig(RunConfig):
     """``nnabla-nas search``."""
 
     searcher: str = choice("darts", SEARCHERS)
     unrolled: bool = False  # DARTS second-order approximation
     arch_optimizer: OptimizerConfig = field(default_factory=_arch_optimizer)
+    multitrial: MultiTrialConfig = field(default_factory=MultiTrialConfig)
 
 
 @dataclass

@@ -231,7 +231,13 @@ def _loop(
 def run_search(
     cfg: SearchConfig, output_dir: str, *, resume: bool = False, progress: bool = True
 ) -> dict[str, Any]:
-    """Runs an architecture search; writes everything DESIGN section 5 lists."""
+    """Runs an architecture search; writes everything DESIGN section 5 lists.
+
+    ``searcher: darts`` learns the architecture in one supernet; ``random``,
+    ``evolution`` and ``optuna`` evaluate candidates one by one (`multitrial`).
+    """
+    if cfg.searcher != "darts":
+        return _run_multitrial(cfg, output_dir, resume)
     space, options, data, logger = _start(cfg, "search", output_dir, resume)
     model = space.search_net(
         data.sample_shape[0], num_classes=data.classes, rng=cfg.seed, **options
@@ -295,3 +301,42 @@ def run_train(
     write_json(os.path.join(output_dir, "result.json"), result)
     logger.info(f"test accuracy {100 * result['test_accuracy']:.2f}%")
     return result
+
+
+def _run_multitrial(cfg: SearchConfig, output_dir: str, resume: bool) -> dict[str, Any]:
+    from .multitrial import run_multitrial
+
+    space, _ = model_options(cfg, "train")
+    set_context(cfg.context, cfg.device_id)
+    prepare_output(output_dir, cfg, resume)
+    logger = get_logger(output_dir)
+    _seed(cfg.seed)
+    return run_multitrial(cfg, output_dir, space, resume=resume, logger=logger)
+
+
+def train_candidate(cfg: TrainConfig, arch: Any) -> dict[str, float]:
+    """Trains one candidate of a multi-trial search in this process; no files written.
+
+    Trains on the search's weight split and reports the accuracy (%) on its
+    architecture split, so that candidates are ranked without seeing the test set.
+    """
+    space, options = model_options(cfg, "train")
+    _seed(cfg.seed)
+    data = make_data(cfg.dataset, cfg.seed, search=True)
+    model = space.train_net(
+        data.sample_shape[0], num_classes=data.classes, genotype=arch, **options
+    )
+    steps = len(data.train["train"])
+    trainer = Trainer(
+        model,
+        make_optimizer(model.get_net_parameters(grad_only=True), cfg.optimizer, cfg.epochs, steps),
+        transform=make_transform(cfg.dataset, data.sample_shape[0]),
+    )
+    loader = {"train": data.train["train"]}
+    loop = Loop(trainer, loader, epochs=cfg.epochs, seed=cfg.seed, progress=False)
+    loop.run()
+    held_out = loop.evaluate(data.eval)
+    return {
+        "accuracy": 100.0 * (1.0 - held_out["error"]),
+        "params": float(model.count_parameters()),
+    }

@@ -34,6 +34,10 @@ class Model(Module):
         params = self.get_parameters(grad_only).items()
         return OrderedDict((k, p) for k, p in params if id(p) not in ids)
 
+    def count_parameters(self) -> int:
+        """The number of network weights (architecture parameters not included)."""
+        return sum(int(np.prod(p.shape)) for p in self.get_net_parameters().values())
+
     def summary(self, input_shape: Sequence[int] | None = None) -> str:
         """Returns a table of module paths, output shapes and parameter counts.
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,8 +17,15 @@ class Space:
 
     search_net: Callable[..., Model]
     train_net: Callable[..., Model]
-    load_arch: Callable[[str], dict[str, Any]]
-    save_arch: Callable[[str, dict[str, Any]], None]
+    load_arch: Callable[[str], Any]
+    save_arch: Callable[[str, Any], None]
+    # Multi-trial search: the decisions (one list of options each) of a discrete space,
+    # how an architecture (a tuple of options) is written and read in trial logs, and
+    # whether a measured table (accuracy, latency) covers every architecture.
+    choices: Callable[[], Sequence[Sequence[str]]] | None = None
+    format_arch: Callable[[tuple[str, ...]], str] | None = None
+    parse_arch: Callable[[str], tuple[str, ...]] | None = None
+    has_table: bool = False
 
     # Arguments the CLI fills in from the data and the run, never from the config.
     RESERVED = ("in_channels", "num_classes", "genotype", "rng", "drop_path")
@@ -38,7 +45,17 @@ def _darts() -> Space:
     )
 
 
-SPACES: dict[str, Callable[[], Space]] = {"darts": _darts}
+def _nb201() -> Space:
+    from .nb201 import arch, network
+
+    return Space(
+        network.SearchNet, network.TrainNet, arch.load_arch, arch.save_arch,
+        choices=arch.choices, format_arch=arch.format_arch, parse_arch=arch.parse_arch,
+        has_table=True,
+    )  # fmt: skip
+
+
+SPACES: dict[str, Callable[[], Space]] = {"darts": _darts, "nb201": _nb201}
 
 
 def get_space(name: str) -> Space:

@@ -17,8 +17,7 @@ class LogCallback(Callback):
     """Writes one line of metrics per epoch to the loop's logger."""
 
     def on_run_start(self, loop: Loop) -> None:
-        params = loop.algorithm.model.get_net_parameters()
-        count = sum(int(np.prod(p.shape)) for p in params.values())
+        count = loop.algorithm.model.count_parameters()
         loop.logger.info(f"epochs {loop.start_epoch}..{loop.epochs - 1}, {count} weights")
 
     def on_epoch_end(self, loop: Loop, epoch: int, metrics: dict[str, float]) -> None:
@@ -52,8 +51,7 @@ class TensorBoardCallback(Callback):
 
         # purge_step drops events of epochs that a resumed run repeats.
         self.writer = SummaryWriter(self.log_dir, purge_step=loop.start_epoch)
-        params = loop.algorithm.model.get_net_parameters()
-        count = sum(int(np.prod(p.shape)) for p in params.values())
+        count = loop.algorithm.model.count_parameters()
         self.writer.add_scalar("model/parameters", count, loop.start_epoch)
 
     def on_epoch_end(self, loop: Loop, epoch: int, metrics: dict[str, float]) -> None:

@@ -1,0 +1,84 @@
+"""`TrialLog`: every finished trial in ``trials.csv``, the record a killed search resumes from."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections.abc import Callable, Sequence
+
+from ...utils.io import write_text
+from .strategy import Trial
+
+Arch = tuple[str, ...]
+
+
+class TrialLog:
+    """Keeps ``trials.csv``: one row per finished trial (complete, infeasible or failed).
+
+    The file is rewritten atomically after each trial, so a kill never loses a finished
+    trial nor leaves a torn row. Architectures are stored through `format_arch` /
+    `parse_arch` (e.g. NAS-Bench-201 strings), values as one column each.
+    """
+
+    FIXED = ("number", "state", "arch", "seconds", "error")
+
+    def __init__(
+        self,
+        path: str,
+        *,
+        format_arch: Callable[[Arch], str] = lambda a: json.dumps(list(a)),
+        parse_arch: Callable[[str], Arch] = lambda s: tuple(json.loads(s)),
+    ) -> None:
+        self.path = path
+        self.format_arch, self.parse_arch = format_arch, parse_arch
+        self.trials: list[Trial] = []
+        self.seconds: list[float] = []
+
+    def load(self) -> list[Trial]:
+        """Reads the trials of an earlier run (none if the file does not exist)."""
+        self.trials, self.seconds = [], []
+        if not os.path.exists(self.path):
+            return []
+        with open(self.path, encoding="utf-8", newline="") as f:
+            for row in csv.DictReader(f):
+                self.trials.append(self._trial(row))
+                self.seconds.append(float(row.get("seconds") or 0.0))
+        return list(self.trials)
+
+    def _trial(self, row: dict[str, str]) -> Trial:
+        values = {k: float(v) for k, v in row.items() if k not in self.FIXED and v != ""}
+        return Trial(
+            number=int(row["number"]),
+            arch=self.parse_arch(row["arch"]),
+            state=row["state"],
+            values=values,
+            error=row.get("error", ""),
+        )
+
+    def append(self, trial: Trial, seconds: float = 0.0) -> None:
+        """Adds a finished trial and rewrites the file."""
+        self.trials.append(trial)
+        self.seconds.append(seconds)
+        self.save()
+
+    def save(self) -> None:
+        columns = list(self.FIXED[:4]) + self._value_columns(self.trials) + ["error"]
+        out = io.StringIO()
+        writer = csv.DictWriter(out, fieldnames=columns)
+        writer.writeheader()
+        for trial, seconds in zip(self.trials, self.seconds, strict=True):
+            writer.writerow({
+                "number": trial.number, "state": trial.state,
+                "arch": self.format_arch(trial.arch), "seconds": f"{seconds:.3f}",
+                "error": trial.error, **trial.values,
+            })  # fmt: skip
+        write_text(self.path, out.getvalue())
+
+    @staticmethod
+    def _value_columns(trials: Sequence[Trial]) -> list[str]:
+        columns: list[str] = []
+        for trial in trials:
+            columns.extend(k for k in trial.values if k not in columns)
+        return columns

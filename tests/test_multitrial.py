@@ -1,0 +1,129 @@
+"""Multi-trial search from the command line: NAS-Bench-201 table and trained candidates."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+import yaml
+
+from nnabla_nas.cli import main
+from nnabla_nas.contrib.nb201.table import NB201Table
+
+
+def config(tmp_path, **multitrial):
+    data = {
+        "seed": 0,
+        "searcher": "evolution",
+        "model": {"name": "nb201"},
+        "multitrial": {
+            "trials": 60,
+            "device": "raspi4",
+            "max_latency": 20.0,
+            "population_size": 10,
+            "sample_size": 3,
+            **multitrial,
+        },
+    }
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return str(path)
+
+
+def read_trials(path):
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.mark.parametrize("searcher", ["random", "evolution", "optuna"])
+def test_table_search_writes_trials_front_and_best(tmp_path, searcher):
+    out = tmp_path / "run"
+    assert (
+        main(
+            [
+                "search",
+                "-c",
+                config(tmp_path),
+                "-o",
+                str(out),
+                f"searcher={searcher}",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
+    rows = read_trials(out / "trials.csv")
+    assert len(rows) == 60 and {r["state"] for r in rows} <= {"complete", "infeasible"}
+    table = NB201Table.load()
+    for row in rows[:5]:  # the values are the table's
+        assert float(row["accuracy"]) == pytest.approx(table.accuracy(row["arch"]))
+        assert float(row["latency"]) == pytest.approx(table.latency(row["arch"], "raspi4"))
+    result = json.loads((out / "result.json").read_text())
+    feasible = [float(r["accuracy"]) for r in rows if float(r["latency"]) <= 20.0]
+    assert result["best_accuracy"] == pytest.approx(max(feasible))
+    assert result["best_latency"] <= 20.0 and result["hypervolume"] > 0
+    assert json.loads((out / "arch.json").read_text())["arch"] == result["best_arch"]
+    front = read_trials(out / "pareto.csv")
+    assert len(front) == result["front_size"]
+    lat = [float(r["latency"]) for r in front]
+    acc = [float(r["accuracy"]) for r in front]
+    assert lat == sorted(lat) and np.all(np.diff(acc) >= 0)  # cheaper is worse on a front
+    for a_i, l_i in zip(acc, lat, strict=True):  # and no member dominates another
+        assert not any(
+            a >= a_i and la <= l_i and (a > a_i or la < l_i) for a, la in zip(acc, lat, strict=True)
+        )
+    assert (out / "pareto.png").stat().st_size > 1000
+    assert list((out / "tensorboard").iterdir())
+
+
+def test_table_search_resumes_from_its_trial_log(tmp_path):
+    cfg = config(tmp_path)
+    full, part = tmp_path / "full", tmp_path / "part"
+    assert main(["search", "-c", cfg, "-o", str(full)]) == 0
+    assert main(["search", "-c", cfg, "-o", str(part), "multitrial.trials=25"]) == 0
+    # Resuming needs the same config: raise the budget in the saved one, as a user would.
+    saved = yaml.safe_load((part / "config.yaml").read_text())
+    saved["multitrial"]["trials"] = 60
+    (part / "config.yaml").write_text(yaml.safe_dump(saved, sort_keys=False))
+    assert main(["search", "-c", str(part / "config.yaml"), "-o", str(part), "--resume"]) == 0
+    assert [r["arch"] for r in read_trials(part / "trials.csv")] == [
+        r["arch"] for r in read_trials(full / "trials.csv")
+    ]
+
+
+def test_existing_trials_need_resume(tmp_path):
+    cfg = config(tmp_path, trials=5)
+    assert main(["search", "-c", cfg, "-o", str(tmp_path / "r")]) == 0
+    assert main(["search", "-c", cfg, "-o", str(tmp_path / "r")]) == 2
+
+
+def test_unknown_device_is_a_clear_error(tmp_path, capsys):
+    assert (
+        main(["search", "-c", config(tmp_path, device="toaster"), "-o", str(tmp_path / "r")]) == 2
+    )
+    assert "unknown latency device 'toaster'" in capsys.readouterr().err
+
+
+def test_trained_candidates_run_on_ray_and_failures_are_recorded(tmp_path):
+    data = {
+        "seed": 0,
+        "searcher": "random",
+        "epochs": 1,
+        "model": {"name": "nb201", "init_channels": 4, "num_cells": 1},
+        "dataset": {"name": "digits", "batch_size": 128},
+        "multitrial": {"trials": 3, "evaluator": "train", "device": "raspi4", "workers": 2},
+    }
+    path = tmp_path / "train.yaml"
+    path.write_text(yaml.safe_dump(data))
+    out = tmp_path / "run"
+    assert main(["search", "-c", str(path), "-o", str(out)]) == 0
+    rows = read_trials(out / "trials.csv")
+    assert len(rows) == 3 and all(r["state"] == "complete" for r in rows)
+    assert all(0.0 <= float(r["accuracy"]) <= 100.0 and float(r["params"]) > 0 for r in rows)
+    # A candidate that cannot be trained (no data) is a failed trial, not a crash.
+    bad = tmp_path / "bad"
+    args = ["dataset.name=cifar10", f"dataset.root={tmp_path}", "multitrial.trials=2"]
+    assert main(["search", "-c", str(path), "-o", str(bad), *args]) == 0
+    rows = read_trials(bad / "trials.csv")
+    assert [r["state"] for r in rows] == ["failed", "failed"]
+    assert all("FileNotFoundError" in r["error"] for r in rows)
