@@ -304,7 +304,13 @@ def run_train(
 
 
 def _run_multitrial(cfg: SearchConfig, output_dir: str, resume: bool) -> dict[str, Any]:
-    from .multitrial import run_multitrial
+    try:
+        from .multitrial import run_multitrial
+    except ModuleNotFoundError as err:
+        raise ConfigError(
+            f"searcher {cfg.searcher!r} needs the multitrial extra ({err.name} is missing): "
+            "pip install 'nnabla-nas[multitrial]'"
+        ) from None
 
     space, _ = model_options(cfg, "train")
     set_context(cfg.context, cfg.device_id)

@@ -118,7 +118,8 @@ class MixedOp(Module):
             )
             raise ValueError(f"MixedOp candidates give outputs of different shapes ({detail})")
         n = len(outputs)
-        weights = F.reshape(F.softmax(F.reshape(self._alpha, (n,)), axis=0), (1, n))
+        logits = self._alpha if self._alpha.shape == (n,) else F.reshape(self._alpha, (n,))
+        weights = F.reshape(F.softmax(logits, axis=0), (1, n))
         # A (1, n) x (n, size) product: on CPU about 15x faster than a broadcast
         # multiply-and-sum over the stacked outputs (benchmarks/darts_step.py).
         stacked = F.reshape(F.stack(*outputs, axis=0), (n, -1))

@@ -9,8 +9,8 @@ from typing import Any, Protocol
 
 import h5py
 import nnabla as nn
+import nnabla.functions as F
 import nnabla.solvers as S
-import numpy as np
 
 from ..utils.io import atomic_path
 from .schedulers import ConstantScheduler, Scheduler
@@ -133,6 +133,7 @@ class Optimizer:
         self._grad_clip = grad_clip
         self._iteration = 0
         self._grad_norm: float | None = None
+        self._norm_graph: nn.Variable | None = None
         self._solver = SOLVERS[name](self._scheduler(0), momentum=momentum, betas=betas, eps=eps)
         self._solver.set_parameters(self._params)
 
@@ -177,10 +178,11 @@ class Optimizer:
         self._grad_norm = None
 
     def grad_norm(self) -> float:
-        """The global L2 norm of all gradients, before clipping and weight decay.
+        """The global L2 norm of all gradients (summed in float32).
 
-        After `step()` (until the next `zero_grad()`) this is the norm the step saw;
-        otherwise it is the norm of the current gradients.
+        After a step with clipping (until the next `zero_grad()`) this is the norm that
+        step clipped against, before clipping and weight decay; otherwise it is the norm
+        of the current gradients.
         """
         if self._grad_norm is not None:
             return self._grad_norm
@@ -188,8 +190,7 @@ class Optimizer:
 
     def step(self) -> None:
         """Clips, applies weight decay, sets the scheduled learning rate and updates once."""
-        changes_grads = self._grad_clip is not None or self._weight_decay > 0.0
-        self._grad_norm = self._global_norm() if changes_grads else None
+        self._grad_norm = self._global_norm() if self._grad_clip is not None else None
         if self._grad_clip is not None:
             self._clip(self._grad_clip)
         if self._weight_decay > 0.0:
@@ -199,8 +200,17 @@ class Optimizer:
         self._iteration += 1
 
     def _global_norm(self) -> float:
-        total = sum(float(np.sum(np.square(v.g, dtype=np.float64))) for v in self._params.values())
-        return math.sqrt(total)
+        # One small nnabla graph over the gradient arrays, built once: reading each `.g`
+        # from Python costs tens of microseconds per parameter in nnabla 1.39.
+        if self._norm_graph is None:
+            squares = []
+            for p in self._params.values():
+                g = nn.Variable(p.shape)
+                g.data = p.grad  # shares the gradient array, no copy
+                squares.append(F.sum(F.pow_scalar(g, 2.0)))
+            self._norm_graph = F.add_n(*squares) if len(squares) > 1 else squares[0]
+        self._norm_graph.forward(clear_buffer=True)
+        return math.sqrt(max(float(self._norm_graph.d), 0.0))
 
     def _clip(self, max_norm: float) -> None:
         # nnabla's clip_grad_by_norm clips each parameter on its own; this clips them together.

@@ -173,7 +173,7 @@ def test_grad_clip_scales_to_the_global_norm():
     opt = Optimizer(params, "sgd", lr=0.1, grad_clip=1.0)
     opt.zero_grad()
     set_grads(params, grads)
-    assert opt.grad_norm() == pytest.approx(norm, rel=1e-12)
+    assert opt.grad_norm() == pytest.approx(norm, rel=1e-6)  # summed in float32 by an nnabla graph
     opt.step()
     # nnabla's solver update leaves the gradients in place: they are the clipped ones.
     assert global_norm(v.g for v in params.values()) == pytest.approx(1.0, rel=1e-6)
@@ -181,7 +181,7 @@ def test_grad_clip_scales_to_the_global_norm():
     for key, g in grads.items():
         np.testing.assert_allclose(params[key].g, g * scale, rtol=1e-6)
         np.testing.assert_allclose(params[key].d, before[key] - 0.1 * g * scale, rtol=1e-5)
-    assert opt.grad_norm() == pytest.approx(norm, rel=1e-12)
+    assert opt.grad_norm() == pytest.approx(norm, rel=1e-6)  # summed in float32 by an nnabla graph
 
 
 def test_grad_clip_leaves_small_gradients_untouched():
@@ -200,7 +200,9 @@ def test_grad_norm_resets_on_zero_grad():
     opt = Optimizer(params, "sgd", grad_clip=1.0, weight_decay=0.1)
     set_grads(params, random_grads(1))
     opt.step()
-    assert opt.grad_norm() == pytest.approx(global_norm(random_grads(1).values()), rel=1e-12)
+    assert opt.grad_norm() == pytest.approx(
+        global_norm(random_grads(1).values()), rel=1e-6
+    )  # summed in float32 by an nnabla graph
     opt.zero_grad()
     assert opt.grad_norm() == 0.0
 
