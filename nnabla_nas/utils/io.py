@@ -38,3 +38,21 @@ def write_text(path: str, text: str) -> None:
 def write_json(path: str, data: Any) -> None:
     """Writes `data` as indented JSON to `path` atomically."""
     write_text(path, json.dumps(data, indent=2) + "\n")
+
+
+def read_json(path: str, what: str) -> Any:
+    """Reads a JSON file; a missing file or bad JSON is an error naming `what` and `path`.
+
+    Raises:
+        FileNotFoundError: `path` does not exist.
+        ValueError: the file is not valid JSON.
+    """
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{what} file '{path}' does not exist") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{what} file '{path}' is not valid JSON: {err}") from None

@@ -11,13 +11,12 @@ with two entries per intermediate node. Input index 0 and 1 are the two cell inp
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from ...utils.io import write_json
+from ...utils.io import read_json, write_json
 from .modules import CANDIDATES
 
 __all__ = [
@@ -193,15 +192,7 @@ def load_genotype(path: str) -> dict[str, Any]:
         FileNotFoundError: `path` does not exist.
         ValueError: the file is not JSON or not a valid genotype (the message names `path`).
     """
-    try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-    except FileNotFoundError:
-        raise FileNotFoundError(f"genotype file '{path}' does not exist") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise ValueError(f"genotype file '{path}' is not valid JSON: {err}") from None
+    data = read_json(path, "genotype")
     try:
         return validate_genotype(data)
     except ValueError as err:

@@ -16,6 +16,7 @@ import nnabla.functions as F
 from ... import module as Mo
 from ...module.mixedop import MixedOp
 from ...module.module import Module
+from ...utils.registry import registrar
 
 __all__ = [
     "CANDIDATES",
@@ -36,6 +37,9 @@ Candidate = Callable[[int, int, bool], Module]
 CANDIDATES: dict[str, Candidate] = {}
 
 
+_register = registrar(CANDIDATES, "DARTS candidate")
+
+
 def register(name: str) -> Callable[[Candidate], Candidate]:
     """Registers a candidate builder ``(channels, stride, affine) -> Module`` under `name`.
 
@@ -45,14 +49,7 @@ def register(name: str) -> Callable[[Candidate], Candidate]:
         ...     return ReLUConvBN(channels, channels, 1, 0, stride, affine=affine)
         >>> del CANDIDATES["conv_1x1_example"]
     """
-
-    def add(builder: Candidate) -> Candidate:
-        if name in CANDIDATES:
-            raise ValueError(f"a DARTS candidate named {name!r} is already registered")
-        CANDIDATES[name] = builder
-        return builder
-
-    return add
+    return _register(name)
 
 
 def _pair(value: Size) -> tuple[int, int]:

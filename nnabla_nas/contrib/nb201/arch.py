@@ -14,13 +14,12 @@ any `ArchLike`: the string, the op sequence, or the record.
 from __future__ import annotations
 
 import itertools
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from ...utils.io import write_json
+from ...utils.io import read_json, write_json
 
 __all__ = [
     "EDGES",
@@ -214,15 +213,7 @@ def load_arch(path: str) -> dict[str, Any]:
         FileNotFoundError: `path` does not exist.
         ValueError: the file is not JSON or not a valid architecture (the message names `path`).
     """
-    try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-    except FileNotFoundError:
-        raise FileNotFoundError(f"architecture file '{path}' does not exist") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise ValueError(f"architecture file '{path}' is not valid JSON: {err}") from None
+    data = read_json(path, "architecture")
     if not isinstance(data, Mapping):
         raise ValueError(
             f"architecture file '{path}': expected a JSON object with 'arch' and/or 'ops', "

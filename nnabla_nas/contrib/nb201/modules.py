@@ -15,6 +15,7 @@ import nnabla.functions as F
 
 from ... import module as Mo
 from ...module.module import Module
+from ...utils.registry import registrar
 from ..darts.modules import ReLUConvBN, batch_norm
 
 __all__ = ["CANDIDATES", "ReLUConvBN", "ResidualBlock", "candidate", "register", "stem"]
@@ -22,6 +23,9 @@ __all__ = ["CANDIDATES", "ReLUConvBN", "ResidualBlock", "candidate", "register",
 Candidate = Callable[[int, bool], Module]
 
 CANDIDATES: dict[str, Candidate] = {}
+
+
+_register = registrar(CANDIDATES, "NAS-Bench-201 candidate")
 
 
 def register(name: str) -> Callable[[Candidate], Candidate]:
@@ -33,14 +37,7 @@ def register(name: str) -> Callable[[Candidate], Candidate]:
         ...     return ReLUConvBN(channels, channels, 5, 2, 1, affine=affine)
         >>> del CANDIDATES["nor_conv_5x5_example"]
     """
-
-    def add(builder: Candidate) -> Candidate:
-        if name in CANDIDATES:
-            raise ValueError(f"a NAS-Bench-201 candidate named {name!r} is already registered")
-        CANDIDATES[name] = builder
-        return builder
-
-    return add
+    return _register(name)
 
 
 def candidate(name: str, channels: int, affine: bool) -> Module:
