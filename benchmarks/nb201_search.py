@@ -40,7 +40,7 @@ from nnabla_nas.runner.multitrial.trials import TrialLog
 DEVICE = "raspi4"
 
 
-def strategies(budget: float, table: NB201Table) -> dict[str, object]:
+def strategies(budget: float, table: NB201Table, population: int, sample: int) -> dict[str, object]:
     """Builders of each compared strategy for a seed, all with the same constraint."""
     space = ChoiceSpace(choices())
     common = {
@@ -50,7 +50,12 @@ def strategies(budget: float, table: NB201Table) -> dict[str, object]:
     return {
         "random": lambda seed: RandomSearch(space, OBJECTIVES, seed=seed, **common),
         "evolution": lambda seed: RegularizedEvolution(
-            space, OBJECTIVES, seed=seed, population_size=50, sample_size=10, **common
+            space,
+            OBJECTIVES,
+            seed=seed,
+            population_size=population,
+            sample_size=sample,
+            **common,
         ),
         "optuna-tpe": lambda seed: OptunaStrategy(
             space, OBJECTIVES, seed=seed, sampler=optuna_sampler("tpe"), **common
@@ -80,6 +85,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--trials", type=int, default=300)
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds first-seed, ...")
+    parser.add_argument("--population", type=int, default=150, help="evolution population")
+    parser.add_argument("--sample", type=int, default=30, help="evolution tournament size")
     parser.add_argument("--only", nargs="*", help="strategy names to run")
     args = parser.parse_args()
     table = NB201Table.load()
@@ -92,11 +100,11 @@ def main() -> None:
     )
     header = f"{'strategy':<13} {'best acc (mean ± std)':>22} {'min-max':>16} {'gap':>7} "
     print(header + f"{'HV share (mean, min)':>21} {'s/run':>6}")
-    for name, build in strategies(budget, table).items():
+    for name, build in strategies(budget, table, args.population, args.sample).items():
         if args.only and name not in args.only:
             continue
         found, shares, seconds = [], [], []
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             start = time.perf_counter()
             with tempfile.TemporaryDirectory() as folder:
                 strategy = run(build(seed), args.trials, folder)

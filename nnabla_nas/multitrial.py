@@ -41,7 +41,9 @@ def make_strategy(cfg: SearchConfig, choices: ChoiceSpace, table: Any) -> Strate
         prefilter = lambda arch: table.latency(arch, mt.device) <= budget  # noqa: E731
     options: dict[str, Any] = {"constraints": constraints, "seed": cfg.seed, "prefilter": prefilter}
     if cfg.searcher == "evolution":
-        options.update(population_size=mt.population_size, sample_size=mt.sample_size)
+        population = mt.population_size or max(mt.trials // 2, 2)
+        sample = mt.sample_size or max(population // 5, 1)
+        options.update(population_size=population, sample_size=sample)
     if cfg.searcher == "optuna":
         options["sampler"] = optuna_sampler(mt.sampler)
     return STRATEGIES[cfg.searcher](choices, OBJECTIVES, **options)
