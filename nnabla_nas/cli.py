@@ -32,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     search = commands.add_parser("search", help="search an architecture")
     _common(search)
+    search.add_argument("--ray-address", help="multi-trial: an existing Ray cluster to train on")
     train = commands.add_parser("train", help="retrain an architecture from scratch")
     _common(train)
     train.add_argument("--arch", required=True, help="the arch.json of a search")
@@ -44,6 +45,8 @@ def _overrides(args: argparse.Namespace) -> list[str]:
         extra.append(f"context={args.context}")
     if args.device_id is not None:
         extra.append(f"device_id={args.device_id}")
+    if getattr(args, "ray_address", None) is not None:
+        extra.append(f"multitrial.ray_address={args.ray_address}")
     return extra
 
 

@@ -169,3 +169,28 @@ def test_arch_file_is_validated(tmp_path, capsys):
     config = write_config(tmp_path / "train.yaml", TRAIN)
     assert main(["train", "-c", config, "-o", str(tmp_path / "t"), "--arch", str(bad)]) == 2
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_flags_become_config_overrides():
+    from nnabla_nas.cli import _overrides, build_parser
+
+    args = build_parser().parse_args(
+        [
+            "search",
+            "-o",
+            "x",
+            "--context",
+            "cudnn",
+            "--device-id",
+            "1",
+            "--ray-address",
+            "ray://head:10001",
+            "epochs=2",
+        ]
+    )
+    assert _overrides(args) == [
+        "epochs=2",
+        "context=cudnn",
+        "device_id=1",
+        "multitrial.ray_address=ray://head:10001",
+    ]
