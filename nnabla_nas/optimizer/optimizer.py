@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any, Protocol
 
 import h5py
@@ -188,8 +188,17 @@ class Optimizer:
             return self._grad_norm
         return self._global_norm()
 
-    def step(self) -> None:
-        """Clips, applies weight decay, sets the scheduled learning rate and updates once."""
+    def step(self, active: Collection[str] | None = None) -> None:
+        """Clips, applies weight decay, sets the scheduled learning rate and updates once.
+
+        Args:
+            active: the keys of the parameters this step may change; the others keep
+                their values and solver state (momentum, Adam moments), as if they were
+                not registered. For sampled paths, where most weights had no part in the
+                step. None updates every parameter.
+        """
+        frozen = [] if active is None else [k for k in self._params if k not in active]
+        saved = self._save(frozen)
         self._grad_norm = self._global_norm() if self._grad_clip is not None else None
         if self._grad_clip is not None:
             self._clip(self._grad_clip)
@@ -197,7 +206,34 @@ class Optimizer:
             self._solver.weight_decay(self._weight_decay)
         self._solver.set_learning_rate(self.lr)
         self._solver.update()
+        self._restore(saved)
         self._iteration += 1
+
+    def _save(self, keys: list[str]) -> dict[str, tuple[Any, dict[str, Any], int]]:
+        """Copies of the values and solver states of `keys`."""
+        if not keys:
+            return {}
+        states = self._solver.get_states()
+        return {
+            k: (
+                self._params[k].d.copy(),
+                {name: v.d.copy() for name, v in states[k].pstate.items()},
+                states[k].t,
+            )
+            for k in keys
+            if k in states
+        }
+
+    def _restore(self, saved: dict[str, tuple[Any, dict[str, Any], int]]) -> None:
+        if not saved:
+            return
+        states = self._solver.get_states()
+        for key, (value, pstate, t) in saved.items():
+            self._params[key].d = value
+            for name, array in pstate.items():
+                states[key].pstate[name].d = array  # the state variables are the solver's own
+            states[key].t = t
+        self._solver.set_states({k: states[k] for k in saved})
 
     def _global_norm(self) -> float:
         # One small nnabla graph over the gradient arrays, built once: reading each `.g`

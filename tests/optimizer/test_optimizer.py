@@ -341,3 +341,25 @@ def test_docstring_examples():
     result = doctest.testmod(optimizer)
     assert result.attempted > 0
     assert result.failed == 0
+
+
+@pytest.mark.parametrize("name", ["momentum", "adam"])
+def test_step_with_active_keys_leaves_the_others_untouched(name):
+    rng = np.random.default_rng(0)
+    params = {k: nn.Variable.from_numpy_array(rng.normal(size=3), need_grad=True) for k in "ab"}
+    twin = {k: nn.Variable.from_numpy_array(v.d.copy(), need_grad=True) for k, v in params.items()}
+    opt = Optimizer(params, name, 0.1, weight_decay=0.01)
+    ref = Optimizer({"a": twin["a"]}, name, 0.1, weight_decay=0.01)  # "b" never registered
+    b_before = params["b"].d.copy()
+    for step in range(3):
+        grads = rng.normal(size=(2, 3))
+        params["a"].g, params["b"].g, twin["a"].g = grads[0], grads[1], grads[0]
+        # "b" moves on the first step only; afterwards it is frozen with its state.
+        opt.step(active=None if step == 0 else ["a"])
+        ref.step()
+        if step == 0:
+            b_before = params["b"].d.copy()
+    np.testing.assert_allclose(params["a"].d, twin["a"].d, rtol=1e-6)
+    np.testing.assert_array_equal(params["b"].d, b_before)
+    state = opt._solver.get_states()["b"]
+    assert state.t == 1
