@@ -18,7 +18,8 @@ from .dataset import DATASETS
 from .optimizer import SCHEDULERS, SOLVERS
 
 CONTEXTS = ("cpu", "cudnn")
-SEARCHERS = ("darts", "random", "evolution", "optuna")
+SEARCHERS = ("darts", "pnas", "random", "evolution", "optuna")
+ONE_SHOT = ("darts", "pnas")
 EVALUATORS = ("table", "train")
 OPTUNA_SAMPLERS = ("tpe", "nsga2", "random")
 
@@ -107,12 +108,22 @@ class MultiTrialConfig:
 
 
 @dataclass
+class PnasConfig:
+    """ProxylessNAS-style search (``searcher: pnas``): sampled paths, REINFORCE."""
+
+    warmup_epochs: int = 0  # weights only, on paths from the initial (uniform) distribution
+    samples: int = 2  # paths evaluated per architecture step
+    baseline_decay: float = 0.9  # moving-average reward baseline
+
+
+@dataclass
 class SearchConfig(RunConfig):
     """``nnabla-nas search``."""
 
     searcher: str = choice("darts", SEARCHERS)
     unrolled: bool = False  # DARTS second-order approximation
     arch_optimizer: OptimizerConfig = field(default_factory=_arch_optimizer)
+    pnas: PnasConfig = field(default_factory=PnasConfig)
     multitrial: MultiTrialConfig = field(default_factory=MultiTrialConfig)
 
 

@@ -16,6 +16,7 @@ import numpy as np
 import yaml
 
 from .config import (
+    ONE_SHOT,
     ConfigError,
     DatasetConfig,
     OptimizerConfig,
@@ -37,7 +38,7 @@ from .optimizer import (
 )
 from .runner.callbacks import ArchitectureCallback, standard_callbacks
 from .runner.loop import Callback, Loop
-from .runner.searcher import DartsSearcher
+from .runner.searcher import DartsSearcher, ProxylessNasSearcher, Searcher
 from .runner.trainer import Trainer
 from .utils.checkpoint import Checkpointer
 from .utils.io import write_json, write_text
@@ -236,7 +237,7 @@ def run_search(
     ``searcher: darts`` learns the architecture in one supernet; ``random``,
     ``evolution`` and ``optuna`` evaluate candidates one by one (`multitrial`).
     """
-    if cfg.searcher != "darts":
+    if cfg.searcher not in ONE_SHOT:
         return _run_multitrial(cfg, output_dir, resume)
     space, options, data, logger = _start(cfg, "search", output_dir, resume)
     model = space.search_net(
@@ -244,13 +245,23 @@ def run_search(
     )
     steps = len(data.train["train"])
     net_params, arch_params = model.get_net_parameters(True), model.get_arch_parameters(True)
-    searcher = DartsSearcher(
-        model,
+    optimizers = (
         make_optimizer(net_params, cfg.optimizer, cfg.epochs, steps),
         make_optimizer(arch_params, cfg.arch_optimizer, cfg.epochs, steps),
-        unrolled=cfg.unrolled,
-        transform=make_transform(cfg.dataset, data.sample_shape[0]),
     )
+    transform = make_transform(cfg.dataset, data.sample_shape[0])
+    searcher: Searcher
+    if cfg.searcher == "pnas":
+        searcher = ProxylessNasSearcher(
+            model,
+            *optimizers,
+            warmup_epochs=cfg.pnas.warmup_epochs,
+            samples=cfg.pnas.samples,
+            baseline_decay=cfg.pnas.baseline_decay,
+            transform=transform,
+        )
+    else:
+        searcher = DartsSearcher(model, *optimizers, unrolled=cfg.unrolled, transform=transform)
     arch_path = os.path.join(output_dir, "arch.json")
     snapshot = ArchitectureCallback(arch_path, searcher.architecture)
     loop = _loop(searcher, cfg, data, output_dir, [snapshot], progress=progress, logger=logger)

@@ -194,3 +194,26 @@ def test_flags_become_config_overrides():
         "device_id=1",
         "multitrial.ray_address=ray://head:10001",
     ]
+
+
+def test_pnas_search_samples_paths_and_resumes_exactly(tmp_path, search_config):
+    args = ["searcher=pnas", "model.name=pnas", "epochs=2", "pnas.warmup_epochs=1"]
+    full, part = str(tmp_path / "full"), str(tmp_path / "part")
+    assert main(["search", "-c", search_config, "-o", full, "--no-progress", *args]) == 0
+    header = open(f"{full}/metrics.csv").read().splitlines()[0]
+    assert "train/arch_reward" in header and "valid/error" in header
+    # Stop after the first epoch (a fresh process would be killed; here the budget ends),
+    # then resume with the full config: same architecture and weights.
+    assert main(["search", "-c", search_config, "-o", part, "--no-progress", *args]) == 0
+    import shutil
+
+    shutil.rmtree(f"{part}/checkpoint/epoch_0001")
+    with open(f"{part}/checkpoint/latest.json", "w") as f:
+        json.dump({"latest": "epoch_0000"}, f)
+    assert (
+        main(["search", "-c", search_config, "-o", part, "--resume", "--no-progress", *args]) == 0
+    )
+    assert read_arch(part) == read_arch(full)
+    a, b = read_parameters(f"{part}/weights.h5"), read_parameters(f"{full}/weights.h5")
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)

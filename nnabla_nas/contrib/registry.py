@@ -55,7 +55,13 @@ def _nb201() -> Space:
     )  # fmt: skip
 
 
-SPACES: dict[str, Callable[[], Space]] = {"darts": _darts, "nb201": _nb201}
+def _pnas() -> Space:
+    from . import pnas
+
+    return Space(pnas.SearchNet, pnas.TrainNet, pnas.load_genotype, pnas.save_genotype)
+
+
+SPACES: dict[str, Callable[[], Space]] = {"darts": _darts, "nb201": _nb201, "pnas": _pnas}
 
 
 def get_space(name: str) -> Space:

@@ -86,6 +86,11 @@ class MixedOp(Module):
         return self._alpha
 
     @property
+    def rng(self) -> np.random.Generator:
+        """The generator of the draws in ``'sample'`` mode (its state is checkpointed)."""
+        return self._rng
+
+    @property
     def index(self) -> int | None:
         """The active candidate of the last call in ``'sample'``/``'max'`` mode."""
         return self._index

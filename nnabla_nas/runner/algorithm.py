@@ -125,6 +125,14 @@ class Algorithm:
         return {f"lr/{name}": opt.lr for name, opt in self.optimizers.items()}
 
     # -- state ------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        """JSON-serialisable state beyond parameters (baselines, RNG states); saved in
+        each checkpoint's ``state.json``."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restores what `state_dict` returned."""
+
     def save(self, folder: str) -> None:
         """Writes the model parameters and every optimizer's state into `folder`."""
         self.model.save_parameters(os.path.join(folder, "model.h5"))

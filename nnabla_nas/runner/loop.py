@@ -124,7 +124,8 @@ class Loop:
             metrics.update({f"{self.eval_name}/{k}": v for k, v in held_out.items()})
         self._emit("on_epoch_end", epoch, metrics)
         if self.checkpointer is not None:
-            self.checkpointer.save(epoch, self.algorithm.save, {"metrics": metrics})
+            state = {"metrics": metrics, "algorithm": self.algorithm.state_dict()}
+            self.checkpointer.save(epoch, self.algorithm.save, state)
         return metrics
 
     def evaluate(self, loader: Iterable[Batch]) -> dict[str, float]:
@@ -173,6 +174,7 @@ class Loop:
             return 0
         self.algorithm.load(folder)
         state = Checkpointer.read_state(folder)
+        self.algorithm.load_state_dict(state.get("algorithm", {}))
         self.logger.info(f"resumed from {folder} (epoch {state['epoch']} done)")
         return int(state["epoch"]) + 1
 

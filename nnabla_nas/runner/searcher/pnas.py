@@ -1,0 +1,172 @@
+"""`ProxylessNasSearcher`: architecture search on sampled paths (Cai et al., ICLR 2019)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+import nnabla as nn
+import numpy as np
+
+from ...contrib.model import Model
+from ...module.mixedop import MixedOp
+from ...optimizer import Optimizer
+from ..algorithm import Batch, Transform
+from .search import Searcher
+
+
+class CostModel(Protocol):
+    """What the searcher needs of a hardware estimator (see `nnabla_nas.contrib.estimator`)."""
+
+    def cost(self, model: Any) -> float: ...
+    def expected(self, model: Any) -> nn.Variable: ...
+
+
+class ProxylessNasSearcher(Searcher):
+    """Trains the weights of one sampled path per step and learns the architecture by REINFORCE.
+
+    Every `MixedOp` of the model is put in ``'sample'`` mode: each graph build draws one
+    candidate per choice from softmax(alpha), so a step holds one path in memory. During
+    the first `warmup_epochs` only the weights learn (on paths drawn from the initial,
+    nearly uniform, distribution). Afterwards each step also makes an architecture step on
+    the valid split: `samples` paths are drawn and evaluated, and each alpha receives the
+    REINFORCE gradient ``-(R - b) * d log p(path) / d alpha`` (averaged), where the reward
+    R is the batch accuracy and b a moving average of past rewards (`baseline_decay`).
+
+    Hardware cost (optional, an estimator with ``cost`` and ``expected``):
+        ``cost_mode='reward'``: R is multiplied by ``(cost / cost_target) ** cost_weight``
+        (a negative weight, e.g. -0.07, favours cheaper paths; the ProxylessNAS/MnasNet form).
+        ``cost_mode='penalty'``: ``cost_weight * E[cost]``, differentiable in the alphas,
+        is added to the architecture loss.
+
+    Each `train_on_batch` takes ``{'train': (x, y), 'valid': (x, y)}``.
+    """
+
+    def __init__(
+        self,
+        model: Model,
+        optimizer: Optimizer,
+        arch_optimizer: Optimizer,
+        *,
+        warmup_epochs: int = 0,
+        samples: int = 2,
+        baseline_decay: float = 0.9,
+        estimator: CostModel | None = None,
+        cost_mode: str = "reward",
+        cost_weight: float = 0.0,
+        cost_target: float | None = None,
+        transform: Transform | None = None,
+    ) -> None:
+        super().__init__(model, {"weights": optimizer, "arch": arch_optimizer}, transform=transform)
+        if cost_mode not in ("reward", "penalty"):
+            raise ValueError(f"cost_mode must be 'reward' or 'penalty', got {cost_mode!r}")
+        if estimator is not None and cost_mode == "reward" and not cost_target:
+            raise ValueError("cost_mode='reward' needs a positive cost_target")
+        if samples < 1:
+            raise ValueError(f"samples must be at least 1, got {samples}")
+        self.warmup_epochs, self.samples, self.baseline_decay = (
+            warmup_epochs,
+            samples,
+            baseline_decay,
+        )
+        self.estimator, self.cost_mode = estimator, cost_mode
+        self.cost_weight, self.cost_target = cost_weight, cost_target
+        self.baseline: float | None = None
+        self.epoch = 0
+        self.choices = [m for _, m in model.get_modules() if isinstance(m, MixedOp)]
+        if not self.choices:
+            raise ValueError(f"{type(model).__name__} has no MixedOp to search")
+        self._set_mode("sample")
+
+    def _set_mode(self, mode: str) -> None:
+        for op in self.choices:
+            op.mode = mode
+
+    def on_epoch_start(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def train_on_batch(self, batch: Mapping[str, Batch]) -> dict[str, float]:
+        result = self._weight_step(batch["train"])
+        if self.epoch >= self.warmup_epochs:
+            result.update(self._arch_step(batch["valid"]))
+        return result
+
+    def _weight_step(self, batch: Batch) -> dict[str, float]:
+        graph = self.build_graph(batch[0].shape, training=True)  # draws a new path
+        graph.feed(batch)
+        opt = self.optimizers["weights"]
+        opt.zero_grad()
+        graph.loss.forward(clear_no_need_grad=True)
+        graph.loss.backward(clear_buffer=True)
+        opt.step(active=self.model.get_net_parameters(grad_only=True))
+        return self.metrics(graph)
+
+    def _arch_step(self, batch: Batch) -> dict[str, float]:
+        alphas = self.model.get_arch_parameters()
+        rewards, directions, costs = [], [], []
+        for _ in range(self.samples):
+            graph = self.build_graph(batch[0].shape, training=True)
+            graph.feed(batch)
+            graph.loss.forward(clear_buffer=True)
+            reward = 1.0 - self.metrics(graph)["error"]
+            if self.estimator is not None:
+                costs.append(self.estimator.cost(self.model))
+                if self.cost_mode == "reward" and self.cost_target:
+                    reward *= (costs[-1] / self.cost_target) ** self.cost_weight
+            rewards.append(reward)
+            directions.append(self._log_prob_gradient())
+        baseline = float(np.mean(rewards)) if self.baseline is None else self.baseline
+        opt = self.optimizers["arch"]
+        opt.zero_grad()
+        for reward, direction in zip(rewards, directions, strict=True):
+            for alpha in alphas.values():
+                alpha.g += -(reward - baseline) * direction.get(id(alpha), 0.0) / self.samples
+        if self.estimator is not None and self.cost_mode == "penalty" and self.cost_weight:
+            penalty = self.estimator.expected(self.model) * self.cost_weight
+            penalty.forward()
+            penalty.backward()  # adds d(penalty)/d(alpha) to the REINFORCE gradient
+        opt.step()
+        mean = float(np.mean(rewards))
+        decay = self.baseline_decay
+        self.baseline = (
+            mean if self.baseline is None else decay * self.baseline + (1 - decay) * mean
+        )
+        result = {"arch_reward": mean, "arch_baseline": self.baseline}
+        if costs:
+            result["arch_cost"] = float(np.mean(costs))
+        return result
+
+    def _log_prob_gradient(self) -> dict[int, np.ndarray]:
+        """d log p(sampled path) / d alpha, summed over the choices sharing an alpha."""
+        grads: dict[int, np.ndarray] = {}
+        for op in self.choices:
+            assert op.index is not None, "a MixedOp in 'sample' mode draws at each build"
+            onehot = np.zeros(len(op.operators))
+            onehot[op.index] = 1.0
+            step = (onehot - op.probs()).reshape(op.alpha.shape)
+            grads[id(op.alpha)] = grads.get(id(op.alpha), 0.0) + step
+        return grads
+
+    def state_dict(self) -> dict[str, Any]:
+        generators = {id(op.rng): op.rng for op in self.choices}
+        return {
+            "baseline": self.baseline,
+            "rngs": [g.bit_generator.state for g in generators.values()],
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.baseline = state.get("baseline")
+        generators = {id(op.rng): op.rng for op in self.choices}
+        for generator, saved in zip(generators.values(), state.get("rngs", []), strict=False):
+            generator.bit_generator.state = saved
+
+    def valid_on_batch(self, batch: Batch) -> dict[str, float]:
+        """Evaluates the most likely architecture (every choice at its argmax)."""
+        self._set_mode("max")
+        try:
+            graph = self.build_graph(batch[0].shape, training=False)
+        finally:
+            self._set_mode("sample")
+        graph.feed(batch)
+        graph.loss.forward(clear_buffer=True)
+        return self.metrics(graph)
