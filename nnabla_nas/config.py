@@ -112,6 +112,7 @@ class PnasConfig:
     """ProxylessNAS-style search (``searcher: pnas``): sampled paths, REINFORCE."""
 
     warmup_epochs: int = 0  # weights only, on paths from the initial (uniform) distribution
+    gradient: str = choice("reinforce", ("reinforce", "binary_gate"))
     samples: int = 2  # paths evaluated per architecture step
     baseline_decay: float = 0.9  # moving-average reward baseline
 

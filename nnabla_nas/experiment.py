@@ -256,6 +256,7 @@ def run_search(
             model,
             *optimizers,
             warmup_epochs=cfg.pnas.warmup_epochs,
+            gradient=cfg.pnas.gradient,
             samples=cfg.pnas.samples,
             baseline_decay=cfg.pnas.baseline_decay,
             transform=transform,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+import nnabla as nn
 import nnabla.functions as F
 import numpy as np
 
@@ -12,7 +13,7 @@ from .container import ModuleList
 from .module import Module
 from .parameter import Parameter
 
-MODES = ("full", "sample", "max")
+MODES = ("full", "sample", "max", "gate")
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -28,6 +29,8 @@ class MixedOp(Module):
         ``'full'``: the softmax(alpha)-weighted sum of every candidate (DARTS relaxation).
         ``'sample'``: one candidate drawn from softmax(alpha) at each call (graph build).
         ``'max'``: the candidate of largest alpha.
+        ``'gate'``: two candidates drawn from softmax(alpha), the first active, behind
+        binary gates whose gradients give the ProxylessNAS architecture gradient.
     In ``'sample'`` and ``'max'`` mode only the active candidate keeps ``need_grad``, so
     ``get_parameters(grad_only=True)`` lists just the parameters on the active path.
 
@@ -102,6 +105,8 @@ class MixedOp(Module):
     def call(self, input: Any) -> Any:
         if self.mode == "full":
             return self._weighted_sum(input)
+        if self.mode == "gate":
+            return self._gated_pair(input)
         probs = self.probs()
         if self.mode == "sample":
             self._index = int(self._rng.choice(len(probs), p=probs))
@@ -116,19 +121,45 @@ class MixedOp(Module):
         for op in self._ops:
             op.need_grad = True
         outputs = [op(input) for op in self._ops]
+        n = len(outputs)
+        logits = self._alpha if self._alpha.shape == (n,) else F.reshape(self._alpha, (n,))
+        return self._combine(outputs, F.reshape(F.softmax(logits, axis=0), (1, n)))
+
+    def _combine(self, outputs: list[Any], weights: Any) -> Any:
+        """``sum_i weights[0, i] * outputs[i]`` for outputs of one shape."""
         shapes = [tuple(o.shape) for o in outputs]
         if len(set(shapes)) != 1:
             detail = ", ".join(
                 f"{i} {type(self._ops[i]).__name__}: {s}" for i, s in enumerate(shapes)
             )
             raise ValueError(f"MixedOp candidates give outputs of different shapes ({detail})")
-        n = len(outputs)
-        logits = self._alpha if self._alpha.shape == (n,) else F.reshape(self._alpha, (n,))
-        weights = F.reshape(F.softmax(logits, axis=0), (1, n))
         # A (1, n) x (n, size) product: on CPU about 15x faster than a broadcast
         # multiply-and-sum over the stacked outputs (benchmarks/darts_step.py).
-        stacked = F.reshape(F.stack(*outputs, axis=0), (n, -1))
+        stacked = F.reshape(F.stack(*outputs, axis=0), (len(outputs), -1))
         return F.reshape(F.affine(weights, stacked), shapes[0])
+
+    @property
+    def gates(self) -> tuple[tuple[int, int], nn.Variable] | None:
+        """In ``'gate'`` mode: the two candidates drawn at the last build, and the gate
+        variable (value ``[1, 0]``) whose gradient is dL/dg of each (ProxylessNAS)."""
+        return self.__dict__.get("_gates")
+
+    def _gated_pair(self, input: Any) -> Any:
+        """Two candidates drawn without replacement from softmax(alpha); the first is
+        active. The output is ``1 * o_a + 0 * o_b``, so backward gives dL/dg for both."""
+        probs = self.probs()
+        if len(probs) < 2:
+            raise ValueError("MixedOp in 'gate' mode needs at least two candidates")
+        first = int(self._rng.choice(len(probs), p=probs))
+        rest = np.delete(np.arange(len(probs)), first)
+        second = int(self._rng.choice(rest, p=probs[rest] / probs[rest].sum()))
+        self._index = first
+        for i, op in enumerate(self._ops):
+            op.need_grad = i in (first, second)
+        gate = nn.Variable((1, 2), need_grad=True)
+        gate.d = np.array([[1.0, 0.0]])
+        self.__dict__["_gates"] = ((first, second), gate)
+        return self._combine([self._ops[first](input), self._ops[second](input)], gate)
 
     def extra_repr(self) -> str:
         return f"mode={self.mode!r}, num_ops={len(self._ops)}"

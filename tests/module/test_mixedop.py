@@ -205,7 +205,7 @@ def test_alpha_initialization():
 
 def test_unknown_mode():
     with pytest.raises(
-        ValueError, match=r"unknown mode 'best'; use one of \('full', 'sample', 'max'\)"
+        ValueError, match=r"unknown mode 'best'; use one of \('full', 'sample', 'max', 'gate'\)"
     ):
         Mo.MixedOp([Mo.Identity()], mode="best")
     op = Mo.MixedOp([Mo.Identity()])
@@ -237,3 +237,39 @@ def test_repr_and_parameter_keys():
     assert repr(op).startswith(
         "MixedOp(mode='max', num_ops=2\n  (_ops): ModuleList(\n    (0): Identity()"
     )
+
+
+def test_gate_mode_draws_two_candidates_and_gives_gate_gradients():
+    rs = np.random.RandomState(0)
+    ops = [Mo.Conv(2, 2, (1, 1), rng=rs), Mo.Identity(), Mo.Lambda(F.tanh), Mo.Zero()]
+    op = Mo.MixedOp(ops, mode="gate", rng=np.random.default_rng(1))
+    x = nn.Variable.from_numpy_array(rs.normal(size=(3, 2, 2, 2)).astype(np.float32))
+    target = rs.normal(size=(3, 2, 2, 2)).astype(np.float32)
+    y = op(x)
+    loss = F.sum((y - nn.Variable.from_numpy_array(target)) ** 2)
+    loss.forward()
+    loss.backward()
+    (a, b), gate = op.gates
+    assert a != b and op.index == a
+    assert [o.need_grad for o in ops] == [i in (a, b) for i in range(4)]
+    outputs = []
+    for i in (a, b):
+        out = F.identity(ops[i](x))  # Identity returns x itself, which has no parent
+        out.forward()
+        outputs.append(out.d.copy())
+    np.testing.assert_allclose(y.d, outputs[0], rtol=1e-6)  # the gate is [1, 0]
+    dy = 2 * (outputs[0] - target)
+    expected = [float(np.sum(dy * o)) for o in outputs]
+    np.testing.assert_allclose(gate.g.ravel(), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_gate_mode_pairs_follow_the_probabilities():
+    op = Mo.MixedOp([Mo.Identity()] * 3, mode="gate", rng=np.random.default_rng(0))
+    op.alpha.d = np.log([0.7, 0.2, 0.1])
+    x = nn.Variable((1, 1))
+    firsts = []
+    for _ in range(600):
+        op(x)
+        firsts.append(op.gates[0][0])
+    counts = np.bincount(firsts, minlength=3) / 600
+    np.testing.assert_allclose(counts, [0.7, 0.2, 0.1], atol=0.06)

@@ -133,3 +133,45 @@ def test_bad_arguments_are_clear():
         searcher(Choice(), estimator=PathCost(), cost_mode="reward")
     with pytest.raises(ValueError, match="cost_mode"):
         searcher(Choice(), cost_mode="bonus")
+
+
+def test_binary_gate_step_touches_only_the_drawn_pair():
+    s = searcher(Choice(), gradient="binary_gate")
+    s.optimizers["arch"] = Optimizer(s.model.get_arch_parameters(grad_only=True), "sgd", 1.0)
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        before = s.model._mix.alpha.d.copy()
+        s._gate_step(batch(rng))
+        (first, second), gate = s.model._mix.gates
+        change = s.model._mix.alpha.d - before
+        untouched = [i for i in range(3) if i not in (first, second)]
+        assert np.all(change[untouched] == 0)
+        assert abs(change.sum()) < 1e-6  # a softmax gradient over the pair sums to zero
+        assert np.any(gate.g != 0)
+
+
+def test_binary_gate_moves_probability_away_from_the_useless_path():
+    probs = run(searcher(Choice(), gradient="binary_gate"), 60)
+    assert probs[0] < 0.15, probs
+
+
+def test_binary_gate_takes_the_penalty_not_the_reward():
+    with pytest.raises(ValueError, match="use cost_mode='penalty'"):
+        searcher(
+            Choice(),
+            gradient="binary_gate",
+            estimator=PathCost(),
+            cost_mode="reward",
+            cost_target=1.0,
+        )
+    cheap = run(
+        searcher(
+            Choice(),
+            gradient="binary_gate",
+            estimator=ExpectedCost(),
+            cost_mode="penalty",
+            cost_weight=1.0,
+        ),
+        20,
+    )
+    assert cheap[2] < 0.1, cheap

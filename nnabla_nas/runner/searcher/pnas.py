@@ -33,11 +33,17 @@ class ProxylessNasSearcher(Searcher):
     REINFORCE gradient ``-(R - b) * d log p(path) / d alpha`` (averaged), where the reward
     R is the batch accuracy and b a moving average of past rewards (`baseline_decay`).
 
+    With ``gradient='binary_gate'`` the architecture step is instead the binary-gate
+    gradient of the ProxylessNAS paper: each choice draws two candidates, the first active
+    behind gates ``[1, 0]``; one backward pass gives dL/dg for both, and the alphas of the
+    pair receive ``sum_j dL/dg_j * p_j * (delta_ij - p_i)`` with p the softmax over the
+    pair's two alphas. Memory: two paths instead of the supernet's all.
+
     Hardware cost (optional, an estimator with ``cost`` and ``expected``):
         ``cost_mode='reward'``: R is multiplied by ``(cost / cost_target) ** cost_weight``
         (a negative weight, e.g. -0.07, favours cheaper paths; the ProxylessNAS/MnasNet form).
         ``cost_mode='penalty'``: ``cost_weight * E[cost]``, differentiable in the alphas,
-        is added to the architecture loss.
+        is added to the architecture loss (both gradients).
 
     Each `train_on_batch` takes ``{'train': (x, y), 'valid': (x, y)}``.
     """
@@ -49,6 +55,7 @@ class ProxylessNasSearcher(Searcher):
         arch_optimizer: Optimizer,
         *,
         warmup_epochs: int = 0,
+        gradient: str = "reinforce",
         samples: int = 2,
         baseline_decay: float = 0.9,
         estimator: CostModel | None = None,
@@ -58,17 +65,18 @@ class ProxylessNasSearcher(Searcher):
         transform: Transform | None = None,
     ) -> None:
         super().__init__(model, {"weights": optimizer, "arch": arch_optimizer}, transform=transform)
+        if gradient not in ("reinforce", "binary_gate"):
+            raise ValueError(f"gradient must be 'reinforce' or 'binary_gate', got {gradient!r}")
+        if gradient == "binary_gate" and estimator is not None and cost_mode == "reward":
+            raise ValueError("the reward factor is REINFORCE's; use cost_mode='penalty'")
         if cost_mode not in ("reward", "penalty"):
             raise ValueError(f"cost_mode must be 'reward' or 'penalty', got {cost_mode!r}")
         if estimator is not None and cost_mode == "reward" and not cost_target:
             raise ValueError("cost_mode='reward' needs a positive cost_target")
         if samples < 1:
             raise ValueError(f"samples must be at least 1, got {samples}")
-        self.warmup_epochs, self.samples, self.baseline_decay = (
-            warmup_epochs,
-            samples,
-            baseline_decay,
-        )
+        self.warmup_epochs, self.gradient = warmup_epochs, gradient
+        self.samples, self.baseline_decay = samples, baseline_decay
         self.estimator, self.cost_mode = estimator, cost_mode
         self.cost_weight, self.cost_target = cost_weight, cost_target
         self.baseline: float | None = None
@@ -88,7 +96,8 @@ class ProxylessNasSearcher(Searcher):
     def train_on_batch(self, batch: Mapping[str, Batch]) -> dict[str, float]:
         result = self._weight_step(batch["train"])
         if self.epoch >= self.warmup_epochs:
-            result.update(self._arch_step(batch["valid"]))
+            step = self._arch_step if self.gradient == "reinforce" else self._gate_step
+            result.update(step(batch["valid"]))
         return result
 
     def _weight_step(self, batch: Batch) -> dict[str, float]:
@@ -121,10 +130,7 @@ class ProxylessNasSearcher(Searcher):
         for reward, direction in zip(rewards, directions, strict=True):
             for alpha in alphas.values():
                 alpha.g += -(reward - baseline) * direction.get(id(alpha), 0.0) / self.samples
-        if self.estimator is not None and self.cost_mode == "penalty" and self.cost_weight:
-            penalty = self.estimator.expected(self.model) * self.cost_weight
-            penalty.forward()
-            penalty.backward()  # adds d(penalty)/d(alpha) to the REINFORCE gradient
+        self._add_penalty()
         opt.step()
         mean = float(np.mean(rewards))
         decay = self.baseline_decay
@@ -135,6 +141,40 @@ class ProxylessNasSearcher(Searcher):
         if costs:
             result["arch_cost"] = float(np.mean(costs))
         return result
+
+    def _add_penalty(self) -> None:
+        """Adds the gradient of ``cost_weight * E[cost]`` to the alphas' gradients."""
+        if self.estimator is not None and self.cost_mode == "penalty" and self.cost_weight:
+            penalty = self.estimator.expected(self.model) * self.cost_weight
+            penalty.forward()
+            penalty.backward()  # nnabla adds to the leaves' gradients
+
+    def _gate_step(self, batch: Batch) -> dict[str, float]:
+        self._set_mode("gate")
+        try:
+            graph = self.build_graph(batch[0].shape, training=True)
+        finally:
+            self._set_mode("sample")
+        graph.feed(batch)
+        opt = self.optimizers["arch"]
+        opt.zero_grad()
+        graph.loss.forward(clear_no_need_grad=True)
+        graph.loss.backward(clear_buffer=True)
+        for op in self.choices:
+            assert op.gates is not None, "a MixedOp in 'gate' mode draws at each build"
+            (first, second), gate = op.gates
+            pair = [first, second]
+            logits = op.alpha.d.reshape(-1)[pair]
+            p = np.exp(logits - logits.max())
+            p /= p.sum()
+            dgate = gate.g.reshape(-1)
+            grad = np.zeros(op.alpha.size)
+            for i in range(2):
+                grad[pair[i]] = sum(dgate[j] * p[j] * ((i == j) - p[i]) for j in range(2))
+            op.alpha.g += grad.reshape(op.alpha.shape)  # shared alphas add up
+        self._add_penalty()
+        opt.step()
+        return self.metrics(graph, prefix="arch_")
 
     def _log_prob_gradient(self) -> dict[int, np.ndarray]:
         """d log p(sampled path) / d alpha, summed over the choices sharing an alpha."""
