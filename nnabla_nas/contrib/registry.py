@@ -61,7 +61,18 @@ def _pnas() -> Space:
     return Space(pnas.SearchNet, pnas.TrainNet, pnas.load_genotype, pnas.save_genotype)
 
 
-SPACES: dict[str, Callable[[], Space]] = {"darts": _darts, "nb201": _nb201, "pnas": _pnas}
+def _mobilenet() -> Space:
+    from .mobilenet import arch, network
+
+    return Space(network.SearchNet, network.TrainNet, arch.load_arch, arch.save_arch)
+
+
+SPACES: dict[str, Callable[[], Space]] = {
+    "darts": _darts,
+    "nb201": _nb201,
+    "pnas": _pnas,
+    "mobilenet": _mobilenet,
+}
 
 
 def get_space(name: str) -> Space:
