@@ -1,0 +1,96 @@
+import json
+import math
+
+import nnabla as nn
+import pytest
+
+from nnabla_nas import module as Mo
+from nnabla_nas.contrib.darts import DARTS_V2, TrainNet
+from nnabla_nas.contrib.estimator import LatencyEstimator
+from nnabla_nas.contrib.estimator.latency import trimmed_mean
+
+from .helpers import assert_unchanged, snapshot
+
+FAST = {"warmup": 1, "repeats": 3}
+
+
+def small_net():
+    return Mo.Sequential(
+        Mo.Conv(1, 2, (3, 3), pad=(1, 1)), Mo.BatchNormalization(2, 4), Mo.ReLU(), Mo.Identity()
+    )
+
+
+def test_trimmed_mean_drops_both_ends():
+    assert trimmed_mean([100.0, 1.0, 2.0, 3.0, -50.0], 0.2) == 2.0
+    assert trimmed_mean([4.0], 0.4) == 4.0
+
+
+def test_layer_latencies_are_positive_and_finite():
+    net = small_net()
+    estimator = LatencyEstimator(**FAST)
+    rows = estimator.table(net, input_shape=(1, 1, 8, 8))
+    assert [t for _, t, _ in rows] == ["Conv", "BatchNormalization", "ReLU", "Identity"]
+    assert all(math.isfinite(c) and c > 0 for _, _, c in rows[:3])
+    assert rows[3][2] == 0  # returns its input: nothing to run
+    assert estimator.measurements == 3
+
+
+def test_table_round_trip_measures_nothing_new(tmp_path):
+    path = str(tmp_path / "latency.json")
+    first = LatencyEstimator(path, **FAST)
+    cost = first.cost(small_net(), input_shape=(1, 1, 8, 8))
+    first.save()
+    second = LatencyEstimator(path, **FAST)
+    assert len(second) == len(first) == 3
+    assert second.cost(small_net(), input_shape=(1, 1, 8, 8)) == pytest.approx(cost)
+    assert second.measurements == 0
+    data = json.loads(open(path).read())
+    assert data["unit"] == "ms" and data["entries"][0]["input_shapes"]
+
+
+def test_key_includes_input_shape():
+    estimator = LatencyEstimator(**FAST)
+    net = small_net()
+    estimator.cost(net, input_shape=(1, 1, 8, 8))
+    estimator.cost(net, input_shape=(1, 1, 8, 8))
+    assert estimator.measurements == 3
+    estimator.cost(net, input_shape=(1, 1, 6, 6))
+    assert estimator.measurements == len(estimator) == 6
+
+
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [
+        ({"format": "other", "entries": []}, "format"),
+        ({"format": "nnabla_nas.latency_table/1", "entries": {}}, "list"),
+        ({"format": "nnabla_nas.latency_table/1", "entries": [{"layer": "Conv"}]}, "entry 0"),
+    ],
+)
+def test_bad_table_is_a_clear_error(tmp_path, content, match):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(content))
+    with pytest.raises(ValueError, match=match):
+        LatencyEstimator(str(path))
+
+
+def test_save_without_path_is_a_clear_error():
+    with pytest.raises(ValueError, match="no path"):
+        LatencyEstimator().save()
+
+
+def test_measuring_a_darts_train_net_keeps_weights_and_modes():
+    net = TrainNet(1, 4, 3, 10, DARTS_V2)
+    before = snapshot(net)
+    estimator = LatencyEstimator(warmup=1, repeats=2)
+    assert estimator.cost(net, input_shape=(2, 1, 8, 8)) > 0
+    timing = estimator.measure_network(net, (2, 1, 8, 8), runs=3)
+    assert 0 < timing["min"] <= timing["median"] <= timing["max"]
+    assert_unchanged(net, before)
+    assert all(m.training for _, m in net.get_modules())
+
+
+def test_measure_network_runs_a_built_graph():
+    net = small_net()
+    net(nn.Variable((1, 1, 8, 8)))
+    timing = LatencyEstimator(warmup=0).measure_network(net, (1, 1, 8, 8), runs=2)
+    assert set(timing) == {"median", "min", "max"}
