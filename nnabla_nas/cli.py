@@ -36,6 +36,14 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="retrain an architecture from scratch")
     _common(train)
     train.add_argument("--arch", required=True, help="the arch.json of a search")
+    prof = commands.add_parser("profile", help="measure latency; compare the estimators")
+    prof.add_argument("-c", "--config", help="YAML config (its dataset and model sections)")
+    prof.add_argument("--arch", help="profile this architecture (else the search space's)")
+    prof.add_argument("--batch", type=int, default=1, help="batch size (default 1)")
+    prof.add_argument("--runs", type=int, default=50, help="end-to-end runs to time")
+    prof.add_argument("--latency-table", help="reuse and extend this layer-latency table")
+    prof.add_argument("--json", help="also write the profile as JSON to this file")
+    prof.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides")
     return parser
 
 
@@ -50,6 +58,25 @@ def _overrides(args: argparse.Namespace) -> list[str]:
     return extra
 
 
+def _profile(args: argparse.Namespace) -> int:
+    from .config import TrainConfig
+    from .experiment import load_dataset, set_context
+    from .profile import build_model, profile, report
+    from .utils.io import write_json
+
+    config_type = TrainConfig if args.arch else SearchConfig
+    cfg = load_config(config_type, args.config, list(args.overrides))
+    set_context(cfg.context, cfg.device_id)
+    train, _ = load_dataset(cfg.dataset)
+    model = build_model(cfg, args.arch, train.sample_shape, train.classes)
+    shape = (args.batch, *train.sample_shape)
+    result = profile(model, shape, runs=args.runs, table_path=args.latency_table)
+    print(report(result))
+    if args.json:
+        write_json(args.json, result)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
     args = build_parser().parse_args(argv)
@@ -60,8 +87,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("nnabla").setLevel(logging.WARNING)  # keep nnabla's per-file INFO quiet
     from .runner.loop import NonFiniteLossError
 
-    progress = not args.no_progress
     try:
+        if args.command == "profile":
+            return _profile(args)
+        progress = not args.no_progress
         if args.command == "search":
             cfg = load_config(SearchConfig, args.config, _overrides(args), seed=args.seed)
             experiment.run_search(cfg, args.output, resume=args.resume, progress=progress)

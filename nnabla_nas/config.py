@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from .contrib.estimator import ESTIMATORS
 from .dataset import DATASETS
 from .optimizer import SCHEDULERS, SOLVERS
 
@@ -24,8 +25,9 @@ EVALUATORS = ("table", "train")
 OPTUNA_SAMPLERS = ("tpe", "nsga2", "random")
 
 
-def choice(default: str, choices: Iterable[str]) -> Any:
-    """A string field whose value must be one of `choices` (checked by `from_dict`)."""
+def choice(default: str | None, choices: Iterable[str]) -> Any:
+    """A string field whose value must be one of `choices` (or None where the type allows
+    it; checked by `from_dict`)."""
     return field(default=default, metadata={"choices": tuple(choices)})
 
 
@@ -115,6 +117,11 @@ class PnasConfig:
     gradient: str = choice("reinforce", ("reinforce", "binary_gate"))
     samples: int = 2  # paths evaluated per architecture step
     baseline_decay: float = 0.9  # moving-average reward baseline
+    cost: str | None = choice(None, ESTIMATORS)  # latency | memory | flops | params
+    cost_mode: str = choice("reward", ("reward", "penalty"))
+    cost_weight: float = 0.0  # reward: exponent w of (cost / target) ** w, e.g. -0.07
+    cost_target: float | None = None  # reward: the cost the exponent is relative to
+    latency_table: str | None = None  # reuse measured layer latencies (a JSON table)
 
 
 @dataclass
@@ -179,7 +186,8 @@ def from_dict(cls: type, data: Any, where: str = "config") -> Any:
     values = {k: _check(v, hints[k], f"{where}.{k}") for k, v in data.items()}
     for f in dataclasses.fields(cls):
         choices = f.metadata.get("choices")
-        if f.name in values and choices and values[f.name] not in choices:
+        value = values.get(f.name)
+        if choices and value is not None and value not in choices:
             raise ConfigError(
                 f"{where}.{f.name}: unknown value {values[f.name]!r}; "
                 f"valid values are: {', '.join(choices)}"

@@ -25,6 +25,7 @@ from .config import (
     TrainConfig,
     to_dict,
 )
+from .contrib.estimator import ESTIMATORS, LatencyEstimator
 from .contrib.registry import Space, get_space
 from .dataset import DATASETS, ArrayDataset, DataLoader, split_dataset
 from .dataset import transforms as T
@@ -72,7 +73,7 @@ def set_context(name: str, device_id: int) -> None:
     nn.set_default_context(ctx)
 
 
-def _load(cfg: DatasetConfig) -> tuple[ArrayDataset, ArrayDataset]:
+def load_dataset(cfg: DatasetConfig) -> tuple[ArrayDataset, ArrayDataset]:
     """Returns (training data, test data) of the configured dataset."""
     if cfg.name == "digits":
         full = DATASETS["digits"](cfg.image_size)
@@ -88,7 +89,7 @@ def _load(cfg: DatasetConfig) -> tuple[ArrayDataset, ArrayDataset]:
 def make_data(cfg: DatasetConfig, seed: int, *, search: bool) -> Data:
     """Loads the dataset and makes the loaders of a search (disjoint train / valid
     splits of the training data) or of a retraining (all training data, test set)."""
-    train, test = _load(cfg)
+    train, test = load_dataset(cfg)
 
     def loader(ds: ArrayDataset, offset: int) -> DataLoader:
         return DataLoader(ds, cfg.batch_size, shuffle=True, seed=seed + offset)
@@ -154,6 +155,16 @@ def make_optimizer(params: Any, cfg: OptimizerConfig, epochs: int, steps: int) -
         )
     except ValueError as err:
         raise ConfigError(f"optimizer: {err}") from None
+
+
+def make_estimator(name: str | None, table: str | None, output_dir: str) -> Any:
+    """The named cost estimator; latency measurements go to `table` (reused when it
+    exists) or to the run's ``latency_table.json``."""
+    if name is None:
+        return None
+    if name == "latency":
+        return LatencyEstimator(table or os.path.join(output_dir, "latency_table.json"))
+    return ESTIMATORS[name]()
 
 
 def model_options(cfg: RunConfig, which: str) -> tuple[Space, dict[str, Any]]:
@@ -251,6 +262,7 @@ def run_search(
     )
     transform = make_transform(cfg.dataset, data.sample_shape[0])
     searcher: Searcher
+    estimator = make_estimator(cfg.pnas.cost, cfg.pnas.latency_table, output_dir)
     if cfg.searcher == "pnas":
         searcher = ProxylessNasSearcher(
             model,
@@ -259,6 +271,10 @@ def run_search(
             gradient=cfg.pnas.gradient,
             samples=cfg.pnas.samples,
             baseline_decay=cfg.pnas.baseline_decay,
+            estimator=estimator,
+            cost_mode=cfg.pnas.cost_mode,
+            cost_weight=cfg.pnas.cost_weight,
+            cost_target=cfg.pnas.cost_target,
             transform=transform,
         )
     else:
@@ -267,6 +283,8 @@ def run_search(
     snapshot = ArchitectureCallback(arch_path, searcher.architecture)
     loop = _loop(searcher, cfg, data, output_dir, [snapshot], progress=progress, logger=logger)
     loop.run(resume=resume)
+    if isinstance(estimator, LatencyEstimator):
+        estimator.save()  # the measured layers, for later runs (pnas.latency_table)
     arch = searcher.architecture()
     space.save_arch(arch_path, arch)
     model.save_parameters(os.path.join(output_dir, "weights.h5"))

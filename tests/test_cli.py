@@ -217,3 +217,33 @@ def test_pnas_search_samples_paths_and_resumes_exactly(tmp_path, search_config):
     a, b = read_parameters(f"{part}/weights.h5"), read_parameters(f"{full}/weights.h5")
     for key in a:
         np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+
+
+def test_profile_prints_measurement_and_estimates(tmp_path, search_run, capsys):
+    out_json, table = str(tmp_path / "profile.json"), str(tmp_path / "latency.json")
+    config = write_config(tmp_path / "train.yaml", TRAIN)
+    args = [
+        "profile",
+        "-c",
+        config,
+        "--arch",
+        f"{search_run}/arch.json",
+        "--runs",
+        "5",
+        "--latency-table",
+        table,
+        "--json",
+        out_json,
+    ]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "measured end to end: median" in text and "sum of measured layers" in text
+    result = json.load(open(out_json))
+    assert result["input_shape"] == [1, 1, 8, 8]
+    assert 0 < result["measured_ms"]["min"] <= result["measured_ms"]["median"]
+    layers = result["layers"]
+    assert sum(r.get("flops", 0.0) for r in layers) == pytest.approx(result["flops"])
+    assert sum(r.get("params", 0.0) for r in layers) == pytest.approx(result["params"])
+    assert sum(r.get("ms", 0.0) for r in layers) == pytest.approx(result["predicted_ms"])
+    entries = json.load(open(table))["entries"]
+    assert entries and all(e["ms"] > 0 for e in entries if "ms" in e)

@@ -10,7 +10,16 @@ from .latency import LatencyEstimator
 from .memory import MemoryEstimator, graph_peak_bytes
 from .params import ParamsEstimator
 
+# The names configs use (``pnas.cost: latency``).
+ESTIMATORS: dict[str, type[Estimator]] = {
+    "latency": LatencyEstimator,
+    "memory": MemoryEstimator,
+    "flops": FLOPsEstimator,
+    "params": ParamsEstimator,
+}
+
 __all__ = [
+    "ESTIMATORS",
     "Estimator",
     "FLOPsEstimator",
     "LatencyEstimator",
