@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     search = commands.add_parser("search", help="search an architecture")
     _common(search)
     search.add_argument("--ray-address", help="multi-trial: an existing Ray cluster to train on")
+    search.add_argument("--latency-table", help="pnas: reuse and extend this latency table")
     train = commands.add_parser("train", help="retrain an architecture from scratch")
     _common(train)
     train.add_argument("--arch", required=True, help="the arch.json of a search")
@@ -55,6 +56,8 @@ def _overrides(args: argparse.Namespace) -> list[str]:
         extra.append(f"device_id={args.device_id}")
     if getattr(args, "ray_address", None) is not None:
         extra.append(f"multitrial.ray_address={args.ray_address}")
+    if getattr(args, "latency_table", None) is not None:
+        extra.append(f"pnas.latency_table={args.latency_table}")
     return extra
 
 

@@ -130,7 +130,8 @@ def test_state_round_trip_repeats_the_next_samples():
 
 def test_bad_arguments_are_clear():
     with pytest.raises(ValueError, match="cost_target"):
-        searcher(Choice(), estimator=PathCost(), cost_mode="reward")
+        searcher(Choice(), estimator=PathCost(), cost_mode="reward", cost_weight=-1.0)
+    searcher(Choice(), estimator=PathCost(), cost_mode="reward")  # a cost to report only
     with pytest.raises(ValueError, match="cost_mode"):
         searcher(Choice(), cost_mode="bonus")
 

@@ -71,8 +71,8 @@ class ProxylessNasSearcher(Searcher):
             raise ValueError("the reward factor is REINFORCE's; use cost_mode='penalty'")
         if cost_mode not in ("reward", "penalty"):
             raise ValueError(f"cost_mode must be 'reward' or 'penalty', got {cost_mode!r}")
-        if estimator is not None and cost_mode == "reward" and not cost_target:
-            raise ValueError("cost_mode='reward' needs a positive cost_target")
+        if estimator is not None and cost_mode == "reward" and cost_weight and not cost_target:
+            raise ValueError("cost_mode='reward' with a cost_weight needs a positive cost_target")
         if samples < 1:
             raise ValueError(f"samples must be at least 1, got {samples}")
         self.warmup_epochs, self.gradient = warmup_epochs, gradient
@@ -120,7 +120,7 @@ class ProxylessNasSearcher(Searcher):
             reward = 1.0 - self.metrics(graph)["error"]
             if self.estimator is not None:
                 costs.append(self.estimator.cost(self.model))
-                if self.cost_mode == "reward" and self.cost_target:
+                if self.cost_mode == "reward" and self.cost_weight and self.cost_target:
                     reward *= (costs[-1] / self.cost_target) ** self.cost_weight
             rewards.append(reward)
             directions.append(self._log_prob_gradient())

@@ -1,0 +1,299 @@
+"""How well the per-layer latency table predicts measured end-to-end latency.
+
+Samples random architectures of the MobileNetV2 space (per searchable block, a random
+candidate among those the block allows), predicts each one's inference latency as the sum
+of its layers' latencies from one shared `LatencyEstimator` table, and measures the whole
+inference graph end to end. Prints the mean absolute percentage error (MAPE), the share of
+architectures within +-5% and +-10%, and Kendall's tau, for the raw layer sum and for a
+`LinearCalibration` (``measured ~ a * layer_sum + b * functions + c``) fitted on a training
+subset and judged on the disjoint rest (and by k-fold cross-validation).
+
+End-to-end times are taken in several rounds, the architectures in a new random order each
+round, and an architecture's latency is the median of its round medians; two rounds against
+each other give the noise floor of the measurement itself.
+
+Run from the repository root (about 2.5 minutes with the defaults on a
+2-core x86 VM)::
+
+    .venv/bin/python benchmarks/latency_estimator.py
+    .venv/bin/python benchmarks/latency_estimator.py --archs 60 --table /tmp/lat.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import nnabla as nn
+import numpy as np
+from scipy.stats import kendalltau
+
+from nnabla_nas.contrib.estimator import LatencyEstimator
+from nnabla_nas.contrib.estimator.base import build
+from nnabla_nas.contrib.estimator.calibration import LinearCalibration
+from nnabla_nas.contrib.estimator.memory import inference_mode
+from nnabla_nas.contrib.mobilenet import TrainNet
+from nnabla_nas.contrib.mobilenet.arch import block_choices, resolve_stages
+from nnabla_nas.contrib.mobilenet.modules import CANDIDATE_NAMES
+
+FEATURES = ("layer_sum", "functions")
+
+
+@dataclass
+class Arch:
+    """One sampled architecture: its network, its predicted and measured latencies."""
+
+    genotype: dict[str, Any]
+    net: TrainNet
+    layer_sum: float = 0.0
+    functions: int = 0
+    layers: int = 0
+    rounds: list[float] = field(default_factory=list)
+
+    @property
+    def measured(self) -> float:
+        return statistics.median(self.rounds)
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--archs", type=int, default=100, help="random architectures (>= 50)")
+    p.add_argument("--settings", default="cifar10", help="MobileNetV2 settings")
+    p.add_argument("--width-mult", type=float, default=0.35)
+    p.add_argument("--resolution", type=int, default=32, help="input height and width")
+    p.add_argument("--batch", type=int, default=1)
+    p.add_argument("--runs", type=int, default=30, help="timed end-to-end runs per round")
+    p.add_argument("--rounds", type=int, default=3, help="end-to-end rounds per architecture")
+    p.add_argument("--warmup", type=int, default=10, help="untimed runs before timing")
+    p.add_argument("--table-repeats", type=int, default=50, help="timed runs per layer")
+    p.add_argument("--table", default=None, help="latency table JSON (reused if it exists)")
+    p.add_argument("--train", type=int, default=25, help="architectures to fit calibration on")
+    p.add_argument("--folds", type=int, default=5, help="folds of the cross-validation")
+    p.add_argument("--calibration", default=None, help="write the fitted calibration here")
+    p.add_argument("--seed", type=int, default=0)
+    return p.parse_args(argv)
+
+
+def load_average() -> str:
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())
+
+
+def print_machine(args: argparse.Namespace) -> None:
+    u = platform.uname()
+    print(f"machine:   {u.system} {u.release} {u.machine}, {os.cpu_count()} CPUs")
+    print(f"processor: {cpu_model() or platform.processor() or 'unknown'}")
+    print(f"python {platform.python_version()}, nnabla {nn.__version__}")
+    print(f"context:   {nn.get_current_context()}")
+    print(f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '')!r}, load {load_average()}")
+    print(
+        f"settings:  {args.archs} archs, TrainNet(3, 10, settings={args.settings!r}, "
+        f"width_mult={args.width_mult}), input ({args.batch}, 3, {args.resolution}, "
+        f"{args.resolution}), inference mode"
+    )
+    print(
+        f"           end to end: {args.rounds} rounds x ({args.warmup} warm-up + {args.runs} "
+        f"timed runs); table: {args.warmup} warm-up + {args.table_repeats} runs per layer, "
+        f"20% trimmed mean; seed {args.seed}"
+    )
+
+
+def cpu_model() -> str | None:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        return None
+    return None
+
+
+def sample_genotypes(settings: str, count: int, rng: np.random.Generator) -> list[dict[str, Any]]:
+    """`count` distinct random genotypes: a uniform candidate per searchable block."""
+    choices = block_choices(resolve_stages(settings), CANDIDATE_NAMES)
+    seen: set[tuple[str, ...]] = set()
+    genotypes: list[dict[str, Any]] = []
+    while len(genotypes) < count:
+        blocks = tuple(str(rng.choice(c)) for c in choices)
+        if blocks not in seen:
+            seen.add(blocks)
+            genotypes.append({"settings": settings, "blocks": list(blocks)})
+    return genotypes
+
+
+def count_functions(net: TrainNet, input_shape: tuple[int, ...]) -> int:
+    """The number of functions in the inference graph of `net`."""
+    with inference_mode(net):
+        output = build(net, input_shape)
+    functions: list[Any] = []
+    output.visit(functions.append)
+    return len(functions)
+
+
+def predict_all(
+    archs: list[Arch], estimator: LatencyEstimator, input_shape: tuple[int, ...]
+) -> float:
+    """Fills each arch's layer sum and graph size from the shared table; returns seconds."""
+    start = time.perf_counter()
+    for arch in archs:
+        arch.layer_sum = estimator.cost(arch.net, input_shape)
+        arch.layers = sum(1 for _, _, ms in estimator.table(arch.net) if ms > 0)
+        arch.functions = count_functions(arch.net, input_shape)
+    return time.perf_counter() - start
+
+
+def table_drift(archs: list[Arch], args: argparse.Namespace, shape: tuple[int, ...]) -> None:
+    """Re-measures every layer in a fresh table and compares the layer sums with the first."""
+    fresh = LatencyEstimator(warmup=args.warmup, repeats=args.table_repeats)
+    change = np.array([fresh.cost(a.net, shape) / a.layer_sum - 1.0 for a in archs])
+    print(
+        f"table re-measured after the end-to-end rounds (load {load_average()}): layer sums "
+        f"changed by median {100 * np.median(change):+.2f}% "
+        f"(range {100 * change.min():+.2f}% to {100 * change.max():+.2f}%)"
+    )
+
+
+def measure_all(
+    archs: list[Arch],
+    estimator: LatencyEstimator,
+    input_shape: tuple[int, ...],
+    args: argparse.Namespace,
+    rng: np.random.Generator,
+) -> float:
+    """Adds one end-to-end median per round to each arch, in a new order each round."""
+    start = time.perf_counter()
+    for r in range(args.rounds):
+        for i in rng.permutation(len(archs)):
+            result = estimator.measure_network(archs[i].net, input_shape, runs=args.runs)
+            archs[i].rounds.append(result["median"])
+        print(f"  round {r + 1}/{args.rounds} done, load {load_average()}")
+    return time.perf_counter() - start
+
+
+def metrics(predicted: np.ndarray, measured: np.ndarray) -> dict[str, float]:
+    error = np.abs(predicted - measured) / measured
+    tau = float(kendalltau(predicted, measured).statistic)
+    return {
+        "mape": 100.0 * float(np.mean(error)),
+        "max": 100.0 * float(np.max(error)),
+        "bias": 100.0 * float(np.mean((predicted - measured) / measured)),
+        "within5": 100.0 * float(np.mean(error <= 0.05)),
+        "within10": 100.0 * float(np.mean(error <= 0.10)),
+        "tau": tau,
+    }
+
+
+def print_metrics(label: str, predicted: np.ndarray, measured: np.ndarray) -> None:
+    m = metrics(predicted, measured)
+    print(
+        f"  {label:<44} {len(measured):>4} {m['mape']:6.2f}% {m['bias']:+7.2f}% "
+        f"{m['max']:6.2f}% {m['within5']:6.1f}% {m['within10']:6.1f}% {m['tau']:6.3f}"
+    )
+
+
+def print_header(title: str) -> None:
+    print(f"\n{title}")
+    print(
+        f"  {'predictor':<44} {'n':>4} {'MAPE':>7} {'bias':>8} {'max':>7} "
+        f"{'<=5%':>7} {'<=10%':>7} {'tau':>6}"
+    )
+
+
+def features(archs: list[Arch], names: tuple[str, ...]) -> np.ndarray:
+    return np.array([[float(getattr(a, n)) for n in names] for a in archs])
+
+
+def cross_validated(archs: list[Arch], names: tuple[str, ...], folds: int) -> np.ndarray:
+    """Out-of-fold predictions: each arch predicted by a fit on the other folds."""
+    x, y = features(archs, names), np.array([a.measured for a in archs])
+    predicted = np.empty_like(y)
+    for fold in np.array_split(np.arange(len(archs)), folds):
+        train = np.setdiff1d(np.arange(len(archs)), fold)
+        predicted[fold] = LinearCalibration.fit(x[train], y[train], list(names)).predict(x[fold])
+    return predicted
+
+
+def report_noise(archs: list[Arch]) -> None:
+    """Round-to-round agreement of the same archs: the floor any predictor can reach."""
+    if len(archs[0].rounds) < 2:
+        return
+    rounds = np.array([a.rounds for a in archs])
+    spread = (rounds.max(axis=1) - rounds.min(axis=1)) / np.median(rounds, axis=1)
+    print(
+        f"\nnoise: spread (max-min)/median of an arch's {rounds.shape[1]} round medians: "
+        f"median {100 * np.median(spread):.2f}%, max {100 * spread.max():.2f}%"
+    )
+    print_header("round 1 taken as a prediction of round 2 (measurement noise floor)")
+    print_metrics("end-to-end round 1 vs round 2", rounds[:, 0], rounds[:, 1])
+
+
+def report(archs: list[Arch], args: argparse.Namespace) -> LinearCalibration:
+    measured = np.array([a.measured for a in archs])
+    layer_sum = features(archs, ("layer_sum",))[:, 0]
+    train, test = archs[: args.train], archs[args.train :]
+    y_train, y_test = measured[: args.train], measured[args.train :]
+    print_header(f"all {len(archs)} archs")
+    print_metrics("layer sum (uncalibrated)", layer_sum, measured)
+    for names in (("layer_sum",), FEATURES):
+        label = f"{args.folds}-fold CV: {' + '.join(names)} + c"
+        print_metrics(label, cross_validated(archs, names, args.folds), measured)
+    print_header(f"test set: {len(test)} archs not used for fitting (fit on {len(train)})")
+    print_metrics("layer sum (uncalibrated)", layer_sum[args.train :], y_test)
+    fitted = LinearCalibration.fit(features(train, FEATURES), y_train, list(FEATURES))
+    for names in (("layer_sum",), FEATURES):
+        cal = LinearCalibration.fit(features(train, names), y_train, list(names))
+        print_metrics(f"{' + '.join(names)} + c", cal.predict(features(test, names)), y_test)
+        print(f"      {cal!r}")
+    return fitted
+
+
+def print_summary(archs: list[Arch]) -> None:
+    measured = np.array([a.measured for a in archs])
+    extra = np.array([a.functions - a.layers for a in archs])
+    print(
+        f"\nmeasured latency: median {np.median(measured):.3f} ms, range "
+        f"{measured.min():.3f}-{measured.max():.3f} ms; graph functions "
+        f"{min(a.functions for a in archs)}-{max(a.functions for a in archs)}, of them not in "
+        f"the layer sum (residual adds etc.) {extra.min()}-{extra.max()}"
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    if args.archs < 50 or not 3 <= args.train <= args.archs - 10:
+        raise SystemExit("need --archs >= 50 and 3 <= --train <= archs - 10")
+    print_machine(args)
+    rng = np.random.default_rng(args.seed)
+    input_shape = (args.batch, 3, args.resolution, args.resolution)
+    genotypes = sample_genotypes(args.settings, args.archs, rng)
+    archs = [Arch(g, TrainNet(3, 10, g, width_mult=args.width_mult)) for g in genotypes]
+    table = args.table or os.path.join(tempfile.mkdtemp(prefix="latency-"), "table.json")
+    estimator = LatencyEstimator(table, warmup=args.warmup, repeats=args.table_repeats)
+    loaded = len(estimator)
+    seconds = predict_all(archs, estimator, input_shape)
+    estimator.save()
+    print(
+        f"\ntable {table}: {loaded} entries loaded, {estimator.measurements} layer configs "
+        f"measured now, {len(estimator)} in all; predicting {len(archs)} archs took "
+        f"{seconds:.2f} s"
+    )
+    print("measuring end to end:")
+    seconds = measure_all(archs, estimator, input_shape, args, rng)
+    print(f"end-to-end measurement took {seconds:.1f} s")
+    table_drift(archs, args, input_shape)
+    print_summary(archs)
+    report_noise(archs)
+    calibration = report(archs, args)
+    if args.calibration:
+        calibration.save(args.calibration)
+        print(f"\ncalibration written to {args.calibration}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""A latency-constrained search next to an unconstrained one (MobileNetV2 blocks, digits).
+
+Runs the ProxylessNAS-style search of examples/pnas_mobilenet_digits.yaml twice: once
+without a latency term, then with the reward factor (latency / target) ** -1 and a target
+of 70% of what the unconstrained search found. Prints the latency of both architectures
+(the per-layer table sum at the search's batch, and end to end at batch 1).
+Run: python examples/latency_constrained.py   (about 3 minutes on a 2-core CPU)
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+
+from nnabla_nas.cli import main
+from nnabla_nas.contrib.estimator import LatencyEstimator
+from nnabla_nas.contrib.registry import get_space
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CONFIG = os.path.join(HERE, "pnas_mobilenet_digits.yaml")
+RUN = os.path.join("runs", "latency-constrained")
+SHAPE = (64, 1, 8, 8)  # the search's batch: the cost the reward saw
+
+
+def search(name: str, *overrides: str) -> str:
+    out = os.path.join(RUN, name)
+    if main(["search", "-c", CONFIG, "-o", out, "--no-progress", *overrides]) != 0:
+        sys.exit(1)
+    return out
+
+
+def latency(run: str) -> tuple[float, float]:
+    """(table sum at the search batch, measured median at batch 1) of a run's arch.json."""
+    space = get_space("mobilenet")
+    arch = space.load_arch(os.path.join(run, "arch.json"))
+    net = space.train_net(1, num_classes=10, genotype=arch, width_mult=0.35)
+    net.apply(training=False)
+    estimator = LatencyEstimator(os.path.join(run, "latency_table.json"))
+    predicted = estimator.cost(net, SHAPE)
+    measured = estimator.measure_network(net, (1, 1, 8, 8), runs=50)["median"]
+    return predicted, measured
+
+
+if __name__ == "__main__":
+    shutil.rmtree(RUN, ignore_errors=True)
+    free = search("unconstrained")
+    free_ms = latency(free)
+    target = 0.7 * free_ms[0]
+    table = os.path.join(free, "latency_table.json")
+    bound = search(
+        "constrained",
+        "pnas.cost_weight=-1.0",
+        f"pnas.cost_target={target:.4f}",
+        f"pnas.latency_table={table}",
+    )
+    bound_ms = latency(bound)
+    print(f"target: {target:.3f} ms (70% of the unconstrained architecture's)")
+    for name, (sum_ms, e2e) in (("unconstrained", free_ms), ("constrained", bound_ms)):
+        verdict = "under" if sum_ms <= target else "over"
+        print(
+            f"{name:>13}: {sum_ms:.3f} ms at batch 64 ({verdict} target), "
+            f"{e2e:.3f} ms end to end at batch 1"
+        )
