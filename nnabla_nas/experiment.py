@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,7 +38,7 @@ from .optimizer import (
     Scheduler,
     StepScheduler,
 )
-from .runner.callbacks import ArchitectureCallback, standard_callbacks
+from .runner.callbacks import ArchitectureCallback, CostCallback, standard_callbacks
 from .runner.loop import Callback, Loop
 from .runner.searcher import DartsSearcher, ProxylessNasSearcher, Searcher
 from .runner.trainer import Trainer
@@ -167,6 +168,15 @@ def make_estimator(name: str | None, table: str | None, output_dir: str) -> Any:
     return ESTIMATORS[name]()
 
 
+def cost_estimators(name: str | None, estimator: Any) -> dict[str, Any]:
+    """The estimators whose costs a search logs per epoch: FLOPs, parameters and memory
+    (exact and cheap), and the search's own cost model when it has another one."""
+    estimators = {key: ESTIMATORS[key]() for key in ("flops", "params", "memory")}
+    if name is not None and estimator is not None:
+        estimators[name] = estimator
+    return estimators
+
+
 def model_options(cfg: RunConfig, which: str) -> tuple[Space, dict[str, Any]]:
     """Returns the configured space and its constructor options, checked by name."""
     options = dict(cfg.model)
@@ -225,15 +235,21 @@ def _loop(
     data: Data,
     output_dir: str,
     callbacks: list[Callback],
+    *,
+    first: Sequence[Callback] = (),
     **kwargs: Any,
 ) -> Loop:
-    """The run loop over the data of a run, checkpointing into ``output_dir/checkpoint``."""
+    """The run loop over the data of a run, checkpointing into ``output_dir/checkpoint``.
+
+    `first` run before the log, metrics and TensorBoard writers (they may add metrics),
+    `callbacks` after them.
+    """
     return Loop(
         algorithm,
         data.train,
         epochs=cfg.epochs,
         eval_loader=data.eval,
-        callbacks=[*standard_callbacks(output_dir), *callbacks],
+        callbacks=[*first, *standard_callbacks(output_dir), *callbacks],
         checkpointer=Checkpointer(os.path.join(output_dir, "checkpoint")),
         seed=cfg.seed,
         **kwargs,
@@ -281,7 +297,11 @@ def run_search(
         searcher = DartsSearcher(model, *optimizers, unrolled=cfg.unrolled, transform=transform)
     arch_path = os.path.join(output_dir, "arch.json")
     snapshot = ArchitectureCallback(arch_path, searcher.architecture)
-    loop = _loop(searcher, cfg, data, output_dir, [snapshot], progress=progress, logger=logger)
+    costs = CostCallback(cost_estimators(cfg.pnas.cost, estimator), data.sample_shape)
+    loop = _loop(
+        searcher, cfg, data, output_dir, [snapshot], first=[costs], progress=progress,
+        logger=logger,
+    )  # fmt: skip
     loop.run(resume=resume)
     if isinstance(estimator, LatencyEstimator):
         estimator.save()  # the measured layers, for later runs (pnas.latency_table)

@@ -247,3 +247,24 @@ def test_profile_prints_measurement_and_estimates(tmp_path, search_run, capsys):
     assert sum(r.get("ms", 0.0) for r in layers) == pytest.approx(result["predicted_ms"])
     entries = json.load(open(table))["entries"]
     assert entries and all(e["ms"] > 0 for e in entries if "ms" in e)
+
+
+def test_search_logs_the_costs_of_the_most_likely_path(search_run):
+    import csv
+
+    from nnabla_nas.contrib.estimator import FLOPsEstimator, ParamsEstimator
+    from nnabla_nas.contrib.registry import get_space
+    from nnabla_nas.module import most_likely
+
+    rows = list(csv.DictReader(open(f"{search_run}/metrics.csv")))
+    assert {"cost/flops", "cost/params", "cost/memory"} <= set(rows[0])
+    options = {k: v for k, v in SEARCH["model"].items() if k != "name"}
+    model = get_space("darts").search_net(1, num_classes=10, rng=0, **options)
+    model.set_parameters(read_parameters(f"{search_run}/weights.h5"))
+    with most_likely(model):
+        flops = FLOPsEstimator().cost(model, (1, 1, 8, 8))
+        params = ParamsEstimator().cost(model, (1, 1, 8, 8))
+    # The last epoch's costs are those of the final alphas' argmax path.
+    assert float(rows[-1]["cost/flops"]) == pytest.approx(flops)
+    assert float(rows[-1]["cost/params"]) == pytest.approx(params)
+    assert all(float(r["cost/memory"]) > 0 for r in rows)

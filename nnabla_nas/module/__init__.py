@@ -9,7 +9,7 @@ from .container import ModuleDict, ModuleList, ParameterList, Sequential
 from .convolution import Conv, DwConv
 from .linear import Linear
 from .misc import Dropout, Identity, Lambda, Merging, Zero
-from .mixedop import MixedOp
+from .mixedop import MixedOp, most_likely
 from .module import Module, read_parameters
 from .parameter import Parameter
 from .pooling import AvgPool, GlobalAvgPool, MaxPool
@@ -37,5 +37,6 @@ __all__ = [
     "ReLU6",
     "Sequential",
     "Zero",
+    "most_likely",
     "read_parameters",
 ]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import nnabla as nn
@@ -163,3 +164,46 @@ class MixedOp(Module):
 
     def extra_repr(self) -> str:
         return f"mode={self.mode!r}, num_ops={len(self._ops)}"
+
+
+@contextmanager
+def most_likely(model: Module) -> Iterator[Module]:
+    """Within the block, every `MixedOp` of `model` builds its argmax candidate.
+
+    For inspecting a supernet mid-search (costs, diagrams, the graph) without side
+    effects: nothing is drawn from the sampling generators, and each `MixedOp`'s mode,
+    last index and gates, and every module's `need_grad` flag are restored afterwards.
+
+    Example:
+        >>> from nnabla_nas import module as Mo
+        >>> op = Mo.MixedOp([Mo.Identity(), Mo.ReLU()], mode='sample', rng=0)
+        >>> with most_likely(op):
+        ...     op.mode
+        'max'
+        >>> op.mode
+        'sample'
+    """
+    modules = [m for _, m in model.get_modules()]
+    flags = [(m, m.__dict__.get("_need_grad")) for m in modules]
+    saved = [
+        (m, m.mode, m.__dict__.get("_index"), m.__dict__.get("_gates"))
+        for m in modules
+        if isinstance(m, MixedOp)
+    ]
+    for op, *_ in saved:
+        op.mode = "max"
+    try:
+        yield model
+    finally:
+        for op, mode, index, gates in saved:
+            op.mode = mode
+            op.__dict__["_index"] = index
+            if gates is None:
+                op.__dict__.pop("_gates", None)
+            else:
+                op.__dict__["_gates"] = gates
+        for module, flag in flags:
+            if flag is None:
+                module.__dict__.pop("_need_grad", None)
+            else:
+                module.__dict__["_need_grad"] = flag

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import nnabla as nn
 import numpy as np
 
+from ..module.mixedop import most_likely
 from ..utils.io import write_json
 from ..utils.logging import MetricsTable
 from .loop import Callback, Loop
@@ -89,3 +91,24 @@ def standard_callbacks(output_dir: str) -> list[Callback]:
         MetricsCallback(os.path.join(output_dir, "metrics.csv")),
         TensorBoardCallback(os.path.join(output_dir, "tensorboard")),
     ]
+
+
+class CostCallback(Callback):
+    """Adds the hardware cost of the architecture found so far to each epoch's metrics.
+
+    After every epoch each estimator prices the supernet's most likely path (every
+    choice at its argmax; see `most_likely`) on one input of `sample_shape`, and the
+    values join the epoch's metrics as ``cost/<name>`` (e.g. ``cost/flops``), so that
+    ``metrics.csv``, TensorBoard and the log carry them. It must come before the
+    callbacks that write the metrics. Nothing is drawn from the sampling generators.
+    """
+
+    def __init__(self, estimators: Mapping[str, Any], sample_shape: Sequence[int]) -> None:
+        self.estimators = dict(estimators)
+        self.shape = (1, *(int(d) for d in sample_shape))
+
+    def on_epoch_end(self, loop: Loop, epoch: int, metrics: dict[str, float]) -> None:
+        model = loop.algorithm.model
+        with nn.auto_forward(False), most_likely(model):
+            for name, estimator in self.estimators.items():
+                metrics[f"cost/{name}"] = float(estimator.cost(model, self.shape))

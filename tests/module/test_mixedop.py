@@ -273,3 +273,21 @@ def test_gate_mode_pairs_follow_the_probabilities():
         firsts.append(op.gates[0][0])
     counts = np.bincount(firsts, minlength=3) / 600
     np.testing.assert_allclose(counts, [0.7, 0.2, 0.1], atol=0.06)
+
+
+def test_most_likely_builds_the_argmax_without_drawing_and_restores_everything():
+    from nnabla_nas.module import most_likely
+
+    ops = [Mo.Identity(), Mo.ReLU(), Mo.Conv(2, 2, (1, 1))]
+    op = Mo.MixedOp(ops, mode="sample", rng=3)
+    op.alpha.d = np.array([0.0, 0.0, 2.0])
+    op(nn.Variable((1, 2, 3, 3)))
+    index, state = op.index, op.rng.bit_generator.state
+    flags = [m.need_grad for m in op.operators]
+    with most_likely(op):
+        assert op.mode == "max"
+        op(nn.Variable((1, 2, 3, 3)))
+        assert op.index == 2 and op.operators[2].need_grad
+    assert op.mode == "sample" and op.index == index
+    assert [m.need_grad for m in op.operators] == flags
+    assert op.rng.bit_generator.state == state
