@@ -12,7 +12,10 @@ $(STAMP): pyproject.toml
 	  echo "Using $$PY"; \
 	  [ -x $(BIN)/python ] || $$PY -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=23"
-	$(BIN)/python -m pip install --quiet -e ".[dev,multitrial]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,multitrial,export]"
+# nnabla-converter requires TensorFlow and its ONNX tools, which its NNP-to-ONNX exporter
+# never imports; what it does import (onnx, ply, PyYAML) comes with the export extra and nnabla.
+	$(BIN)/python -m pip install --quiet --no-deps nnabla-converter==1.39.0
 	@touch $(STAMP)
 
 demo: $(STAMP)

@@ -27,7 +27,7 @@ OPTUNA_SAMPLERS = ("tpe", "nsga2", "random")
 
 def choice(default: str | None, choices: Iterable[str]) -> Any:
     """A string field whose value must be one of `choices` (or None where the type allows
-    it; checked by `from_dict`)."""
+    it; checked by `from_dict`). A list field with ``choices`` metadata is checked per item."""
     return field(default=default, metadata={"choices": tuple(choices)})
 
 
@@ -141,6 +141,8 @@ class TrainConfig(RunConfig):
 
     aux_weight: float = 0.0  # weight of the auxiliary head's loss
     drop_path: float = 0.0  # final drop-path probability, reached linearly
+    # Files the finished run also writes: model.nnp and/or model.onnx (inference, batch 1).
+    export: list[str] = field(default_factory=list, metadata={"choices": ("nnp", "onnx")})
 
 
 def _type_name(tp: Any) -> str:
@@ -187,11 +189,12 @@ def from_dict(cls: type, data: Any, where: str = "config") -> Any:
     for f in dataclasses.fields(cls):
         choices = f.metadata.get("choices")
         value = values.get(f.name)
-        if choices and value is not None and value not in choices:
-            raise ConfigError(
-                f"{where}.{f.name}: unknown value {values[f.name]!r}; "
-                f"valid values are: {', '.join(choices)}"
-            )
+        for item in value if isinstance(value, list) else [value]:
+            if choices and item is not None and item not in choices:
+                raise ConfigError(
+                    f"{where}.{f.name}: unknown value {item!r}; "
+                    f"valid values are: {', '.join(choices)}"
+                )
     return cls(**values)
 
 

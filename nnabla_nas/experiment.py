@@ -27,6 +27,7 @@ from .config import (
     to_dict,
 )
 from .contrib.estimator import ESTIMATORS, LatencyEstimator
+from .contrib.model import Model
 from .contrib.registry import Space, get_space
 from .dataset import DATASETS, ArrayDataset, DataLoader, split_dataset
 from .dataset import transforms as T
@@ -312,6 +313,15 @@ def run_search(
     return arch
 
 
+def build_train_net(cfg: TrainConfig, arch: Any, in_channels: int, classes: int) -> Model:
+    """The network that `run_train` trains: the configured space's TrainNet of `arch`."""
+    space, options = model_options(cfg, "train")
+    # Built with the schedule's final drop-path rate so that the graph holds the masks.
+    return space.train_net(
+        in_channels, num_classes=classes, genotype=arch, drop_path=cfg.drop_path, **options
+    )
+
+
 def run_train(
     cfg: TrainConfig,
     arch_path: str,
@@ -322,15 +332,12 @@ def run_train(
 ) -> dict[str, float]:
     """Retrains the architecture in `arch_path` from scratch and evaluates it on the test set."""
     arch = model_options(cfg, "train")[0].load_arch(arch_path)
-    space, options, data, logger = _start(cfg, "train", output_dir, resume)
-    # Built with the schedule's final drop-path rate so that the graph holds the masks.
-    model = space.train_net(
-        data.sample_shape[0],
-        num_classes=data.classes,
-        genotype=arch,
-        drop_path=cfg.drop_path,
-        **options,
-    )
+    if "onnx" in cfg.export:
+        from .export import onnx_converter
+
+        onnx_converter()  # a missing optional package fails now, not after the training
+    space, _, data, logger = _start(cfg, "train", output_dir, resume)
+    model = build_train_net(cfg, arch, data.sample_shape[0], data.classes)
     space.save_arch(os.path.join(output_dir, "arch.json"), arch)
     steps = len(data.train["train"])
     trainer = Trainer(
@@ -350,6 +357,12 @@ def run_train(
     result = {"test_accuracy": 1.0 - test["error"], "test_loss": test["loss"]}
     write_json(os.path.join(output_dir, "result.json"), result)
     logger.info(f"test accuracy {100 * result['test_accuracy']:.2f}%")
+    if cfg.export:
+        from .export import export_run
+
+        for fmt in cfg.export:
+            path = export_run(output_dir, output=os.path.join(output_dir, f"model.{fmt}"))
+            logger.info(f"exported {path}")
     return result
 
 
