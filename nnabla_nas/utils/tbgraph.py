@@ -1,0 +1,172 @@
+"""The network graph in TensorBoard: an nnabla computation graph as a TensorFlow `GraphDef`.
+
+tensorboardX draws graphs from a ``GraphDef`` protocol buffer (its own ``add_graph``
+traces PyTorch models). `nnabla_graph_def` walks an nnabla graph back from its output
+and names every node by module path, so that TensorBoard folds each module into one box:
+
+- a parameter is the node ``<path>`` (e.g. ``cells/0/_ops/1/_W``), op ``Parameter``;
+- a function is ``<scope>/<FunctionType>_<n>``, its scope the common module path of
+  its parameters; a function without parameters takes the common scope of the
+  producers of its largest inputs (so that ``x * weight`` stays with ``x``);
+- any other leaf variable is an ``input`` node (``input``, ``input_1``, ...).
+
+Every node carries the shapes of its outputs (``_output_shapes``); functions also carry
+their arguments as string attributes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import nnabla as nn
+from tensorboardX.proto.attr_value_pb2 import AttrValue
+from tensorboardX.proto.graph_pb2 import GraphDef
+from tensorboardX.proto.node_def_pb2 import NodeDef
+from tensorboardX.proto.tensor_shape_pb2 import TensorShapeProto
+from tensorboardX.proto.versions_pb2 import VersionDef
+
+
+def _shapes(shapes: Sequence[Sequence[int]]) -> AttrValue:
+    protos = [TensorShapeProto(dim=[TensorShapeProto.Dim(size=int(d)) for d in s]) for s in shapes]
+    return AttrValue(list=AttrValue.ListValue(shape=protos))
+
+
+def _format_arg(value: Any) -> str:
+    """An argument as text; floats with float32 precision (``0.9``, not ``0.8999999761``)."""
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, float):
+        return f"{value:.7g}"
+    if isinstance(value, (list, tuple)):
+        return "(" + ", ".join(_format_arg(v) for v in value) + ")"
+    return str(value)
+
+
+def _common(paths: Sequence[str]) -> str:
+    """The longest common module path of `paths` (``a/b/c``, ``a/b/d`` -> ``a/b``)."""
+    parts = [path.split("/") if path else [] for path in paths]
+    common: list[str] = []
+    for level in zip(*parts, strict=False):
+        if any(p != level[0] for p in level):
+            break
+        common.append(level[0])
+    return "/".join(common)
+
+
+class _Namer:
+    """Hands out node names that are unique in the graph."""
+
+    def __init__(self) -> None:
+        self.used: set[str] = set()
+        self.counts: dict[str, int] = {}
+
+    def reserve(self, name: str) -> str:
+        if name in self.used:
+            return self.numbered(name)
+        self.used.add(name)
+        return name
+
+    def numbered(self, base: str, first: int = 1) -> str:
+        """``base_<n>`` for the smallest free ``n`` from `first` on."""
+        n = self.counts.get(base, first)
+        while f"{base}_{n}" in self.used:
+            n += 1
+        self.counts[base] = n + 1
+        self.used.add(f"{base}_{n}")
+        return f"{base}_{n}"
+
+
+def nnabla_graph_def(
+    output: nn.Variable, *, name_of: Mapping[str, nn.Variable] | None = None
+) -> GraphDef:
+    """Returns the graph that computes `output` as a ``GraphDef``.
+
+    Args:
+        output: the variable the graph ends in, e.g. a model's logits.
+        name_of: the graph's parameters by name, typically ``model.get_parameters()``;
+            by default nnabla's global parameter scope (``nn.get_parameters()``).
+
+    Returns:
+        A ``tensorboardX.proto.graph_pb2.GraphDef`` with one node per parameter, other
+        leaf variable and function, in forward order.
+    """
+    if name_of is None:
+        name_of = nn.get_parameters(grad_only=False)
+    # nnabla variables compare and hash by the graph node they wrap, not the Python object.
+    param_names: dict[nn.Variable, str] = {}
+    for name, variable in name_of.items():
+        param_names.setdefault(variable, name)
+
+    functions: list[Any] = []
+    output.visit(functions.append)
+    namer = _Namer()
+    nodes: list[NodeDef] = []
+    leaf_names: dict[nn.Variable, str] = {}
+    inputs: list[nn.Variable] = []
+    function_names: dict[Any, str] = {}
+    function_scopes: dict[Any, str] = {}
+
+    def leaf(variable: nn.Variable) -> str:
+        if variable in leaf_names:
+            return leaf_names[variable]
+        if variable in param_names:
+            name, op = namer.reserve(param_names[variable]), "Parameter"
+        else:
+            name = namer.numbered("input") if inputs else namer.reserve("input")
+            op = "input"
+            inputs.append(variable)
+        leaf_names[variable] = name
+        nodes.append(NodeDef(name=name, op=op, attr={"_output_shapes": _shapes([variable.shape])}))
+        return name
+
+    def reference(variable: nn.Variable) -> str:
+        producer = variable.parent
+        if producer is None:
+            return leaf(variable)
+        index = next(i for i, v in enumerate(producer.outputs) if v == variable)
+        name = function_names[producer]
+        return name if index == 0 else f"{name}:{index}"
+
+    def data_scope(variables: Sequence[nn.Variable]) -> str:
+        # The largest inputs carry the data; smaller ones are e.g. architecture weights.
+        largest = max((v.size for v in variables), default=0)
+        biggest = [v for v in variables if v.size == largest]
+        return _common([function_scopes[v.parent] if v.parent else "" for v in biggest])
+
+    if output.parent is None:
+        leaf(output)
+    for function in functions:
+        edges = [reference(v) for v in function.inputs]
+        params = [param_names[v] for v in function.inputs if v.parent is None and v in param_names]
+        if params:
+            scope = _common([p.rpartition("/")[0] for p in params])
+        else:
+            scope = data_scope(function.inputs)
+        kind = function.info.type_name
+        name = namer.numbered(f"{scope}/{kind}" if scope else kind, first=0)
+        function_names[function], function_scopes[function] = name, scope
+        attr = {k: AttrValue(s=_format_arg(v).encode()) for k, v in function.info.args.items()}
+        attr["_output_shapes"] = _shapes([v.shape for v in function.outputs])
+        nodes.append(NodeDef(name=name, op=kind, input=edges, attr=attr))
+    return GraphDef(node=nodes, versions=VersionDef(producer=22))
+
+
+def add_nnabla_graph(
+    writer: Any, output: nn.Variable, *, name_of: Mapping[str, nn.Variable] | None = None
+) -> GraphDef:
+    """Writes the graph that computes `output` to a ``tensorboardX.SummaryWriter``.
+
+    It appears in TensorBoard's Graphs tab. See `nnabla_graph_def` for the arguments.
+
+    Example::
+
+        writer = SummaryWriter(log_dir)
+        logits = model(nn.Variable((1, 3, 32, 32)))
+        add_nnabla_graph(writer, logits, name_of=model.get_parameters())
+    """
+    graph = nnabla_graph_def(output, name_of=name_of)
+    # The file writer's call for a ready-made GraphDef (the ONNX and OpenVINO paths use it).
+    writer._get_file_writer().add_onnx_graph(graph)
+    writer.flush()
+    return graph

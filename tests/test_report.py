@@ -1,0 +1,256 @@
+"""The HTML report of a run folder: self-contained, escaped, and complete."""
+
+import base64
+import json
+import os
+from html.parser import HTMLParser
+
+import matplotlib
+import pytest
+import yaml
+
+from nnabla_nas.config import SearchConfig, from_dict
+from nnabla_nas.experiment import run_search
+from nnabla_nas.report import render_report, run_kind, write_report
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+SCRIPT = "<script>alert('x')</script>"
+METRICS = """epoch,train/loss,valid/error,cost/flops,test/error
+0,2.5,0.8,1500000.0,
+1,1.25,0.125,1250000.0,
+2,0.75,0.25,1000000.0,0.0625
+"""
+ARCH = {"normal": [["sep_conv_3x3", 0], ["skip_connect", 1]], "normal_concat": [2]}
+PARETO = """number,accuracy,latency,arch
+3,71.5,1.25,|nor_conv_1x1~0|
+7,88.25,2.5,|nor_conv_3x3~0|
+"""
+TRIALS = """number,state,arch,seconds,accuracy,latency,error
+0,complete,|a|,0.5,71.5,1.25,
+1,failed,|b|,0.25,,,boom
+2,complete,|c|,0.5,88.25,2.5,
+3,infeasible,|d|,0.5,90.0,9.0,
+"""
+PROFILE = {
+    "input_shape": [1, 1, 8, 8],
+    "measured_ms": {"median": 1.5, "min": 1.25, "max": 3.0},
+    "predicted_ms": 1.75,
+    "flops": 2_000_000,
+    "params": 12345,
+    "parameter_bytes": 49380,
+    "peak_activation_bytes": 2 * 2**20,
+    "layers": [{"layer": "conv<1>", "type": "Convolution", "ms": 0.5, "flops": 1e6, "params": 40}],
+}
+RESULT = {"trials": 4, "failed": 1, "best_accuracy": 88.25, "best_latency": 2.5}
+SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"><rect width="4"/></svg>'
+
+
+class Page(HTMLParser):
+    """The parts of a page the tests look at."""
+
+    def __init__(self, text):
+        super().__init__()
+        self.tags, self.images, self.hrefs, self.sections, self.headings = [], [], [], [], []
+        self.cells, self.pres, self.text = [], [], []
+        self._open = None
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self.tags.append(tag)
+        if tag == "img":
+            self.images.append(attrs["src"])
+        if "href" in attrs:
+            self.hrefs.append(attrs["href"])
+        if tag == "section":
+            self.sections.append(attrs["id"])
+        if tag in ("h2", "td", "th", "pre"):
+            self._open = (tag, [])
+
+    def handle_endtag(self, tag):
+        if self._open and tag == self._open[0]:
+            text = "".join(self._open[1])
+            {"h2": self.headings, "pre": self.pres}.get(tag, self.cells).append(text)
+            self._open = None
+
+    def handle_data(self, data):
+        self.text.append(data)
+        if self._open:
+            self._open[1].append(data)
+
+
+def png(path, color):
+    fig, ax = plt.subplots(figsize=(1, 1), dpi=20)
+    ax.plot([0, 1], [1, 0], color=color)
+    fig.savefig(path, format="png")
+    plt.close(fig)
+    with open(path, "rb") as f:
+        return f.read()
+
+
+@pytest.fixture
+def run_dir(tmp_path):
+    run = tmp_path / "my-run"
+    (run / "figures").mkdir(parents=True)
+    config = {
+        "seed": 0,
+        "epochs": 3,
+        "dataset": {"name": "digits", "root": SCRIPT},
+        "searcher": "random",
+    }
+    (run / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    (run / "metrics.csv").write_text(METRICS)
+    (run / "arch.json").write_text(json.dumps(ARCH))
+    (run / "pareto.csv").write_text(PARETO)
+    (run / "trials.csv").write_text(TRIALS)
+    (run / "profile.json").write_text(json.dumps(PROFILE))
+    (run / "result.json").write_text(json.dumps({**RESULT, "reference": [0.0, 9.0]}))
+    (run / "figures" / "arch_normal.svg").write_text(SVG)
+    (run / "figures" / "other.svg").write_text(SVG)
+    images = {
+        "arch_normal": png(run / "figures" / "arch_normal.png", "C0"),
+        "probs": png(run / "figures" / "probs.png", "C1"),
+        "pareto": png(run / "pareto.png", "C2"),
+    }
+    return str(run), images
+
+
+def decoded(src):
+    header, data = src.split(",", 1)
+    return header, base64.b64decode(data)
+
+
+def test_report_of_a_multitrial_run_folder(run_dir):
+    run, images = run_dir
+    path = write_report(run)
+    assert path == os.path.join(run, "report.html")
+    text = open(path, encoding="utf-8").read()
+    page = Page(text)
+
+    sections = "metrics test architecture search-plots cost multitrial figures config"
+    assert page.sections == sections.split()
+    assert "my-run" in "".join(page.text) and "search (random, multi-trial)" in text
+    assert "best accuracy 88.25 % at 2.5 ms" in "".join(page.text)
+
+    # images: embedded, each figure once (the PNG of arch_normal, not its SVG)
+    found = [decoded(src) for src in page.images]
+    assert [h for h, _ in found] == ["data:image/png;base64"] * 3 + ["data:image/svg+xml;base64"]
+    assert [d for _, d in found] == [
+        images["arch_normal"],
+        images["probs"],
+        images["pareto"],
+        SVG.encode(),
+    ]
+
+    # nothing loaded from elsewhere
+    assert 'src="http' not in text and "<link" not in text and "script" not in page.tags
+    assert all(href.startswith("#") for href in page.hrefs)
+    assert set(page.hrefs) == {f"#{s}" for s in page.sections}
+
+    # escaped config
+    assert SCRIPT not in text and "&lt;script&gt;" in text
+    assert any(SCRIPT in pre for pre in page.pres)
+
+    # the last metrics row, the best valid error, the test metric and the costs
+    cells = page.cells
+    for name, value in [("train/loss", "0.75"), ("valid/error", "0.25"), ("test/error", "0.0625")]:
+        assert cells[cells.index(name) + 1] == value
+    assert "Best valid/error: 0.125 at epoch 1." in "".join(page.text)
+    assert cells[cells.index("cost/flops") + 1] == "1000000"
+    assert "1 MFLOPs" in cells
+
+    # the architecture, pretty-printed
+    assert any(json.loads(pre) == ARCH for pre in page.pres if pre.startswith("{"))
+
+    # profile.json
+    for label, value in [
+        ("latency median (ms)", "1.5"),
+        ("latency min (ms)", "1.25"),
+        ("latency max (ms)", "3"),
+        ("parameters", "12,345"),
+        ("FLOPs", "2 M"),
+        ("peak activation memory", "2 MiB"),
+    ]:
+        assert cells[cells.index(label) + 1] == value
+    assert "conv<1>" in cells and "conv&lt;1&gt;" in text
+
+    # trials.csv and pareto.csv
+    for label, value in [
+        ("trials", "4"),
+        ("failed", "1"),
+        ("infeasible", "1"),
+        ("best trial", "2"),
+    ]:
+        assert cells[cells.index(label) + 1] == value
+    assert cells[cells.index("best accuracy") + 1] == "88.25"
+    assert cells[cells.index("best_accuracy") + 1] == "88.25"
+    assert cells[cells.index("reference") + 1] == "[0.0, 9.0]"
+    start = cells.index("number")
+    table = [line.split(",") for line in PARETO.splitlines()]
+    assert cells[start : start + 12] == [cell for row in table for cell in row]
+
+
+def test_report_to_another_path_and_partial_folders(tmp_path):
+    run = tmp_path / "train-run"
+    run.mkdir()
+    (run / "result.json").write_text(json.dumps({"test_accuracy": 0.975, "test_loss": 0.1}))
+    out = write_report(str(run), str(tmp_path / "out" / "r.html"))
+    assert out == str(tmp_path / "out" / "r.html") and not (run / "report.html").exists()
+    page = Page(open(out, encoding="utf-8").read())
+    assert page.sections == ["test"] and page.images == []
+    assert "test accuracy 97.50 %" in "".join(page.text)
+
+    (run / "arch.json").write_text("{not json <b>")
+    page = Page(render_report(str(run)))
+    assert "architecture" in page.sections and "{not json <b>" in page.pres
+
+
+def test_missing_and_empty_run_folders(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"run folder '.*nowhere' does not exist"):
+        write_report(str(tmp_path / "nowhere"))
+    (tmp_path / "empty" / "figures").mkdir(parents=True)
+    (tmp_path / "empty" / "log.txt").write_text("")
+    with pytest.raises(ValueError, match=r"'.*empty' is not a run folder"):
+        write_report(str(tmp_path / "empty"))
+    assert not (tmp_path / "empty" / "report.html").exists()
+
+
+def test_run_kind_from_the_config():
+    assert run_kind({"searcher": "darts", "epochs": 1}) == ("search", "darts")
+    assert run_kind({"aux_weight": 0.4}) == ("train", None)
+    assert run_kind({"epochs": 1}) == ("run", None)
+    assert run_kind("not a mapping") == ("run", None)
+
+
+def test_report_of_a_real_search(tmp_path):
+    cfg = from_dict(
+        SearchConfig,
+        {
+            "epochs": 1,
+            "dataset": {"name": "digits", "batch_size": 64, "test_fraction": 0.5},
+            "model": {
+                "name": "darts",
+                "init_channels": 4,
+                "num_cells": 3,
+                "num_choices": 2,
+                "multiplier": 2,
+                "stem_multiplier": 1,
+            },
+        },
+    )
+    out = str(tmp_path / "search")
+    run_search(cfg, out, progress=False)
+    page = Page(open(write_report(out), encoding="utf-8").read())
+    assert page.sections == ["metrics", "architecture", "cost", "config"]
+    with open(os.path.join(out, "metrics.csv")) as f:
+        header, last = f.read().splitlines()
+    for name, value in zip(header.split(","), last.split(","), strict=True):
+        if name != "epoch":
+            assert float(page.cells[page.cells.index(name) + 1]) == pytest.approx(
+                float(value), rel=1e-5
+            )
+    with open(os.path.join(out, "arch.json")) as f:
+        assert json.loads(page.pres[0]) == json.load(f)
+    assert "search (darts) run" in "".join(page.text)
