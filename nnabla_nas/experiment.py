@@ -250,7 +250,7 @@ def _loop(
         data.train,
         epochs=cfg.epochs,
         eval_loader=data.eval,
-        callbacks=[*first, *standard_callbacks(output_dir), *callbacks],
+        callbacks=[*first, *standard_callbacks(output_dir, data.sample_shape), *callbacks],
         checkpointer=Checkpointer(os.path.join(output_dir, "checkpoint")),
         seed=cfg.seed,
         **kwargs,

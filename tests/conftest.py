@@ -1,8 +1,14 @@
-"""Shared fixtures: seeded random generators and a clean nnabla parameter scope."""
+"""Shared fixtures: seeded random generators, a clean nnabla parameter scope, and a
+reader of TensorBoard event files."""
+
+import glob
+import struct
 
 import nnabla as nn
 import numpy as np
 import pytest
+from tensorboardX.proto.event_pb2 import Event
+from tensorboardX.record_writer import masked_crc32c
 
 
 @pytest.fixture(autouse=True)
@@ -29,3 +35,28 @@ def variable(rng):
         return nn.Variable.from_numpy_array(data, need_grad=need_grad)
 
     return make
+
+
+def read_events(log_dir):
+    """Every `Event` of the event files in `log_dir`, from the TFRecord framing:
+    uint64 length, uint32 masked CRC of it, the data, uint32 masked CRC of the data."""
+    events = []
+    for path in sorted(glob.glob(f"{log_dir}/events.out.tfevents.*")):
+        data = open(path, "rb").read()
+        pos = 0
+        while pos < len(data):
+            header = data[pos : pos + 8]
+            (length,) = struct.unpack("<Q", header)
+            assert struct.unpack("<I", data[pos + 8 : pos + 12])[0] == masked_crc32c(header)
+            record = data[pos + 12 : pos + 12 + length]
+            (crc,) = struct.unpack("<I", data[pos + 12 + length : pos + 16 + length])
+            assert crc == masked_crc32c(record)
+            events.append(Event.FromString(record))
+            pos += 16 + length
+    return events
+
+
+@pytest.fixture(name="read_events")
+def _read_events():
+    """`read_events(log_dir)`: every `Event` of the event files in `log_dir`."""
+    return read_events

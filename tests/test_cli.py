@@ -268,3 +268,17 @@ def test_search_logs_the_costs_of_the_most_likely_path(search_run):
     assert float(rows[-1]["cost/flops"]) == pytest.approx(flops)
     assert float(rows[-1]["cost/params"]) == pytest.approx(params)
     assert all(float(r["cost/memory"]) > 0 for r in rows)
+
+
+def test_search_tensorboard_holds_the_supernet_graph(search_run, read_events):
+    from tensorboardX.proto.graph_pb2 import GraphDef
+
+    events = read_events(f"{search_run}/tensorboard")
+    graphs = [GraphDef.FromString(e.graph_def) for e in events if e.HasField("graph_def")]
+    assert len(graphs) == 1
+    names = [node.name for node in graphs[0].node]
+    # The DARTS supernet in full mode: every candidate of every edge is in the graph.
+    assert any(n.startswith("_cells/0/") and "Convolution" in n for n in names)
+    assert any("MaxPooling" in n for n in names) and any("Softmax" in n for n in names)
+    tags = {v.tag for e in events for v in e.summary.value}
+    assert {"train/loss", "valid/error", "cost/flops"} <= tags

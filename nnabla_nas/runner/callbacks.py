@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from typing import Any
 
 import nnabla as nn
 import numpy as np
 
-from ..module.mixedop import most_likely
+from ..contrib.estimator.memory import inference_mode
+from ..module.mixedop import MixedOp, most_likely
 from ..utils.io import write_json
 from ..utils.logging import MetricsTable
+from ..utils.tbgraph import add_nnabla_graph
 from .loop import Callback, Loop
 
 
@@ -42,10 +45,15 @@ class MetricsCallback(Callback):
 
 
 class TensorBoardCallback(Callback):
-    """Logs metrics, the parameter count and each edge's choice probabilities."""
+    """Logs metrics, the parameter count, each edge's choice probabilities and the graph.
 
-    def __init__(self, log_dir: str) -> None:
+    With `sample_shape`, the model's graph on one input of that shape goes to the Graphs
+    tab at the start of the run (a supernet that samples shows its most likely path).
+    """
+
+    def __init__(self, log_dir: str, sample_shape: Sequence[int] | None = None) -> None:
         self.log_dir = log_dir
+        self.sample_shape = None if sample_shape is None else tuple(sample_shape)
         self.writer: Any = None
 
     def on_run_start(self, loop: Loop) -> None:
@@ -53,8 +61,19 @@ class TensorBoardCallback(Callback):
 
         # purge_step drops events of epochs that a resumed run repeats.
         self.writer = SummaryWriter(self.log_dir, purge_step=loop.start_epoch)
-        count = loop.algorithm.model.count_parameters()
-        self.writer.add_scalar("model/parameters", count, loop.start_epoch)
+        model = loop.algorithm.model
+        self.writer.add_scalar("model/parameters", model.count_parameters(), loop.start_epoch)
+        if self.sample_shape is not None and loop.start_epoch == 0:
+            self._add_graph(model)
+
+    def _add_graph(self, model: Any) -> None:
+        sampled = any(
+            isinstance(m, MixedOp) and m.mode in ("sample", "gate") for _, m in model.get_modules()
+        )
+        choice = most_likely(model) if sampled else nullcontext()
+        with nn.auto_forward(False), choice, inference_mode(model):
+            output = model(nn.Variable((1, *self.sample_shape)))
+        add_nnabla_graph(self.writer, output, name_of=model.get_parameters())
 
     def on_epoch_end(self, loop: Loop, epoch: int, metrics: dict[str, float]) -> None:
         for key, value in metrics.items():
@@ -84,12 +103,15 @@ class ArchitectureCallback(Callback):
         write_json(self.path, self.derive())
 
 
-def standard_callbacks(output_dir: str) -> list[Callback]:
-    """The callbacks every run has: log, metrics.csv and TensorBoard under `output_dir`."""
+def standard_callbacks(
+    output_dir: str, sample_shape: Sequence[int] | None = None
+) -> list[Callback]:
+    """The callbacks every run has: log, metrics.csv and TensorBoard under `output_dir`
+    (with the network graph on one input of `sample_shape` when given)."""
     return [
         LogCallback(),
         MetricsCallback(os.path.join(output_dir, "metrics.csv")),
-        TensorBoardCallback(os.path.join(output_dir, "tensorboard")),
+        TensorBoardCallback(os.path.join(output_dir, "tensorboard"), sample_shape),
     ]
 
 

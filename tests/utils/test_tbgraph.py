@@ -1,14 +1,9 @@
 """The nnabla graph in TensorBoard: written with a real SummaryWriter, read back from disk."""
 
-import glob
-import struct
-
 import nnabla as nn
 import nnabla.functions as F
 from tensorboardX import SummaryWriter
-from tensorboardX.proto.event_pb2 import Event
 from tensorboardX.proto.graph_pb2 import GraphDef
-from tensorboardX.record_writer import masked_crc32c
 
 from nnabla_nas import module as Mo
 from nnabla_nas.utils.tbgraph import add_nnabla_graph, nnabla_graph_def
@@ -25,30 +20,11 @@ class Net(Mo.Module):
         return self.classifier(self.features(x))
 
 
-def read_events(log_dir):
-    """Every `Event` of the event files in `log_dir`, from the TFRecord framing:
-    uint64 length, uint32 masked CRC of it, the data, uint32 masked CRC of the data."""
-    events = []
-    for path in sorted(glob.glob(f"{log_dir}/events.out.tfevents.*")):
-        data = open(path, "rb").read()
-        pos = 0
-        while pos < len(data):
-            header = data[pos : pos + 8]
-            (length,) = struct.unpack("<Q", header)
-            assert struct.unpack("<I", data[pos + 8 : pos + 12])[0] == masked_crc32c(header)
-            record = data[pos + 12 : pos + 12 + length]
-            (crc,) = struct.unpack("<I", data[pos + 12 + length : pos + 16 + length])
-            assert crc == masked_crc32c(record)
-            events.append(Event.FromString(record))
-            pos += 16 + length
-    return events
-
-
 def shapes(node):
     return [tuple(d.size for d in s.dim) for s in node.attr["_output_shapes"].list.shape]
 
 
-def test_graph_written_to_the_event_file(tmp_path):
+def test_graph_written_to_the_event_file(tmp_path, read_events):
     net = Net()
     x = nn.Variable((2, 1, 8, 8))
     y = net(x)
