@@ -1,6 +1,7 @@
 """Shared fixtures: seeded random generators, a clean nnabla parameter scope, and a
 reader of TensorBoard event files."""
 
+import copy
 import glob
 import struct
 
@@ -60,3 +61,26 @@ def read_events(log_dir):
 def _read_events():
     """`read_events(log_dir)`: every `Event` of the event files in `log_dir`."""
     return read_events
+
+
+# The smallest DARTS search worth running in a test: 3 cells of 4 channels on 8x8 digits.
+TINY_DARTS_SEARCH = {
+    "seed": 1,
+    "epochs": 3,
+    "dataset": {"name": "digits", "batch_size": 64, "test_fraction": 0.5},
+    "model": {
+        "name": "darts",
+        "init_channels": 4,
+        "num_cells": 3,
+        "num_choices": 2,
+        "multiplier": 2,
+        "stem_multiplier": 1,
+    },
+    "optimizer": {"lr": 0.05},
+}
+
+
+@pytest.fixture(scope="session")
+def tiny_darts_search():
+    """A fresh copy of `TINY_DARTS_SEARCH`, a search config as a dict."""
+    return copy.deepcopy(TINY_DARTS_SEARCH)

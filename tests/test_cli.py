@@ -14,21 +14,6 @@ import yaml
 from nnabla_nas.cli import main
 from nnabla_nas.module import read_parameters
 
-# A search small enough for a test: 3 cells of 4 channels on 8x8 digits.
-SEARCH = {
-    "seed": 1,
-    "epochs": 3,
-    "dataset": {"name": "digits", "batch_size": 64, "test_fraction": 0.5},
-    "model": {
-        "name": "darts",
-        "init_channels": 4,
-        "num_cells": 3,
-        "num_choices": 2,
-        "multiplier": 2,
-        "stem_multiplier": 1,
-    },
-    "optimizer": {"lr": 0.05},
-}
 TRAIN = {
     "seed": 1,
     "epochs": 2,
@@ -43,8 +28,8 @@ def write_config(path, data):
 
 
 @pytest.fixture(scope="module")
-def search_config(tmp_path_factory):
-    return write_config(tmp_path_factory.mktemp("cfg") / "search.yaml", SEARCH)
+def search_config(tmp_path_factory, tiny_darts_search):
+    return write_config(tmp_path_factory.mktemp("cfg") / "search.yaml", tiny_darts_search)
 
 
 @pytest.fixture(scope="module")
@@ -249,7 +234,7 @@ def test_profile_prints_measurement_and_estimates(tmp_path, search_run, capsys):
     assert entries and all(e["ms"] > 0 for e in entries if "ms" in e)
 
 
-def test_search_logs_the_costs_of_the_most_likely_path(search_run):
+def test_search_logs_the_costs_of_the_most_likely_path(search_run, tiny_darts_search):
     import csv
 
     from nnabla_nas.contrib.estimator import FLOPsEstimator, ParamsEstimator
@@ -258,7 +243,7 @@ def test_search_logs_the_costs_of_the_most_likely_path(search_run):
 
     rows = list(csv.DictReader(open(f"{search_run}/metrics.csv")))
     assert {"cost/flops", "cost/params", "cost/memory"} <= set(rows[0])
-    options = {k: v for k, v in SEARCH["model"].items() if k != "name"}
+    options = {k: v for k, v in tiny_darts_search["model"].items() if k != "name"}
     model = get_space("darts").search_net(1, num_classes=10, rng=0, **options)
     model.set_parameters(read_parameters(f"{search_run}/weights.h5"))
     with most_likely(model):

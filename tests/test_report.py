@@ -224,22 +224,8 @@ def test_run_kind_from_the_config():
     assert run_kind("not a mapping") == ("run", None)
 
 
-def test_report_of_a_real_search(tmp_path):
-    cfg = from_dict(
-        SearchConfig,
-        {
-            "epochs": 1,
-            "dataset": {"name": "digits", "batch_size": 64, "test_fraction": 0.5},
-            "model": {
-                "name": "darts",
-                "init_channels": 4,
-                "num_cells": 3,
-                "num_choices": 2,
-                "multiplier": 2,
-                "stem_multiplier": 1,
-            },
-        },
-    )
+def test_report_of_a_real_search(tmp_path, tiny_darts_search):
+    cfg = from_dict(SearchConfig, {**tiny_darts_search, "epochs": 1})
     out = str(tmp_path / "search")
     run_search(cfg, out, progress=False)
     page = Page(open(write_report(out), encoding="utf-8").read())
