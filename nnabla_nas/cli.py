@@ -1,8 +1,9 @@
-"""The ``nnabla-nas`` command: search, train."""
+"""The ``nnabla-nas`` command: search, train, profile, report, export."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -45,6 +46,17 @@ def build_parser() -> argparse.ArgumentParser:
     prof.add_argument("--latency-table", help="reuse and extend this layer-latency table")
     prof.add_argument("--json", help="also write the profile as JSON to this file")
     prof.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides")
+    rep = commands.add_parser("report", help="write RUN_DIR/report.html (figures embedded)")
+    rep.add_argument("run_dir", help="a search or train run folder")
+    rep.add_argument("-o", "--output", help="the HTML file (default RUN_DIR/report.html)")
+    exp = commands.add_parser("export", help="export a retrained network to NNP or ONNX")
+    exp.add_argument("run_dir", nargs="?", help="a train run folder (config, arch, weights)")
+    exp.add_argument("-c", "--config", help="the train config (default RUN_DIR/config.yaml)")
+    exp.add_argument("--arch", help="the arch.json (default RUN_DIR/arch.json)")
+    exp.add_argument("--weights", help="the weights .h5 (default RUN_DIR/weights.h5)")
+    exp.add_argument("--format", choices=["nnp", "onnx"], required=True, help="the file format")
+    exp.add_argument("-o", "--output", required=True, help="the file to write")
+    exp.add_argument("--batch", type=int, default=1, help="the batch size of the input")
     return parser
 
 
@@ -80,6 +92,30 @@ def _profile(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace) -> int:
+    from .report import write_report
+    from .visualize import plot_run
+
+    if not os.path.isdir(args.run_dir):
+        raise FileNotFoundError(f"no run folder '{args.run_dir}'")
+    plot_run(args.run_dir)  # refresh the figures the report embeds
+    print(write_report(args.run_dir, args.output))
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from .export import export_run
+
+    if args.run_dir is None and (args.arch is None or args.weights is None):
+        raise ValueError("give a train run folder, or --arch and --weights (and -c CONFIG)")
+    path = export_run(
+        args.run_dir, arch=args.arch, weights=args.weights, config=args.config,
+        format=args.format, output=args.output, batch_size=args.batch,
+    )  # fmt: skip
+    print(path)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
     args = build_parser().parse_args(argv)
@@ -93,6 +129,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "profile":
             return _profile(args)
+        if args.command == "report":
+            return _report(args)
+        if args.command == "export":
+            return _export(args)
         progress = not args.no_progress
         if args.command == "search":
             cfg = load_config(SearchConfig, args.config, _overrides(args), seed=args.seed)
@@ -100,16 +140,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             cfg = load_config(TrainConfig, args.config, _overrides(args), seed=args.seed)
             experiment.run_train(cfg, args.arch, args.output, resume=args.resume, progress=progress)
-    except (ConfigError, FileNotFoundError, ValueError) as err:
+    except (ConfigError, FileNotFoundError, ValueError, ImportError) as err:
         print(f"nnabla-nas: error: {err}", file=sys.stderr)
         return 2
     except NonFiniteLossError as err:
         print(f"nnabla-nas: error: {err}", file=sys.stderr)
         return 3
     except KeyboardInterrupt:
-        print(
-            f"\nnnabla-nas: interrupted; continue with --resume -o {args.output}", file=sys.stderr
-        )
+        if args.command in ("search", "train"):
+            print(
+                f"\nnnabla-nas: interrupted; continue with --resume -o {args.output}",
+                file=sys.stderr,
+            )
+        else:
+            print("\nnnabla-nas: interrupted", file=sys.stderr)
         return 130
     return 0
 

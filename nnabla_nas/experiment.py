@@ -39,13 +39,19 @@ from .optimizer import (
     Scheduler,
     StepScheduler,
 )
-from .runner.callbacks import ArchitectureCallback, CostCallback, standard_callbacks
+from .runner.callbacks import (
+    ArchitectureCallback,
+    CostCallback,
+    FigureCallback,
+    standard_callbacks,
+)
 from .runner.loop import Callback, Loop
 from .runner.searcher import DartsSearcher, ProxylessNasSearcher, Searcher
 from .runner.trainer import Trainer
 from .utils.checkpoint import Checkpointer
 from .utils.io import write_json, write_text
 from .utils.logging import get_logger
+from .visualize import plot_run
 
 
 @dataclass
@@ -300,8 +306,8 @@ def run_search(
     snapshot = ArchitectureCallback(arch_path, searcher.architecture)
     costs = CostCallback(cost_estimators(cfg.pnas.cost, estimator), data.sample_shape)
     loop = _loop(
-        searcher, cfg, data, output_dir, [snapshot], first=[costs], progress=progress,
-        logger=logger,
+        searcher, cfg, data, output_dir, [snapshot, FigureCallback(output_dir)], first=[costs],
+        progress=progress, logger=logger,
     )  # fmt: skip
     loop.run(resume=resume)
     if isinstance(estimator, LatencyEstimator):
@@ -309,6 +315,7 @@ def run_search(
     arch = searcher.architecture()
     space.save_arch(arch_path, arch)
     model.save_parameters(os.path.join(output_dir, "weights.h5"))
+    plot_run(output_dir)
     logger.info(f"architecture written to {arch_path}")
     return arch
 
@@ -349,8 +356,9 @@ def run_train(
         transform=make_transform(cfg.dataset, data.sample_shape[0]),
     )
     loop = _loop(
-        trainer, cfg, data, output_dir, [], progress=progress, logger=logger, eval_name="test"
-    )
+        trainer, cfg, data, output_dir, [FigureCallback(output_dir)], progress=progress,
+        logger=logger, eval_name="test",
+    )  # fmt: skip
     loop.run(resume=resume)
     model.save_parameters(os.path.join(output_dir, "weights.h5"))
     test = loop.evaluate(data.test)

@@ -101,8 +101,9 @@ def test_killed_search_resumes_to_the_same_result(tmp_path, search_config, searc
     a, b = read_parameters(f"{out}/weights.h5"), read_parameters(f"{search_run}/weights.h5")
     for key in a:
         np.testing.assert_array_equal(a[key], b[key], err_msg=key)
-    rows = open(f"{out}/metrics.csv").read().splitlines()
-    assert rows == open(f"{search_run}/metrics.csv").read().splitlines()
+    for name in ("metrics.csv", "arch_probs.csv"):
+        rows = open(f"{out}/{name}").read().splitlines()
+        assert rows == open(f"{search_run}/{name}").read().splitlines(), name
 
 
 def test_existing_run_needs_resume(search_config, search_run, capsys):
@@ -119,6 +120,32 @@ def test_train_retrains_the_found_architecture(tmp_path, search_run):
     assert 0.0 <= result["test_accuracy"] <= 1.0
     assert read_arch(out) == read_arch(search_run)
     assert not any("alpha" in k for k in read_parameters(f"{out}/weights.h5"))
+    # The retrained network leaves the framework: ONNX, run in onnxruntime, gives nnabla's
+    # test predictions (the export tests check every op to 1e-4).
+    onnx_path = str(tmp_path / "net.onnx")
+    assert main(["export", out, "--format", "onnx", "-o", onnx_path]) == 0
+    import onnxruntime
+
+    session = onnxruntime.InferenceSession(onnx_path, providers=["CPUExecutionProvider"])
+    x = np.random.default_rng(0).random((1, 1, 8, 8), dtype=np.float32)
+    (logits,) = session.run(None, {session.get_inputs()[0].name: x})
+    assert logits.shape == (1, 10) and np.isfinite(logits).all()
+    assert main(["export", "--arch", arch, "--format", "nnp", "-o", str(tmp_path / "a.nnp")]) == 2
+
+
+def test_report_embeds_the_run(search_run, tmp_path, capsys):
+    import base64
+    import re
+
+    path = str(tmp_path / "report.html")
+    assert main(["report", search_run, "-o", path]) == 0
+    assert capsys.readouterr().out.strip() == path
+    page = open(path, encoding="utf-8").read()
+    sources = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
+    pngs = {open(f"{search_run}/figures/{n}", "rb").read() for n in ("probs.png", "curves.png")}
+    assert pngs <= {base64.b64decode(s) for s in sources}
+    assert "http://" not in page and "https://" not in page
+    assert main(["report", str(tmp_path / "nowhere")]) == 2
 
 
 @pytest.mark.parametrize(
@@ -267,3 +294,23 @@ def test_search_tensorboard_holds_the_supernet_graph(search_run, read_events):
     assert any("MaxPooling" in n for n in names) and any("Softmax" in n for n in names)
     tags = {v.tag for e in events for v in e.summary.value}
     assert {"train/loss", "valid/error", "cost/flops"} <= tags
+
+
+def test_search_draws_its_figures_and_logs_them(search_run, read_events):
+    import csv
+
+    from matplotlib.image import imread
+
+    rows = list(csv.DictReader(open(f"{search_run}/arch_probs.csv")))
+    # 3 epochs x 2 cell kinds x 5 edges (2 nodes) x 8 candidates, summing to 1 per edge.
+    assert len(rows) == 3 * 2 * 5 * 8
+    assert {r["epoch"] for r in rows} == {"0", "1", "2"}
+    last = [float(r["probability"]) for r in rows if r["epoch"] == "2"]
+    assert sum(last) == pytest.approx(2 * 5, rel=1e-5)
+    figures = set(os.listdir(f"{search_run}/figures"))
+    expected = {"probs.png", "curves.png", "costs.png", "arch_normal.svg", "arch_reduce.png"}
+    assert expected <= figures
+    assert imread(f"{search_run}/figures/curves.png").shape[2] in (3, 4)
+    events = read_events(f"{search_run}/tensorboard")
+    images = {(v.tag, e.step) for e in events for v in e.summary.value if v.HasField("image")}
+    assert {("figures/probs", 2), ("figures/arch_normal", 0)} <= images

@@ -229,7 +229,7 @@ def test_report_of_a_real_search(tmp_path, tiny_darts_search):
     out = str(tmp_path / "search")
     run_search(cfg, out, progress=False)
     page = Page(open(write_report(out), encoding="utf-8").read())
-    assert page.sections == ["metrics", "architecture", "cost", "config"]
+    assert page.sections == ["metrics", "architecture", "search-plots", "cost", "config"]
     with open(os.path.join(out, "metrics.csv")) as f:
         header, last = f.read().splitlines()
     for name, value in zip(header.split(","), last.split(","), strict=True):

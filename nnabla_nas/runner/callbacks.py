@@ -67,6 +67,7 @@ class TensorBoardCallback(Callback):
             self._add_graph(model)
 
     def _add_graph(self, model: Any) -> None:
+        assert self.sample_shape is not None
         sampled = any(
             isinstance(m, MixedOp) and m.mode in ("sample", "gate") for _, m in model.get_modules()
         )
@@ -79,18 +80,72 @@ class TensorBoardCallback(Callback):
         for key, value in metrics.items():
             if key != "epoch":
                 self.writer.add_scalar(key, value, epoch)
-        probs = getattr(loop.algorithm.model, "arch_probs", None)
-        if probs is not None:
-            names = getattr(loop.algorithm.model, "candidate_names", None)
-            for edge, p in probs().items():
-                self.writer.add_histogram(f"arch/{edge}", np.asarray(p), epoch)
-                for i, value in enumerate(np.asarray(p)):
-                    label = names[i] if names else str(i)
-                    self.writer.add_scalar(f"arch/{edge}/{label}", float(value), epoch)
+        for edge, probs in labelled_probs(loop.algorithm.model).items():
+            self.writer.add_histogram(f"arch/{edge}", np.array(list(probs.values())), epoch)
+            for label, value in probs.items():
+                self.writer.add_scalar(f"arch/{edge}/{label}", value, epoch)
+        self.writer.flush()
+
+    def add_figure(self, tag: str, png_path: str, epoch: int) -> None:
+        """Logs a PNG file as an image."""
+        from matplotlib.image import imread
+
+        image = imread(png_path)[..., :3]  # RGBA floats in [0, 1]
+        self.writer.add_image(tag, image, epoch, dataformats="HWC")
         self.writer.flush()
 
     def on_run_end(self, loop: Loop, metrics: dict[str, float]) -> None:
         self.writer.close()
+
+
+def labelled_probs(model: Any) -> dict[str, dict[str, float]]:
+    """The choice probabilities of a supernet (``arch_probs()``) by candidate name; empty
+    for a model without choices. A choice offering fewer candidates than
+    ``candidate_names`` (a MobileNetV2 block that cannot skip) offers the first ones."""
+    probs = getattr(model, "arch_probs", None)
+    if probs is None:
+        return {}
+    names = getattr(model, "candidate_names", None)
+    return {
+        edge: {
+            (names[i] if names else str(i)): float(value)
+            for i, value in enumerate(np.asarray(p).reshape(-1))
+        }
+        for edge, p in probs().items()
+    }
+
+
+class FigureCallback(Callback):
+    """Keeps ``arch_probs.csv`` and the figures of ``figures/`` after every epoch.
+
+    A search's choice probabilities go to ``arch_probs.csv`` (rows of the epochs a resumed
+    run repeats are replaced); then `nnabla_nas.visualize.plot_run` redraws the
+    architecture diagrams and the plots, and the PNGs go to TensorBoard as images. Comes
+    after the callbacks that write ``metrics.csv`` and ``arch.json``.
+    """
+
+    def __init__(self, output_dir: str) -> None:
+        self.output_dir = output_dir
+        self.path = os.path.join(output_dir, "arch_probs.csv")
+        self.first = True
+
+    def on_run_start(self, loop: Loop) -> None:
+        self.first = True
+
+    def on_epoch_end(self, loop: Loop, epoch: int, metrics: dict[str, float]) -> None:
+        from ..visualize import plot_run, write_probabilities
+
+        probs = labelled_probs(loop.algorithm.model)
+        if probs:
+            # The run's first epoch drops what a killed run wrote past its checkpoint.
+            before = loop.start_epoch if self.first else None
+            write_probabilities(self.path, epoch, probs, before_epoch=before)
+        self.first = False
+        board = next((c for c in loop.callbacks if isinstance(c, TensorBoardCallback)), None)
+        for path in plot_run(self.output_dir):
+            if board is not None and path.endswith(".png"):
+                name = os.path.splitext(os.path.basename(path))[0]
+                board.add_figure(f"figures/{name}", path, epoch)
 
 
 class ArchitectureCallback(Callback):

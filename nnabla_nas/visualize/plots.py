@@ -1,0 +1,390 @@
+"""Plots of a run: candidate probabilities, training curves and costs, as PNG files.
+
+``arch_probs.csv`` holds the probability of every candidate of every choice per epoch,
+one row each, with the columns ``epoch,choice,candidate,probability``; a choice is an
+edge or a block (``normal/edge_3``, ``cell/edge_0``, ``block_4``). `write_probabilities`
+keeps it the way `MetricsTable` keeps ``metrics.csv``: the whole file is rewritten
+atomically each epoch, and a resumed run drops the rows of the epochs it repeats.
+
+`plot_run` draws every figure a run folder allows into ``RUN_DIR/figures/``:
+
+- ``probs.png`` from ``arch_probs.csv`` (`plot_probabilities`);
+- ``curves.png``: losses, errors and learning rates from ``metrics.csv`` (`plot_curves`);
+- ``costs.png``: the ``cost/*`` and ``train/arch_cost`` columns of ``metrics.csv``
+  (`plot_costs`);
+- ``arch*.svg`` and ``arch*.png`` from ``arch.json`` (`diagrams.draw_architecture`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import math
+import os
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import EngFormatter, MaxNLocator
+
+from ..utils.io import write_text
+from .diagrams import OP_COLORS, PALETTE, draw_architecture, save_figure
+
+__all__ = [
+    "MAX_PANELS",
+    "PROBS_COLUMNS",
+    "History",
+    "costs_figure",
+    "curves_figure",
+    "plot_costs",
+    "plot_curves",
+    "plot_probabilities",
+    "plot_run",
+    "probabilities_figure",
+    "read_metrics",
+    "read_probabilities",
+    "write_probabilities",
+]
+
+PROBS_COLUMNS = ("epoch", "choice", "candidate", "probability")
+MAX_PANELS = 40
+"""The most choices `probabilities_figure` shows; the title says when there are more."""
+
+History = dict[str, dict[str, list[tuple[int, float]]]]
+"""Probabilities by choice, then candidate: ``(epoch, probability)`` in epoch order."""
+
+_DPI = 110
+_COST_TITLES = {
+    "latency": "latency (ms)",
+    "latency_ms": "latency (ms)",
+    "flops": "FLOPs",
+    "params": "parameters",
+    "memory": "memory (bytes)",
+    "memory_bytes": "memory (bytes)",
+}
+_COUNTS = ("flops", "params", "memory", "memory_bytes")
+_SPLIT_STYLES = {"train": "-", "valid": "--", "test": ":"}
+
+logger = logging.getLogger("nnabla_nas")
+
+
+# -- arch_probs.csv ---------------------------------------------------------------------
+
+_Row = tuple[int, str, str, float]
+
+
+def _read_rows(path: str) -> list[_Row]:
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"probabilities file '{path}' does not exist")
+    with open(path, encoding="utf-8", newline="") as f:
+        reader = csv.DictReader(f)
+        missing = [c for c in PROBS_COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ValueError(
+                f"probabilities file '{path}' lacks the columns {missing}; expected the header "
+                f"{','.join(PROBS_COLUMNS)}"
+            )
+        rows = []
+        for row in reader:
+            try:
+                epoch, p = int(row["epoch"]), float(row["probability"])
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"probabilities file '{path}', line {reader.line_num}: expected an int "
+                    f"epoch and a float probability, got {row['epoch']!r}, "
+                    f"{row['probability']!r}"
+                ) from None
+            rows.append((epoch, row["choice"], row["candidate"], p))
+    return rows
+
+
+def read_probabilities(path: str) -> History:
+    """Reads ``arch_probs.csv``: choices and candidates in order of first appearance.
+
+    Raises:
+        FileNotFoundError: `path` does not exist.
+        ValueError: a column is missing or a cell is not a number (naming the line).
+    """
+    by_epoch: dict[str, dict[str, dict[int, float]]] = {}
+    for epoch, choice, candidate, p in _read_rows(path):
+        by_epoch.setdefault(choice, {}).setdefault(candidate, {})[epoch] = p
+    return {
+        choice: {name: sorted(points.items()) for name, points in candidates.items()}
+        for choice, candidates in by_epoch.items()
+    }
+
+
+def write_probabilities(
+    path: str,
+    epoch: int,
+    probs: Mapping[str, Mapping[str, float]],
+    *,
+    before_epoch: int | None = None,
+) -> None:
+    """Sets the rows of `epoch` in ``arch_probs.csv`` and rewrites the file atomically.
+
+    Rows of `epoch` already in the file are replaced. With `before_epoch` (the first epoch
+    of a resumed run), rows of epochs at or after it are dropped first, as `MetricsTable`
+    does for ``metrics.csv``.
+
+    Args:
+        probs: by choice, the probability of each candidate (e.g. from ``arch_probs()``
+            with the candidate names).
+    """
+    rows = _read_rows(path) if os.path.exists(path) else []
+    rows = [r for r in rows if r[0] != epoch and (before_epoch is None or r[0] < before_epoch)]
+    rows += [
+        (int(epoch), str(choice), str(name), float(p))
+        for choice, candidates in probs.items()
+        for name, p in candidates.items()
+    ]
+    rows.sort(key=lambda r: r[0])
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(PROBS_COLUMNS)
+    writer.writerows((e, choice, name, repr(p)) for e, choice, name, p in rows)
+    write_text(path, out.getvalue())
+
+
+def _candidate_colors(names: Sequence[str]) -> dict[str, str]:
+    """A distinct colour per name: its `OP_COLORS` one when free, else the next unused."""
+    colors: dict[str, str] = {}
+    for name in names:
+        if name in OP_COLORS and OP_COLORS[name] not in colors.values():
+            colors[name] = OP_COLORS[name]
+    spare = (c for c in PALETTE if c not in colors.values())
+    for name in names:
+        if name not in colors:
+            colors[name] = next(spare, "#000000")
+    return {name: colors[name] for name in names}
+
+
+def probabilities_figure(
+    history: Mapping[str, Mapping[str, Sequence[tuple[int, float]]]],
+) -> Figure | None:
+    """One panel per choice (the first `MAX_PANELS`), one line per candidate, a candidate
+    in the same colour in every panel; None when `history` is empty."""
+    choices = [c for c in history if any(history[c].values())]
+    if not choices:
+        return None
+    shown = choices[:MAX_PANELS]
+    n = len(shown)
+    ncols = min(n, math.ceil(math.sqrt(n * 4 / 3)))
+    nrows = math.ceil(n / ncols)
+    names = list(dict.fromkeys(name for c in shown for name in history[c]))
+    colors = _candidate_colors(names)
+    fig = Figure(figsize=(2.4 * ncols + 0.6, 1.75 * nrows + 1.3), dpi=_DPI, layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False, sharex=True, sharey=True)
+    for k, ax in enumerate(axes.flat):
+        if k >= n:
+            ax.set_visible(False)
+            continue
+        for name, points in history[shown[k]].items():
+            if not points:
+                continue
+            epochs, values = zip(*points, strict=True)
+            marker = "o" if len(points) == 1 else None
+            ax.plot(epochs, values, color=colors[name], lw=1.4, marker=marker, ms=3)
+        ax.set_title(shown[k], fontsize=8)
+        ax.set_ylim(-0.03, 1.03)
+        ax.grid(alpha=0.3)
+        ax.tick_params(labelsize=7)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if k + ncols >= n:  # nothing below: this panel carries the epoch axis
+            ax.tick_params(labelbottom=True)
+            ax.set_xlabel("epoch", fontsize=8)
+        if k % ncols == 0:
+            ax.set_ylabel("probability", fontsize=8)
+    handles = [Line2D([], [], color=colors[name], lw=2, label=name) for name in names]
+    fig.legend(handles=handles, loc="outside lower center", ncol=min(len(names), 8),
+               fontsize=8, frameon=False)  # fmt: skip
+    title = "Candidate probabilities per epoch"
+    if len(choices) > n:
+        title += f" (first {n} of {len(choices)} choices)"
+    fig.suptitle(title, fontsize=11)
+    return fig
+
+
+def plot_probabilities(history: str | History, path: str) -> str | None:
+    """Writes `probabilities_figure` of `history` (or of the ``arch_probs.csv`` it names)
+    to the PNG `path`; returns `path`, or None when there is nothing to plot."""
+    data = read_probabilities(history) if isinstance(history, str) else history
+    fig = probabilities_figure(data)
+    if fig is None:
+        return None
+    save_figure(fig, [path], dpi=_DPI)
+    return path
+
+
+# -- metrics.csv ------------------------------------------------------------------------
+
+
+def read_metrics(path: str) -> dict[str, list[tuple[float, float]]]:
+    """The ``(epoch, value)`` points of each column of ``metrics.csv`` but ``epoch``, in
+    column order; empty, NaN and non-numeric cells are left out (the row index stands in
+    for a missing epoch).
+
+    Raises:
+        FileNotFoundError: `path` does not exist.
+    """
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"metrics file '{path}' does not exist")
+    with open(path, encoding="utf-8", newline="") as f:
+        reader = csv.DictReader(f)
+        columns: dict[str, list[tuple[float, float]]] = {
+            c: [] for c in (reader.fieldnames or []) if c and c != "epoch"
+        }
+        for index, row in enumerate(reader):
+            epoch = _number(row.get("epoch"))
+            x = float(index) if epoch is None else epoch
+            for column, points in columns.items():
+                value = _number(row.get(column))
+                if value is not None:
+                    points.append((x, value))
+    return columns
+
+
+def _number(text: Any) -> float | None:
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(value) else value
+
+
+def _panels_figure(
+    panels: Sequence[tuple[str, Sequence[str]]],
+    columns: Mapping[str, Sequence[tuple[float, float]]],
+    title: str,
+    ncols: int,
+    style: Callable[[Any, Sequence[str]], None],
+) -> Figure:
+    nrows = math.ceil(len(panels) / ncols)
+    ncols = min(ncols, len(panels))
+    fig = Figure(figsize=(4.0 * ncols, 2.9 * nrows + 0.5), dpi=_DPI, layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        if k >= len(panels):
+            ax.set_visible(False)
+            continue
+        name, keys = panels[k]
+        for i, key in enumerate(keys):
+            x, y = zip(*columns[key], strict=True)
+            split = key.split("/", 1)[0]
+            ax.plot(x, y, label=key, color=f"C{i}", lw=1.5,
+                    linestyle=_SPLIT_STYLES.get(split, "-"),
+                    marker="o" if len(x) <= 1 else None, ms=3)  # fmt: skip
+        ax.set_title(name, fontsize=10)
+        ax.set_xlabel("epoch", fontsize=9)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.tick_params(labelsize=8)
+        ax.grid(alpha=0.3)
+        style(ax, keys)
+    fig.suptitle(title, fontsize=11)
+    return fig
+
+
+def curves_figure(metrics_csv: str) -> Figure | None:
+    """Panels of the ``*/loss`` and ``*/error`` columns (train solid, valid dashed, test
+    dotted) and of the ``lr/*`` columns; None when ``metrics.csv`` has none of them."""
+    columns = {k: v for k, v in read_metrics(metrics_csv).items() if v}
+    panels = [
+        ("loss", [c for c in columns if c.endswith("/loss")]),
+        ("error", [c for c in columns if c.endswith("/error")]),
+        ("learning rate", [c for c in columns if c.startswith("lr/")]),
+    ]
+    panels = [(name, keys) for name, keys in panels if keys]
+    if not panels:
+        return None
+
+    def style(ax: Any, keys: Sequence[str]) -> None:
+        ax.legend(fontsize=7)
+
+    return _panels_figure(panels, columns, "Training curves", len(panels), style)
+
+
+def _cost_title(key: str) -> str:
+    if key == "train/arch_cost":
+        return "searched cost (train/arch_cost)"
+    name = key.split("/", 1)[1]
+    return _COST_TITLES.get(name, name)
+
+
+def costs_figure(metrics_csv: str) -> Figure | None:
+    """One panel per ``cost/*`` column and for ``train/arch_cost``; None without any."""
+    columns = {k: v for k, v in read_metrics(metrics_csv).items() if v}
+    keys = [c for c in columns if c.startswith("cost/")]
+    keys += [c for c in columns if c == "train/arch_cost"]
+    if not keys:
+        return None
+    panels = [(_cost_title(k), [k]) for k in keys]
+
+    def style(ax: Any, keys: Sequence[str]) -> None:
+        if all(k.split("/", 1)[1] in _COUNTS for k in keys):
+            ax.yaxis.set_major_formatter(EngFormatter())
+        else:
+            ax.ticklabel_format(axis="y", useOffset=False)
+
+    return _panels_figure(panels, columns, "Cost of the most likely architecture", 3, style)
+
+
+def plot_curves(metrics_csv: str, path: str) -> str | None:
+    """Writes `curves_figure` to the PNG `path`; returns `path`, or None (nothing written)
+    when there is nothing to plot."""
+    fig = curves_figure(metrics_csv)
+    if fig is None:
+        return None
+    save_figure(fig, [path], dpi=_DPI)
+    return path
+
+
+def plot_costs(metrics_csv: str, path: str) -> str | None:
+    """Writes `costs_figure` to the PNG `path`; returns `path`, or None (nothing written)
+    when ``metrics.csv`` has no cost column."""
+    fig = costs_figure(metrics_csv)
+    if fig is None:
+        return None
+    save_figure(fig, [path], dpi=_DPI)
+    return path
+
+
+# -- a run folder -----------------------------------------------------------------------
+
+
+def plot_run(run_dir: str, out_dir: str | None = None) -> list[str]:
+    """Draws every figure the files of `run_dir` allow into `out_dir` (default
+    ``RUN_DIR/figures``): ``probs.png``, ``curves.png``, ``costs.png`` and the diagrams
+    ``arch*.svg`` / ``arch*.png``.
+
+    A figure that cannot be drawn (a missing, truncated or invalid file) is logged as a
+    warning and skipped, so a run never fails for its figures.
+
+    Returns:
+        The paths written.
+    """
+    out = out_dir if out_dir is not None else os.path.join(run_dir, "figures")
+    probs = os.path.join(run_dir, "arch_probs.csv")
+    metrics = os.path.join(run_dir, "metrics.csv")
+    arch = os.path.join(run_dir, "arch.json")
+    jobs: list[tuple[str, str, Callable[[], str | list[str] | None]]] = [
+        ("probs.png", probs, lambda: plot_probabilities(probs, os.path.join(out, "probs.png"))),
+        ("curves.png", metrics, lambda: plot_curves(metrics, os.path.join(out, "curves.png"))),
+        ("costs.png", metrics, lambda: plot_costs(metrics, os.path.join(out, "costs.png"))),
+        ("arch diagrams", arch, lambda: draw_architecture(arch, out, "arch")),
+    ]
+    written: list[str] = []
+    for what, source, draw in jobs:
+        if not os.path.isfile(source):
+            continue
+        try:
+            result = draw()
+        except Exception as err:
+            logger.warning(f"figure {what} not drawn from {source}: {type(err).__name__}: {err}")
+            continue
+        if isinstance(result, str):
+            written.append(result)
+        elif result:
+            written.extend(result)
+    return written

@@ -1,0 +1,283 @@
+import json
+import logging
+import os
+
+import numpy as np
+import pytest
+from matplotlib import _pylab_helpers
+from matplotlib.colors import to_hex, to_rgb
+from matplotlib.image import imread
+
+from nnabla_nas.contrib.darts.genotype import DARTS_V2
+from nnabla_nas.visualize import plots
+from nnabla_nas.visualize.diagrams import OP_COLORS
+from nnabla_nas.visualize.plots import (
+    MAX_PANELS,
+    costs_figure,
+    curves_figure,
+    plot_costs,
+    plot_curves,
+    plot_probabilities,
+    plot_run,
+    probabilities_figure,
+    read_metrics,
+    read_probabilities,
+    write_probabilities,
+)
+
+CANDIDATES = ["sep_conv_3x3", "skip_connect", "max_pool_3x3", "my_op"]
+
+METRICS = """\
+epoch,lr/weights,lr/arch,train/loss,train/error,valid/loss,valid/error
+0,0.05,0.003,1.7,0.56,2.7,0.83
+1,0.048,0.003,0.44,0.14,,0.19
+2,0.043,0.003,0.14,0.034,nan,0.14
+3,0.035,0.003,0.05,0.008,0.16,0.04
+"""
+
+COSTS = """\
+epoch,train/loss,valid/error,cost/flops,cost/params,cost/memory,cost/latency,train/arch_cost
+0,2.3,0.9,982026.0,77498.0,368424.0,0.63,
+1,2.2,0.8,982026.0,77498.0,368424.0,0.63,
+2,1.9,0.7,600000.0,57000.0,283000.0,0.33,28.6
+3,1.7,0.6,600000.0,57000.0,283000.0,0.33,23.2
+"""
+
+
+def epoch_probs(epoch, choices=("normal/edge_0", "normal/edge_1", "block_2")):
+    """Probabilities that differ per epoch and choice, summing to 1 per choice."""
+    out = {}
+    for c, choice in enumerate(choices):
+        logits = np.sin(np.arange(len(CANDIDATES)) * (c + 1) + epoch)
+        p = np.exp(logits) / np.exp(logits).sum()
+        out[choice] = {name: float(v) for name, v in zip(CANDIDATES, p, strict=True)}
+    return out
+
+
+def write(path, text):
+    path.write_text(text)
+    return str(path)
+
+
+def png(path):
+    image = imread(path)
+    assert image.ndim == 3 and image.shape[0] >= 200 and image.shape[1] >= 300
+    rgb = np.round(image[..., :3] * 255).astype(np.uint32)
+    packed = (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
+    assert len(np.unique(packed)) > 20
+    return packed
+
+
+def has_color(packed, color, count=20):
+    r, g, b = (round(c * 255) for c in to_rgb(color))
+    return int(np.count_nonzero(packed == (r << 16) | (g << 8) | b)) >= count
+
+
+def visible_axes(fig):
+    return [ax for ax in fig.axes if ax.get_visible()]
+
+
+def test_probabilities_round_trip(tmp_path):
+    path = str(tmp_path / "run" / "arch_probs.csv")
+    for epoch in range(3):
+        write_probabilities(path, epoch, epoch_probs(epoch))
+    history = read_probabilities(path)
+    assert list(history) == ["normal/edge_0", "normal/edge_1", "block_2"]
+    for choice, candidates in history.items():
+        assert list(candidates) == CANDIDATES
+        for name, points in candidates.items():
+            assert points == [(e, epoch_probs(e)[choice][name]) for e in range(3)]
+    lines = open(path).read().splitlines()
+    assert lines[0] == "epoch,choice,candidate,probability"
+    assert len(lines) == 1 + 3 * 3 * len(CANDIDATES)
+    assert lines[1].startswith("0,normal/edge_0,sep_conv_3x3,")
+    assert os.listdir(tmp_path / "run") == ["arch_probs.csv"]
+
+
+def test_writing_an_epoch_again_replaces_it_and_a_resume_truncates(tmp_path):
+    path = str(tmp_path / "arch_probs.csv")
+    for epoch in range(4):
+        write_probabilities(path, epoch, epoch_probs(epoch))
+    changed = {"normal/edge_0": {"sep_conv_3x3": 1.0, "skip_connect": 0.0}}
+    write_probabilities(path, 1, changed)
+    history = read_probabilities(path)
+    assert [e for e, _ in history["normal/edge_0"]["sep_conv_3x3"]] == [0, 1, 2, 3]
+    assert history["normal/edge_0"]["sep_conv_3x3"][1] == (1, 1.0)
+    assert [e for e, _ in history["block_2"]["my_op"]] == [0, 2, 3]
+
+    # A run resumed at epoch 2 drops epochs 2 and 3 before writing its epoch 2.
+    write_probabilities(path, 2, changed, before_epoch=2)
+    history = read_probabilities(path)
+    assert [e for e, _ in history["normal/edge_0"]["sep_conv_3x3"]] == [0, 1, 2]
+    assert [e for e, _ in history["block_2"]["my_op"]] == [0]
+    epochs = [int(line.split(",")[0]) for line in open(path).read().splitlines()[1:]]
+    assert epochs == sorted(epochs)
+    # Resuming at epoch 1 while writing epoch 1 keeps epoch 0 only, then adds epoch 1.
+    write_probabilities(path, 1, epoch_probs(1), before_epoch=1)
+    history = read_probabilities(path)
+    assert [e for e, _ in history["block_2"]["my_op"]] == [0, 1]
+
+
+def test_reading_bad_probability_files(tmp_path):
+    with pytest.raises(FileNotFoundError, match=r"probabilities file .* does not exist"):
+        read_probabilities(str(tmp_path / "missing.csv"))
+    bad = write(tmp_path / "a.csv", "epoch,choice,probability\n0,e,0.5\n")
+    with pytest.raises(ValueError, match=r"lacks the columns \['candidate'\]"):
+        read_probabilities(bad)
+    bad = write(tmp_path / "b.csv", "epoch,choice,candidate,probability\n0,e,c,0.5\n1,e,c,x\n")
+    with pytest.raises(ValueError, match="line 3: expected an int epoch and a float"):
+        read_probabilities(bad)
+    with pytest.raises(ValueError, match="line 3"):
+        write_probabilities(bad, 2, {"e": {"c": 0.1}})
+
+
+def test_plot_probabilities(tmp_path):
+    path = str(tmp_path / "arch_probs.csv")
+    for epoch in range(5):
+        write_probabilities(path, epoch, epoch_probs(epoch))
+    out = str(tmp_path / "figures" / "probs.png")
+    assert plot_probabilities(path, out) == out
+    packed = png(out)
+    assert packed.shape[1] > packed.shape[0]
+    for name in CANDIDATES[:3]:
+        assert has_color(packed, OP_COLORS[name]), name
+    assert os.listdir(tmp_path / "figures") == ["probs.png"]
+    assert _pylab_helpers.Gcf.get_num_fig_managers() == 0
+
+    fig = probabilities_figure(read_probabilities(path))
+    axes = visible_axes(fig)
+    assert [ax.get_title() for ax in axes] == ["normal/edge_0", "normal/edge_1", "block_2"]
+    legend = fig.legends[0]
+    assert [t.get_text() for t in legend.get_texts()] == CANDIDATES
+    colors = [to_hex(h.get_color()) for h in legend.legend_handles]
+    assert len(set(colors)) == len(CANDIDATES)
+    for ax in axes:
+        assert [to_hex(line.get_color()) for line in ax.get_lines()] == colors
+        assert all(len(line.get_xdata()) == 5 for line in ax.get_lines())
+    assert fig.get_suptitle() == "Candidate probabilities per epoch"
+
+
+def test_probabilities_grid_is_capped(tmp_path):
+    choices = [f"normal/edge_{k}" for k in range(MAX_PANELS + 5)]
+    history = {c: {"a": [(0, 0.3), (1, 0.4)], "b": [(0, 0.7), (1, 0.6)]} for c in choices}
+    fig = probabilities_figure(history)
+    assert len(visible_axes(fig)) == MAX_PANELS
+    assert f"first {MAX_PANELS} of {MAX_PANELS + 5} choices" in fig.get_suptitle()
+    assert probabilities_figure({}) is None
+    assert plot_probabilities({}, str(tmp_path / "p.png")) is None
+    assert not os.listdir(tmp_path)
+
+
+def test_read_metrics_skips_empty_and_nan_cells(tmp_path):
+    columns = read_metrics(write(tmp_path / "metrics.csv", METRICS))
+    assert list(columns) == [
+        "lr/weights", "lr/arch", "train/loss", "train/error", "valid/loss", "valid/error",
+    ]  # fmt: skip
+    assert columns["valid/loss"] == [(0.0, 2.7), (3.0, 0.16)]
+    assert [x for x, _ in columns["train/loss"]] == [0.0, 1.0, 2.0, 3.0]
+    with pytest.raises(FileNotFoundError, match="metrics file"):
+        read_metrics(str(tmp_path / "missing.csv"))
+
+
+def test_plot_curves(tmp_path):
+    metrics = write(tmp_path / "metrics.csv", METRICS)
+    out = str(tmp_path / "f" / "curves.png")
+    assert plot_curves(metrics, out) == out
+    png(out)
+    fig = curves_figure(metrics)
+    axes = visible_axes(fig)
+    assert [ax.get_title() for ax in axes] == ["loss", "error", "learning rate"]
+    loss = {line.get_label(): line for line in axes[0].get_lines()}
+    assert sorted(loss) == ["train/loss", "valid/loss"]
+    assert list(loss["valid/loss"].get_xdata()) == [0.0, 3.0]
+    assert loss["train/loss"].get_linestyle() == "-" and loss["valid/loss"].get_linestyle() == "--"
+
+    no_lr = write(tmp_path / "no_lr.csv", "epoch,train/loss,train/error\n0,1.0,0.5\n1,0.5,0.25\n")
+    assert [ax.get_title() for ax in visible_axes(curves_figure(no_lr))] == ["loss", "error"]
+    loss_only = write(tmp_path / "loss.csv", "epoch,train/loss,valid/error\n0,1.0,\n1,0.5,nan\n")
+    assert [ax.get_title() for ax in visible_axes(curves_figure(loss_only))] == ["loss"]
+    nothing = write(tmp_path / "none.csv", "epoch,cost/flops\n0,10\n")
+    assert plot_curves(nothing, str(tmp_path / "none.png")) is None
+    assert not (tmp_path / "none.png").exists()
+
+
+def test_plot_costs(tmp_path):
+    metrics = write(tmp_path / "metrics.csv", METRICS)
+    assert costs_figure(metrics) is None
+    assert plot_costs(metrics, str(tmp_path / "costs.png")) is None
+    assert not (tmp_path / "costs.png").exists()
+
+    costs = write(tmp_path / "costs.csv", COSTS)
+    out = str(tmp_path / "costs.png")
+    assert plot_costs(costs, out) == out
+    png(out)
+    axes = visible_axes(costs_figure(costs))
+    assert [ax.get_title() for ax in axes] == [
+        "FLOPs", "parameters", "memory (bytes)", "latency (ms)", "searched cost (train/arch_cost)",
+    ]  # fmt: skip
+    assert list(axes[-1].get_lines()[0].get_xdata()) == [2.0, 3.0]
+
+
+def make_run(folder, arch=DARTS_V2):
+    folder.mkdir(parents=True)
+    (folder / "arch.json").write_text(json.dumps(arch))
+    (folder / "metrics.csv").write_text(COSTS)
+    for epoch in range(3):
+        write_probabilities(str(folder / "arch_probs.csv"), epoch, epoch_probs(epoch))
+    return str(folder)
+
+
+def test_plot_run_writes_every_figure(tmp_path):
+    run = make_run(tmp_path / "run")
+    written = plot_run(run)
+    names = ["probs.png", "curves.png", "costs.png", "arch_normal.svg", "arch_normal.png",
+             "arch_reduce.svg", "arch_reduce.png"]  # fmt: skip
+    assert written == [os.path.join(run, "figures", n) for n in names]
+    assert sorted(os.listdir(os.path.join(run, "figures"))) == sorted(names)
+
+    nb201 = {"arch": "|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|"}
+    other = make_run(tmp_path / "nb201", nb201)
+    os.remove(os.path.join(other, "arch_probs.csv"))
+    out = str(tmp_path / "elsewhere")
+    assert [os.path.basename(p) for p in plot_run(other, out)] == [
+        "curves.png", "costs.png", "arch.svg", "arch.png",
+    ]  # fmt: skip
+    assert not os.path.exists(os.path.join(other, "figures"))
+    assert plot_run(str(tmp_path / "empty")) == []
+
+
+class Records(logging.Handler):
+    """Keeps the records logged to it (whether or not the logger propagates)."""
+
+    def __init__(self):
+        super().__init__()
+        self.records = []
+
+    def emit(self, record):
+        self.records.append(record)
+
+
+def test_plot_run_skips_what_it_cannot_draw(tmp_path):
+    run = make_run(tmp_path / "run")
+    (tmp_path / "run" / "arch.json").write_text('{"normal": [["conv_9x9", 0]]}')
+    (tmp_path / "run" / "arch_probs.csv").write_text("epoch,choice\n0,e\n")
+    logger, handler = logging.getLogger("nnabla_nas"), Records()
+    logger.addHandler(handler)
+    try:
+        written = plot_run(run)
+    finally:
+        logger.removeHandler(handler)
+    assert [os.path.basename(p) for p in written] == ["curves.png", "costs.png"]
+    messages = [r.getMessage() for r in handler.records if r.levelno == logging.WARNING]
+    assert len(messages) == 2
+    assert "probs.png" in messages[0] and "lacks the columns" in messages[0]
+    assert "arch diagrams" in messages[1] and "invalid DARTS genotype" in messages[1]
+    assert sorted(os.listdir(os.path.join(run, "figures"))) == ["costs.png", "curves.png"]
+
+
+def test_candidate_colors_are_distinct():
+    # 'skip' and 'skip_connect' share a colour: the first to come keeps it.
+    colors = plots._candidate_colors(["skip_connect", "skip", "a", "b", "sep_conv_3x3"])
+    assert colors["skip_connect"] == OP_COLORS["skip_connect"] == OP_COLORS["skip"]
+    assert colors["sep_conv_3x3"] == OP_COLORS["sep_conv_3x3"]
+    assert len(set(colors.values())) == 5
