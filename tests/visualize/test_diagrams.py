@@ -3,11 +3,10 @@ import json
 import os
 import xml.etree.ElementTree as ET
 
-import numpy as np
 import pytest
+from figure_checks import has_color
+from figure_checks import png as check_png
 from matplotlib import _pylab_helpers
-from matplotlib.colors import to_rgb
-from matplotlib.image import imread
 
 from nnabla_nas.contrib.darts.genotype import DARTS_V2
 from nnabla_nas.contrib.mobilenet.arch import SETTINGS, searchable_blocks
@@ -40,6 +39,9 @@ MOBILENET_CUSTOM = {
 }
 NB201 = "|nor_conv_3x3~0|+|none~0|skip_connect~1|+|avg_pool_3x3~0|none~1|nor_conv_1x1~2|"
 
+# Diagrams are large: at least 300x500 pixels and more than 50 colours.
+DIAGRAM = ((300, 500), 50)
+
 
 def svg_root(path):
     return ET.parse(path).getroot()
@@ -63,22 +65,6 @@ def svg_lines(path, gid):
 def svg_style(path, gid):
     group = next(el for el in svg_root(path).iter() if el.get("id") == gid)
     return " ".join(el.get("style", "") for el in group.iter())
-
-
-def png(path):
-    """The RGB pixels of a PNG, checked to be a real picture: big, not blank."""
-    image = imread(path)
-    assert image.ndim == 3 and image.shape[2] in (3, 4)
-    assert image.shape[0] >= 300 and image.shape[1] >= 500
-    rgb = np.round(image[..., :3] * 255).astype(np.uint32)
-    packed = (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
-    assert len(np.unique(packed)) > 50
-    return packed
-
-
-def has_color(packed, color, count=20):
-    r, g, b = (round(c * 255) for c in to_rgb(color))
-    return int(np.count_nonzero(packed == (r << 16) | (g << 8) | b)) >= count
 
 
 def state(index):
@@ -127,7 +113,7 @@ def test_darts_cell_shows_every_edge_with_its_op(darts_v2, kind):
     assert labels == ops
     assert ("normal cell" if kind == "normal" else "reduction cell") in svg_texts(svg)
 
-    rgb = png(str(darts_v2 / f"arch_{kind}.png"))
+    rgb = check_png(str(darts_v2 / f"arch_{kind}.png"), *DIAGRAM)
     for op in ops:
         assert has_color(rgb, op_color(op)), op
     absent = {"sep_conv_3x3", "max_pool_3x3"} - set(ops)
@@ -189,7 +175,7 @@ def test_mobilenet_chain_of_blocks(tmp_path):
     assert "MobileNetV2 (cifar10)" in texts
     assert {"stage 1", "stage 6"} <= set(texts)
 
-    rgb = png(paths[1])
+    rgb = check_png(paths[1], *DIAGRAM)
     for kernel_face, _ in diagrams._KERNEL_STYLES.values():
         assert has_color(rgb, kernel_face, count=200)
 
@@ -219,7 +205,7 @@ def test_nb201_cell_leaves_out_none_edges(tmp_path):
         op for op in ops if op != "none"
     )
     assert NB201 in texts and "NAS-Bench-201 cell" in texts
-    png(image)
+    check_png(image, *DIAGRAM)
     record = {"arch": NB201, "ops": list(ops)}
     assert draw_nb201(record, str(tmp_path), stem="r") == [
         str(tmp_path / "r.svg"),

@@ -4,9 +4,9 @@ import os
 
 import numpy as np
 import pytest
+from figure_checks import has_color, png
 from matplotlib import _pylab_helpers
-from matplotlib.colors import to_hex, to_rgb
-from matplotlib.image import imread
+from matplotlib.colors import to_hex
 
 from nnabla_nas.contrib.darts.genotype import DARTS_V2
 from nnabla_nas.visualize import plots
@@ -57,20 +57,6 @@ def epoch_probs(epoch, choices=("normal/edge_0", "normal/edge_1", "block_2")):
 def write(path, text):
     path.write_text(text)
     return str(path)
-
-
-def png(path):
-    image = imread(path)
-    assert image.ndim == 3 and image.shape[0] >= 200 and image.shape[1] >= 300
-    rgb = np.round(image[..., :3] * 255).astype(np.uint32)
-    packed = (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
-    assert len(np.unique(packed)) > 20
-    return packed
-
-
-def has_color(packed, color, count=20):
-    r, g, b = (round(c * 255) for c in to_rgb(color))
-    return int(np.count_nonzero(packed == (r << 16) | (g << 8) | b)) >= count
 
 
 def visible_axes(fig):
