@@ -1,6 +1,7 @@
 """The demo: a DARTS search on scikit-learn's digits, then retraining the cell found.
 
-Writes runs/demo/search/ and runs/demo/train/ and prints the test accuracy.
+Writes runs/demo/search/ and runs/demo/train/ (each with figures/ and report.html), exports
+the retrained network to runs/demo/train/model.onnx and prints the test accuracy.
 Run it with ``make demo`` (or ``python examples/demo.py``).
 """
 
@@ -47,4 +48,7 @@ if __name__ == "__main__":
     with open(os.path.join(train_dir, "result.json"), encoding="utf-8") as f:
         accuracy = json.load(f)["test_accuracy"]
     print(f"[demo] test accuracy of the retrained architecture: {100 * accuracy:.2f}%")
+    step(["export", train_dir, "--format", "onnx", "-o", os.path.join(train_dir, "model.onnx")])
+    for folder in (search_dir, train_dir):
+        step(["report", folder])
     print(f"[demo] outputs in {search_dir}/ and {train_dir}/ (tensorboard --logdir {RUN})")

@@ -302,7 +302,7 @@ class _Report:
             ("metrics", "Final metrics", self._metrics()),
             ("test", "Test result", self._test()),
             ("architecture", "Architecture", self._architecture()),
-            ("search-plots", "Search plots", self._search_plots()),
+            ("plots", "Plots", self._search_plots()),
             ("cost", "Hardware cost", self._cost()),
             ("multitrial", "Multi-trial search", self._multitrial()),
             ("figures", "Other figures", self._other_figures()),

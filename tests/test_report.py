@@ -129,7 +129,7 @@ def test_report_of_a_multitrial_run_folder(run_dir):
     text = open(path, encoding="utf-8").read()
     page = Page(text)
 
-    sections = "metrics test architecture search-plots cost multitrial figures config"
+    sections = "metrics test architecture plots cost multitrial figures config"
     assert page.sections == sections.split()
     assert "my-run" in "".join(page.text) and "search (random, multi-trial)" in text
     assert "best accuracy 88.25 % at 2.5 ms" in "".join(page.text)
@@ -229,7 +229,7 @@ def test_report_of_a_real_search(tmp_path, tiny_darts_search):
     out = str(tmp_path / "search")
     run_search(cfg, out, progress=False)
     page = Page(open(write_report(out), encoding="utf-8").read())
-    assert page.sections == ["metrics", "architecture", "search-plots", "cost", "config"]
+    assert page.sections == ["metrics", "architecture", "plots", "cost", "config"]
     with open(os.path.join(out, "metrics.csv")) as f:
         header, last = f.read().splitlines()
     for name, value in zip(header.split(","), last.split(","), strict=True):

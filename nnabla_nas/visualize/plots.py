@@ -18,6 +18,7 @@ atomically each epoch, and a resumed run drops the rows of the epochs it repeats
 from __future__ import annotations
 
 import csv
+import glob
 import io
 import logging
 import math
@@ -353,13 +354,20 @@ def plot_costs(metrics_csv: str, path: str) -> str | None:
 # -- a run folder -----------------------------------------------------------------------
 
 
+def _diagrams_current(arch: str, out: str) -> bool:
+    """Whether diagrams exist in `out` and none is older than `arch`."""
+    drawn = glob.glob(os.path.join(out, "arch*.png")) + glob.glob(os.path.join(out, "arch*.svg"))
+    return bool(drawn) and min(os.path.getmtime(p) for p in drawn) >= os.path.getmtime(arch)
+
+
 def plot_run(run_dir: str, out_dir: str | None = None) -> list[str]:
     """Draws every figure the files of `run_dir` allow into `out_dir` (default
     ``RUN_DIR/figures``): ``probs.png``, ``curves.png``, ``costs.png`` and the diagrams
     ``arch*.svg`` / ``arch*.png``.
 
     A figure that cannot be drawn (a missing, truncated or invalid file) is logged as a
-    warning and skipped, so a run never fails for its figures.
+    warning and skipped, so a run never fails for its figures. Diagrams newer than
+    ``arch.json`` are left as they are (a retraining's architecture never changes).
 
     Returns:
         The paths written.
@@ -376,7 +384,7 @@ def plot_run(run_dir: str, out_dir: str | None = None) -> list[str]:
     ]
     written: list[str] = []
     for what, source, draw in jobs:
-        if not os.path.isfile(source):
+        if not os.path.isfile(source) or (source == arch and _diagrams_current(arch, out)):
             continue
         try:
             result = draw()

@@ -220,6 +220,12 @@ def test_plot_run_writes_every_figure(tmp_path):
              "arch_reduce.svg", "arch_reduce.png"]  # fmt: skip
     assert written == [os.path.join(run, "figures", n) for n in names]
     assert sorted(os.listdir(os.path.join(run, "figures"))) == sorted(names)
+    # Diagrams newer than arch.json stay; a rewritten arch.json redraws them.
+    assert [os.path.basename(p) for p in plot_run(run)] == names[:3]
+    arch = os.path.join(run, "arch.json")
+    later = os.path.getmtime(os.path.join(run, "figures", "arch_normal.png")) + 1
+    os.utime(arch, (later, later))
+    assert plot_run(run) == written
 
     nb201 = {"arch": "|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|"}
     other = make_run(tmp_path / "nb201", nb201)
