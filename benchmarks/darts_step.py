@@ -128,9 +128,10 @@ def function_counts(*outputs: nn.Variable) -> Counter[str]:
 # -- the framework side -----------------------------------------------------------------
 def framework_net(setup: Setup) -> Any:
     from nnabla_nas.contrib.darts import SearchNet
+    from nnabla_nas.utils.rng import parameter_seed
 
-    np.random.seed(setup.seed)  # the layers' default initializers draw from numpy's global RNG
-    return SearchNet(IN_CHANNELS, setup.channels, setup.cells, setup.classes, rng=setup.seed)
+    with parameter_seed(setup.seed):  # the layers' default initializers draw from it
+        return SearchNet(IN_CHANNELS, setup.channels, setup.cells, setup.classes, rng=setup.seed)
 
 
 def framework_values(net: Any) -> Values:

@@ -37,7 +37,6 @@ from scipy.stats import kendalltau
 from nnabla_nas.contrib.estimator import LatencyEstimator
 from nnabla_nas.contrib.estimator.base import build
 from nnabla_nas.contrib.estimator.calibration import LinearCalibration
-from nnabla_nas.contrib.estimator.memory import inference_mode
 from nnabla_nas.contrib.mobilenet import TrainNet
 from nnabla_nas.contrib.mobilenet.arch import block_choices, resolve_stages
 from nnabla_nas.contrib.mobilenet.modules import CANDIDATE_NAMES
@@ -129,7 +128,7 @@ def sample_genotypes(settings: str, count: int, rng: np.random.Generator) -> lis
 
 def count_functions(net: TrainNet, input_shape: tuple[int, ...]) -> int:
     """The number of functions in the inference graph of `net`."""
-    with inference_mode(net):
+    with net.modes(training=False):
         output = build(net, input_shape)
     functions: list[Any] = []
     output.visit(functions.append)

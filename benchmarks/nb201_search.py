@@ -19,9 +19,9 @@ import time
 
 import numpy as np
 
+from nnabla_nas.app.multitrial import OBJECTIVES
 from nnabla_nas.contrib.nb201.arch import choices
 from nnabla_nas.contrib.nb201.table import NB201Table
-from nnabla_nas.multitrial import OBJECTIVES, optuna_sampler
 from nnabla_nas.runner.multitrial import (
     ChoiceSpace,
     Constraint,
@@ -35,6 +35,7 @@ from nnabla_nas.runner.multitrial import (
 from nnabla_nas.runner.multitrial.driver import run_trials
 from nnabla_nas.runner.multitrial.evaluators import TableEvaluator
 from nnabla_nas.runner.multitrial.executors import SerialExecutor
+from nnabla_nas.runner.multitrial.optuna_adapter import named_sampler
 from nnabla_nas.runner.multitrial.trials import TrialLog
 
 DEVICE = "raspi4"
@@ -58,10 +59,10 @@ def strategies(budget: float, table: NB201Table, population: int, sample: int) -
             **common,
         ),
         "optuna-tpe": lambda seed: OptunaStrategy(
-            space, OBJECTIVES, seed=seed, sampler=optuna_sampler("tpe"), **common
+            space, OBJECTIVES, seed=seed, sampler=named_sampler("tpe"), **common
         ),
         "optuna-nsga2": lambda seed: OptunaStrategy(
-            space, OBJECTIVES, seed=seed, sampler=optuna_sampler("nsga2"), **common
+            space, OBJECTIVES, seed=seed, sampler=named_sampler("nsga2"), **common
         ),
     }
 
@@ -75,9 +76,9 @@ def true_front(table: NB201Table, budget: float) -> tuple[float, float]:
     return float(acc[feasible].max()), hypervolume(front, (0.0, budget), [True, False])
 
 
-def run(strategy: Strategy, trials: int, folder: str) -> Strategy:
+def run(strategy: Strategy, trials: int, folder: str, table: NB201Table) -> Strategy:
     log = TrialLog(f"{folder}/trials.csv")
-    run_trials(strategy, SerialExecutor(TableEvaluator(DEVICE)), log, budget=trials)
+    run_trials(strategy, SerialExecutor(TableEvaluator(table, DEVICE)), log, budget=trials)
     return strategy
 
 
@@ -107,7 +108,7 @@ def main() -> None:
         for seed in range(args.first_seed, args.first_seed + args.seeds):
             start = time.perf_counter()
             with tempfile.TemporaryDirectory() as folder:
-                strategy = run(build(seed), args.trials, folder)
+                strategy = run(build(seed), args.trials, folder, table)
             seconds.append(time.perf_counter() - start)
             top = strategy.best()
             found.append(top.values["accuracy"] if top else 0.0)

@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import argparse
-import os
+import logging
 import sys
 from collections.abc import Sequence
 
-from .config import ConfigError, SearchConfig, TrainConfig, load_config
+from .app.config import ConfigError, SearchConfig, TrainConfig, load_config
+from .app.exporting import export_run
+from .app.figures import draw_figures
+from .app.profile import profile, report, target_of_config, target_of_run
+from .app.report import write_report
+from .app.run import RunError, RunFolder
+from .app.search import run_search
+from .app.train import run_train
+from .contrib.registry import get_space
+from .runner.loop import NonFiniteLossError
+from .utils.io import write_json
+from .utils.logging import console_handler, package_logger
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-c", "--config", help="YAML config file")
     parser.add_argument("-o", "--output", required=True, help="the run folder to write")
-    parser.add_argument("--seed", type=int, help="seeds numpy, nnabla and the data order")
+    parser.add_argument("--seed", type=int, help="seeds the weights, the data order and draws")
     parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
     parser.add_argument("--context", choices=["cpu", "cudnn"], help="nnabla context")
     parser.add_argument("--device-id", type=int, help="GPU index for the cudnn context")
@@ -34,11 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
     search = commands.add_parser("search", help="search an architecture")
     _common(search)
     search.add_argument("--ray-address", help="multi-trial: an existing Ray cluster to train on")
-    search.add_argument("--latency-table", help="pnas: reuse and extend this latency table")
+    search.add_argument("--latency-table", help="cost: reuse and extend this latency table")
     train = commands.add_parser("train", help="retrain an architecture from scratch")
     _common(train)
     train.add_argument("--arch", required=True, help="the arch.json of a search")
     prof = commands.add_parser("profile", help="measure latency; compare the estimators")
+    prof.add_argument("run_dir", nargs="?", help="a run folder (else -c and --arch)")
     prof.add_argument("-c", "--config", help="YAML config (its dataset and model sections)")
     prof.add_argument("--arch", help="profile this architecture (else the search space's)")
     prof.add_argument("--batch", type=int, default=1, help="batch size (default 1)")
@@ -69,23 +81,21 @@ def _overrides(args: argparse.Namespace) -> list[str]:
     if getattr(args, "ray_address", None) is not None:
         extra.append(f"multitrial.ray_address={args.ray_address}")
     if getattr(args, "latency_table", None) is not None:
-        extra.append(f"pnas.latency_table={args.latency_table}")
+        extra.append(f"cost.latency_table={args.latency_table}")
     return extra
 
 
 def _profile(args: argparse.Namespace) -> int:
-    from .config import TrainConfig
-    from .experiment import load_dataset, set_context
-    from .profile import build_model, profile, report
-    from .utils.io import write_json
-
-    config_type = TrainConfig if args.arch else SearchConfig
-    cfg = load_config(config_type, args.config, list(args.overrides))
-    set_context(cfg.context, cfg.device_id)
-    train, _ = load_dataset(cfg.dataset)
-    model = build_model(cfg, args.arch, train.sample_shape, train.classes)
-    shape = (args.batch, *train.sample_shape)
-    result = profile(model, shape, runs=args.runs, table_path=args.latency_table)
+    if args.run_dir is not None:
+        if args.config or args.arch or args.overrides:
+            raise ValueError("profile a run folder, or give -c/--arch/overrides, not both")
+        target = target_of_run(args.run_dir)
+    else:
+        target = target_of_config(args.config, args.arch, list(args.overrides))
+    shape = (args.batch, *target.sample_shape)
+    result = profile(
+        target.model, shape, choice=target.choice, runs=args.runs, table_path=args.latency_table
+    )
     print(report(result))
     if args.json:
         write_json(args.json, result)
@@ -93,19 +103,16 @@ def _profile(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from .report import write_report
-    from .visualize import plot_run
-
-    if not os.path.isdir(args.run_dir):
-        raise FileNotFoundError(f"no run folder '{args.run_dir}'")
-    plot_run(args.run_dir)  # refresh the figures the report embeds
+    run = RunFolder(args.run_dir)
+    manifest = run.manifest()
+    if args.output and run.owns(args.output) and not args.output.endswith("report.html"):
+        raise ValueError(f"'{args.output}' is a file of the run; write the report elsewhere")
+    draw_figures(run, get_space(manifest.space))  # refresh the figures the report embeds
     print(write_report(args.run_dir, args.output))
     return 0
 
 
 def _export(args: argparse.Namespace) -> int:
-    from .export import export_run
-
     if args.run_dir is None and (args.arch is None or args.weights is None):
         raise ValueError("give a train run folder, or --arch and --weights (and -c CONFIG)")
     path = export_run(
@@ -116,31 +123,34 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run(args: argparse.Namespace) -> int:
+    progress = not args.no_progress
+    if args.command == "search":
+        cfg = load_config(SearchConfig, args.config, _overrides(args), seed=args.seed)
+        run_search(cfg, args.output, resume=args.resume, progress=progress)
+    else:
+        cfg = load_config(TrainConfig, args.config, _overrides(args), seed=args.seed)
+        run_train(cfg, args.arch, args.output, resume=args.resume, progress=progress)
+    return 0
+
+
+COMMANDS = {"search": _run, "train": _run, "profile": _profile, "report": _report}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
     args = build_parser().parse_args(argv)
-    import logging
-
-    from . import experiment
-
     logging.getLogger("nnabla").setLevel(logging.WARNING)  # keep nnabla's per-file INFO quiet
-    from .runner.loop import NonFiniteLossError
-
+    # The command prints the package's log itself; nnabla's handler on the root logger
+    # would print every line a second time.
+    logger = package_logger()
+    handler, level, propagate = console_handler(), logger.level, logger.propagate
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
     try:
-        if args.command == "profile":
-            return _profile(args)
-        if args.command == "report":
-            return _report(args)
-        if args.command == "export":
-            return _export(args)
-        progress = not args.no_progress
-        if args.command == "search":
-            cfg = load_config(SearchConfig, args.config, _overrides(args), seed=args.seed)
-            experiment.run_search(cfg, args.output, resume=args.resume, progress=progress)
-        else:
-            cfg = load_config(TrainConfig, args.config, _overrides(args), seed=args.seed)
-            experiment.run_train(cfg, args.arch, args.output, resume=args.resume, progress=progress)
-    except (ConfigError, FileNotFoundError, ValueError, ImportError) as err:
+        return COMMANDS.get(args.command, _export)(args)
+    except (ConfigError, RunError, FileNotFoundError, ValueError, ImportError) as err:
         print(f"nnabla-nas: error: {err}", file=sys.stderr)
         return 2
     except NonFiniteLossError as err:
@@ -155,7 +165,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             print("\nnnabla-nas: interrupted", file=sys.stderr)
         return 130
-    return 0
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        logger.propagate = propagate
 
 
 if __name__ == "__main__":

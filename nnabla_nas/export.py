@@ -4,8 +4,8 @@
 dropout or drop path) with its parameters as an ``.nnp`` file that
 ``nnabla.utils.nnp_graph.NnpLoader`` reads; `export_onnx` converts that NNP with
 nnabla-converter and corrects the padded average poolings it gets wrong (see
-`fix_average_pools`). `export_run` rebuilds the network of a ``nnabla-nas train`` run
-folder, loads its weights and exports it.
+`fix_average_pools`). A network in, a file out: rebuilding the network of a run folder is
+the application's (`nnabla_nas.app.export_run`).
 
 The graph takes one input named ``x`` of a fixed shape (batch included) and returns one
 output named ``y``. ONNX export needs the ``export`` extra and nnabla-converter, which is
@@ -26,21 +26,20 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import importlib
 import io
 import os
 import tempfile
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import nnabla as nn
 import nnabla.functions as F
 import numpy as np
+from nnabla.utils.save import save
 
-from .config import TrainConfig, load_config
-from .contrib.model import Model
-from .experiment import build_train_net, load_dataset, make_transform, model_options
+from .module.graph import graph_leaves, used_parameters
 from .module.module import Module
 from .utils.io import atomic_path
 
@@ -50,14 +49,12 @@ __all__ = [
     "INPUT_NAME",
     "ONNX_OPSETS",
     "OUTPUT_NAME",
-    "TrainedRun",
     "export",
     "export_nnp",
     "export_onnx",
-    "export_run",
     "fix_average_pools",
     "infer_format",
-    "load_run",
+    "onnx_converter",
 ]
 
 FORMATS = ("nnp", "onnx")
@@ -70,10 +67,6 @@ DEFAULT_OPSET = 11
 INSTALL_HINT = (
     "pip install 'nnabla-nas[export]' and then pip install --no-deps nnabla-converter==1.39.0"
 )
-# The (C, H, W) input and the classes of datasets whose images have one fixed size, so
-# that exporting a run needs no copy of its data.
-_FIXED_SHAPES: dict[str, tuple[tuple[int, int, int], int]] = {"cifar10": ((3, 32, 32), 10)}
-
 Transform = Callable[..., Any]
 
 
@@ -92,13 +85,8 @@ def _inference_graph(
 ) -> tuple[nn.Variable, nn.Variable]:
     """Builds the model's inference graph on a new input; every module's mode is restored."""
     x = nn.Variable(_check_shape(input_shape))
-    modes = [(m, m.training) for _, m in model.get_modules()]
-    model.training = False
-    try:
+    with model.modes(training=False):
         y = model(transform(x, training=False) if transform else x)
-    finally:
-        for module, mode in modes:  # pre-order: a module's own mode overrides its parent's
-            module.training = mode
     if not isinstance(y, nn.Variable):
         raise ValueError(
             f"{type(model).__name__} returns {type(y).__name__} in inference mode; "
@@ -114,19 +102,10 @@ def _graph_parameters(
 ) -> OrderedDict[str, nn.Variable]:
     """The model's parameters that the graph reads, by path, then every other constant it
     reads (e.g. the mean and std of an input normalisation) as ``constant_<i>``."""
-    leaves: dict[Any, nn.Variable] = {}
-
-    def visit(function: Any) -> None:
-        for v in function.inputs:
-            if v.parent is None and v.data != x.data:
-                leaves.setdefault(v.data, v)
-
-    y.visit(visit)
-    params: OrderedDict[str, nn.Variable] = OrderedDict()
-    for key, p in model.get_parameters().items():
-        if leaves.pop(p.data, None) is not None:
-            params[key] = p
-    for i, v in enumerate(leaves.values()):
+    params: OrderedDict[str, nn.Variable] = OrderedDict(used_parameters(model, y))
+    known = {p.data for p in params.values()} | {x.data}
+    others = [v for v in graph_leaves(y) if v.data not in known]
+    for i, v in enumerate(others):
         params[f"constant_{i}"] = v
     return params
 
@@ -173,8 +152,6 @@ def export_nnp(
         >>> graph.inputs["x"].d = images
         >>> graph.outputs["y"].forward()
     """
-    from nnabla.utils.save import save
-
     _check_path(path)
     if os.path.splitext(path)[1] != ".nnp":
         raise ValueError(
@@ -203,18 +180,20 @@ def export_nnp(
 
 
 # -- ONNX -----------------------------------------------------------------------
+def _import(name: str, what: str) -> Any:
+    """An optional module of ONNX export, or an ImportError saying what to install."""
+    try:
+        return importlib.import_module(name)
+    except ImportError as err:
+        raise ImportError(f"ONNX export needs {what} ({err}); {INSTALL_HINT}") from None
+
+
 def onnx_converter() -> tuple[Any, Any, Any]:
     """The onnx package, nnabla-converter's NNP importer and ONNX exporter."""
-    try:
-        import onnx
-    except ImportError as err:
-        raise ImportError(f"ONNX export needs the onnx package ({err}); {INSTALL_HINT}") from None
-    try:
-        from nnabla.utils.converter.nnabla import NnpImporter
-        from nnabla.utils.converter.onnx import OnnxExporter
-    except ImportError as err:
-        raise ImportError(f"ONNX export needs nnabla-converter ({err}); {INSTALL_HINT}") from None
-    return onnx, NnpImporter, OnnxExporter
+    onnx = _import("onnx", "the onnx package")
+    importer = _import("nnabla.utils.converter.nnabla", "nnabla-converter").NnpImporter
+    exporter = _import("nnabla.utils.converter.onnx", "nnabla-converter").OnnxExporter
+    return onnx, importer, exporter
 
 
 def _constant_pads(name: str, graph: Any, producers: dict[str, Any]) -> Any:
@@ -408,7 +387,7 @@ def _check_path(path: str) -> None:
 def infer_format(path: str, format: str | None = None) -> str:
     """Returns `format`, checked, or the one named by the extension of `path`.
 
-    An NNP file must end in ``.nnp``; an ONNX file may have any name.
+    An NNP file must end in ``.nnp``; an ONNX file may have any name but ``.nnp``.
     """
     if format is None:
         ext = os.path.splitext(path)[1].lower().lstrip(".")
@@ -420,6 +399,11 @@ def infer_format(path: str, format: str | None = None) -> str:
         return ext
     if format not in FORMATS:
         raise ValueError(f"unknown export format {format!r}; use one of: {', '.join(FORMATS)}")
+    ext = os.path.splitext(path)[1].lower().lstrip(".")
+    if ext in FORMATS and ext != format:
+        raise ValueError(
+            f"'{path}' is named as a .{ext} file but the format is {format}; name it *.{format}"
+        )
     return format
 
 
@@ -436,153 +420,3 @@ def export(
     if infer_format(path, format) == "nnp":
         return export_nnp(model, input_shape, path, transform=transform)
     return export_onnx(model, input_shape, path, opset=opset, transform=transform)
-
-
-# -- run folders --------------------------------------------------------------------
-@dataclass
-class TrainedRun:
-    """The retrained network of a run, with what it was trained on."""
-
-    model: Model
-    config: TrainConfig
-    sample_shape: tuple[int, ...]  # (C, H, W) of one input
-    classes: int
-
-    @property
-    def transform(self) -> Transform | None:
-        """The run's input pipeline in inference mode (its normalisation), if any."""
-        return make_transform(self.config.dataset, self.sample_shape[0])
-
-
-def _sample_info(config: TrainConfig) -> tuple[tuple[int, ...], int]:
-    """The (C, H, W) input and the classes of the configured dataset, loading it only when
-    its shape is not fixed by its name."""
-    dataset = config.dataset
-    if dataset.name == "digits":
-        return (1, dataset.image_size, dataset.image_size), 10
-    if dataset.name in _FIXED_SHAPES:
-        return _FIXED_SHAPES[dataset.name]
-    train, _ = load_dataset(dataset)
-    return train.sample_shape, train.classes
-
-
-def _run_files(
-    run_dir: str | None, arch: str | None, weights: str | None, config: str | None
-) -> tuple[str, str, str | None]:
-    if run_dir is None:
-        if arch is None or weights is None:
-            raise ValueError("without a run folder, give both the arch file and the weights")
-        return arch, weights, config
-    if not os.path.isdir(run_dir):
-        raise FileNotFoundError(f"run folder '{run_dir}' does not exist")
-    files = {
-        "arch": arch or os.path.join(run_dir, "arch.json"),
-        "weights": weights or os.path.join(run_dir, "weights.h5"),
-        "config": config or os.path.join(run_dir, "config.yaml"),
-    }
-    for what, path in files.items():
-        if not os.path.isfile(path):
-            raise FileNotFoundError(
-                f"{what} file '{path}' does not exist; is '{run_dir}' the folder of a "
-                "finished `nnabla-nas train` run?"
-            )
-    return files["arch"], files["weights"], files["config"]
-
-
-def load_run(
-    run_dir: str | None = None,
-    *,
-    arch: str | None = None,
-    weights: str | None = None,
-    config: str | None = None,
-) -> TrainedRun:
-    """Rebuilds the retrained network of a ``nnabla-nas train`` run and loads its weights.
-
-    The network is built as `run_train` builds it, from the config's dataset (input
-    channels, classes) and model sections and the architecture file.
-
-    Args:
-        run_dir: the run folder, holding ``config.yaml``, ``arch.json`` and ``weights.h5``.
-        arch: the architecture file, instead of the run folder's.
-        weights: the weights (``.h5``), instead of the run folder's.
-        config: the train config (YAML), instead of the run folder's; without a run folder
-            and without it, the defaults of `TrainConfig`.
-
-    Raises:
-        FileNotFoundError: a file is missing.
-        ValueError: a bad config or architecture, or weights that do not fit the network.
-    """
-    arch_path, weights_path, config_path = _run_files(run_dir, arch, weights, config)
-    if config_path is not None:
-        _check_not_search(config_path)
-    cfg = load_config(TrainConfig, config_path)
-    sample_shape, classes = _sample_info(cfg)
-    genotype = model_options(cfg, "train")[0].load_arch(arch_path)
-    model = build_train_net(cfg, genotype, sample_shape[0], classes)
-    try:
-        model.load_parameters(weights_path, raise_if_missing=True)
-    except (KeyError, ValueError) as err:
-        message = err.args[0] if isinstance(err, KeyError) and err.args else err
-        raise ValueError(
-            f"weights '{weights_path}' do not fit the network of '{arch_path}' built with "
-            f"the model section of the config: {message}"
-        ) from None
-    return TrainedRun(model, cfg, sample_shape, classes)
-
-
-def _check_not_search(config_path: str) -> None:
-    """A search run's config has search keys; its weights are the supernet's."""
-    import yaml
-
-    try:
-        with open(config_path, encoding="utf-8") as f:
-            data = yaml.safe_load(f)
-    except (OSError, yaml.YAMLError):
-        return  # load_config reports it
-    if isinstance(data, dict) and "searcher" in data:
-        raise ValueError(
-            f"'{config_path}' is the config of a search; export the run of "
-            "`nnabla-nas train --arch <search>/arch.json`, which retrains the architecture"
-        )
-
-
-def export_run(
-    run_dir: str | None = None,
-    *,
-    output: str,
-    format: str | None = None,
-    arch: str | None = None,
-    weights: str | None = None,
-    config: str | None = None,
-    batch_size: int = 1,
-    opset: int = DEFAULT_OPSET,
-) -> str:
-    """Exports the retrained network of a ``nnabla-nas train`` run as NNP or ONNX.
-
-    The graph includes the run's input normalisation (``dataset.mean`` / ``std``), so it
-    takes images as the dataset gives them, ``(batch_size, C, H, W)`` in ``[0, 1]``, as
-    ``x`` and returns the logits as ``y``.
-
-    Args:
-        run_dir: the run folder (``config.yaml``, ``arch.json``, ``weights.h5``).
-        output: the file to write.
-        format: ``'nnp'`` or ``'onnx'``; by default, the extension of `output`.
-        arch, weights, config: files to use instead of the run folder's (see `load_run`);
-            without a run folder, `arch` and `weights` are needed.
-        batch_size: the batch size of the exported graph.
-        opset: the ONNX opset.
-
-    Returns:
-        `output`.
-
-    Example:
-        >>> export_run("runs/train", output="runs/train/model.onnx")
-        'runs/train/model.onnx'
-    """
-    kind = infer_format(output, format)
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-    _check_path(output)
-    run = load_run(run_dir, arch=arch, weights=weights, config=config)
-    shape = (batch_size, *run.sample_shape)
-    return export(run.model, shape, output, format=kind, opset=opset, transform=run.transform)

@@ -1,5 +1,5 @@
-"""Shared fixtures: seeded random generators, a clean nnabla parameter scope, and a
-reader of TensorBoard event files."""
+"""Shared fixtures: seeded random generators, a clean nnabla parameter scope, a reader of
+TensorBoard event files, and the toy search space registered in every test process."""
 
 import copy
 import glob
@@ -8,6 +8,7 @@ import struct
 import nnabla as nn
 import numpy as np
 import pytest
+import toy_space  # noqa: F401  (registers the "toy" search space)
 from tensorboardX.proto.event_pb2 import Event
 from tensorboardX.record_writer import masked_crc32c
 
@@ -82,5 +83,6 @@ TINY_DARTS_SEARCH = {
 
 @pytest.fixture(scope="session")
 def tiny_darts_search():
-    """A fresh copy of `TINY_DARTS_SEARCH`, a search config as a dict."""
+    """A fresh copy of `TINY_DARTS_SEARCH`, a search config as a dict (shared by the
+    session: copy before changing it)."""
     return copy.deepcopy(TINY_DARTS_SEARCH)

@@ -151,12 +151,15 @@ def test_report_embeds_the_run(search_run, tmp_path, capsys):
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        ("dataset.bath_size=3", "unknown key 'bath_size'; valid keys are: name, root"),
+        ("dataset.bath_size=3", "unknown key 'bath_size' for dataset 'digits'; valid keys are"),
         ("epochs=ten", "config.epochs: expected int, got 'ten'"),
-        ("model.init_chanels=4", "model: unknown key 'init_chanels'; valid keys are"),
+        ("model.init_chanels=4", "model: unknown key 'init_chanels' for the search network"),
         ("model.name=resnet", "unknown search space 'resnet'"),
         ("optimizer.name=adagrad", "adagrad"),
-        ("dataset.name=cifar10", "dataset.root"),
+        # The tiny config's digits test_fraction would do nothing for CIFAR-10.
+        ("dataset.name=cifar10", "unknown key 'test_fraction' for dataset 'cifar10'"),
+        ("dataset.test_fraction=null", "config.dataset.test_fraction: expected float, got None"),
+        ("model.num_cells=3.5", "config.model.num_cells: expected int, got 3.5"),
     ],
 )
 def test_bad_config_is_one_clear_error_before_any_work(
@@ -166,13 +169,15 @@ def test_bad_config_is_one_clear_error_before_any_work(
     assert main(["search", "-c", search_config, "-o", str(out), override]) == 2
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
-    assert not (out / "checkpoint").exists()
+    assert not out.exists()  # nothing is written before every check has passed
 
 
-def test_missing_cifar10_directory_names_the_download(tmp_path, search_config, capsys):
-    args = ["dataset.name=cifar10", f"dataset.root={tmp_path / 'nowhere'}"]
-    assert main(["search", "-c", search_config, "-o", str(tmp_path / "run"), *args]) == 2
+def test_missing_cifar10_directory_names_the_download(tmp_path, tiny_darts_search, capsys):
+    cifar = {"name": "cifar10", "root": str(tmp_path / "nowhere")}
+    config = write_config(tmp_path / "cifar.yaml", {**tiny_darts_search, "dataset": cifar})
+    assert main(["search", "-c", config, "-o", str(tmp_path / "run")]) == 2
     assert "cifar-10-python.tar.gz" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
 
 
 def test_arch_file_is_validated(tmp_path, capsys):
@@ -209,7 +214,7 @@ def test_flags_become_config_overrides():
 
 
 def test_pnas_search_samples_paths_and_resumes_exactly(tmp_path, search_config):
-    args = ["searcher=pnas", "model.name=pnas", "epochs=2", "pnas.warmup_epochs=1"]
+    args = ["searcher=pnas", "epochs=2", "pnas.warmup_epochs=1"]
     full, part = str(tmp_path / "full"), str(tmp_path / "part")
     assert main(["search", "-c", search_config, "-o", full, "--no-progress", *args]) == 0
     header = open(f"{full}/metrics.csv").read().splitlines()[0]

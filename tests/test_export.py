@@ -1,4 +1,5 @@
-"""Export to NNP and ONNX: every candidate op and whole networks give nnabla's outputs."""
+"""Export of a network to NNP and ONNX: every candidate op and whole networks give
+nnabla's outputs. Exporting a run folder is tested in tests/app/test_exporting.py."""
 
 import os
 import sys
@@ -13,21 +14,17 @@ from nnabla.utils.nnp_graph import NnpLoader
 
 import nnabla_nas.export as export_module
 from nnabla_nas import module as Mo
-from nnabla_nas.config import DatasetConfig, TrainConfig
 from nnabla_nas.contrib.darts import modules as darts_ops
-from nnabla_nas.contrib.darts.genotype import save_genotype
 from nnabla_nas.contrib.darts.network import TrainNet as DartsNet
 from nnabla_nas.contrib.mobilenet import modules as mobilenet_ops
 from nnabla_nas.contrib.mobilenet.network import TrainNet as MobileNet
-from nnabla_nas.experiment import load_dataset, run_train
 from nnabla_nas.export import (
     FORMATS,
     ONNX_OPSETS,
     export,
     export_nnp,
     export_onnx,
-    export_run,
-    load_run,
+    infer_format,
 )
 
 ATOL, RTOL = 1e-4, 1e-5
@@ -67,9 +64,8 @@ def randomise(module, rng):
 
 def reference(module, x):
     """nnabla's inference output of `module` on `x`."""
-    module.training = False
-    y = module(nn.Variable.from_numpy_array(x))
-    module.training = True
+    with module.modes(training=False):
+        y = module(nn.Variable.from_numpy_array(x))
     if y.parent is not None:  # not the identity
         y.forward()
     return y.d.copy()
@@ -249,6 +245,17 @@ def test_an_onnx_file_may_have_any_name_but_nnp_needs_its_extension(tiny, tmp_pa
         export(tiny, x.shape, str(tmp_path / "model.bin"), format="nnp")
 
 
+def test_infer_format_goes_by_the_extension_and_refuses_a_mismatch(tiny, tmp_path):
+    assert infer_format("a/m.nnp") == "nnp" and infer_format("a/M.ONNX") == "onnx"
+    assert infer_format("m.bin", "onnx") == "onnx" and infer_format("m.onnx", "onnx") == "onnx"
+    for path, fmt in (("m.nnp", "onnx"), ("m.onnx", "nnp")):
+        with pytest.raises(ValueError, match=rf"named as a \.{path[2:]} file .* name it \*\.{fmt}"):
+            infer_format(path, fmt)
+    with pytest.raises(ValueError, match=r"named as a \.nnp file but the format is onnx"):
+        export(tiny, (1, 1, 4, 4), str(tmp_path / "m.nnp"), format="onnx")
+    assert os.listdir(tmp_path) == []
+
+
 @pytest.mark.parametrize(
     ("call", "message"),
     [
@@ -292,96 +299,3 @@ def test_missing_packages_say_what_to_install(tiny, tmp_path, monkeypatch, missi
 
 def test_opsets_are_the_converters():
     assert export_module.DEFAULT_OPSET in ONNX_OPSETS and 6 not in ONNX_OPSETS
-
-
-# -- run folders ----------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def train_run(tmp_path_factory):
-    """A finished one-epoch retraining of a tiny DARTS net on 8x8 digits, normalised."""
-    folder = tmp_path_factory.mktemp("export_run")
-    arch = str(folder / "found.json")
-    save_genotype(arch, GENOTYPE)
-    cfg = TrainConfig(
-        seed=3,
-        epochs=1,
-        dataset=DatasetConfig(batch_size=128, mean=[0.3], std=[0.4]),
-        model={"name": "darts", "init_channels": 4, "num_cells": 3, "stem_multiplier": 1},
-        drop_path=0.2,
-        export=["nnp", "onnx"],
-    )
-    out = str(folder / "run")
-    run_train(cfg, arch, out, progress=False)
-    nn.clear_parameters()
-    return out
-
-
-def digits_batch(count):
-    _, test = load_dataset(DatasetConfig())
-    return test.images[:count]
-
-
-def expected_logits(run_dir, x):
-    net = DartsNet(1, 4, 3, 10, GENOTYPE, stem_multiplier=1)
-    net.load_parameters(os.path.join(run_dir, "weights.h5"), raise_if_missing=True)
-    return reference(net, (x - 0.3) / 0.4)
-
-
-def test_export_run_writes_the_trained_network(train_run, tmp_path):
-    x = digits_batch(4)
-    expected = expected_logits(train_run, x)
-    onnx_path = export_run(train_run, output=str(tmp_path / "model.onnx"), batch_size=4)
-    np.testing.assert_allclose(run_onnx(onnx_path, x), expected, atol=ATOL, rtol=RTOL)
-    nnp_path = export_run(train_run, format="nnp", output=str(tmp_path / "m.nnp"), batch_size=4)
-    np.testing.assert_allclose(run_nnp(nnp_path, x), expected, atol=ATOL, rtol=RTOL)
-
-
-def test_train_run_exports_on_request(train_run):
-    x = digits_batch(1)
-    expected = expected_logits(train_run, x)
-    np.testing.assert_allclose(run_onnx(f"{train_run}/model.onnx", x), expected, atol=ATOL)
-    np.testing.assert_allclose(run_nnp(f"{train_run}/model.nnp", x), expected, atol=ATOL)
-
-
-def test_export_config_values_are_checked():
-    from nnabla_nas.config import ConfigError, load_config
-
-    with pytest.raises(ConfigError, match=r"export.*'tflite'.*nnp, onnx"):
-        load_config(TrainConfig, None, ["export=[nnp, tflite]"])
-
-
-def test_export_run_from_separate_files(train_run, tmp_path):
-    files = {
-        "arch": f"{train_run}/arch.json",
-        "weights": f"{train_run}/weights.h5",
-        "config": f"{train_run}/config.yaml",
-    }
-    path = export_run(output=str(tmp_path / "m.nnp"), **files)
-    x = digits_batch(1)
-    np.testing.assert_allclose(run_nnp(path, x), expected_logits(train_run, x), atol=ATOL)
-    run = load_run(train_run)
-    assert run.sample_shape == (1, 8, 8) and run.classes == 10
-    assert run.sample_shape == load_dataset(run.config.dataset)[0].sample_shape
-
-
-def test_export_run_errors(train_run, tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"run folder .* does not exist"):
-        export_run(str(tmp_path / "nothing"), output=str(tmp_path / "m.onnx"))
-    with pytest.raises(FileNotFoundError, match=r"weights file .*w\.h5' does not exist"):
-        export_run(train_run, weights=str(tmp_path / "w.h5"), output=str(tmp_path / "m.nnp"))
-    with pytest.raises(ValueError, match="give both the arch file and the weights"):
-        export_run(arch=f"{train_run}/arch.json", output=str(tmp_path / "m.nnp"))
-    with pytest.raises(ValueError, match="unknown export format"):
-        export_run(train_run, format="pb", output=str(tmp_path / "m.pb"))
-    with pytest.raises(ValueError, match="batch_size must be a positive int"):
-        export_run(train_run, output=str(tmp_path / "m.nnp"), batch_size=0)
-    wide = tmp_path / "wide.yaml"
-    wide.write_text(
-        open(f"{train_run}/config.yaml").read().replace("init_channels: 4", "init_channels: 8")
-    )
-    with pytest.raises(ValueError, match="do not fit the network"):
-        export_run(train_run, config=str(wide), output=str(tmp_path / "m.nnp"))
-    search = tmp_path / "search.yaml"
-    search.write_text("searcher: darts\n")
-    with pytest.raises(ValueError, match="is the config of a search"):
-        export_run(train_run, config=str(search), output=str(tmp_path / "m.nnp"))
-    assert sorted(os.listdir(tmp_path)) == ["search.yaml", "wide.yaml"]

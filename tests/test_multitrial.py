@@ -11,20 +11,15 @@ from nnabla_nas.cli import main
 from nnabla_nas.contrib.nb201.table import NB201Table
 
 
-def config(tmp_path, **multitrial):
+def config(tmp_path, searcher="evolution", **multitrial):
     data = {
         "seed": 0,
-        "searcher": "evolution",
+        "searcher": searcher,
         "model": {"name": "nb201"},
-        "multitrial": {
-            "trials": 60,
-            "device": "raspi4",
-            "max_latency": 20.0,
-            "population_size": 10,
-            "sample_size": 3,
-            **multitrial,
-        },
+        "multitrial": {"trials": 60, "device": "raspi4", "max_latency": 20.0, **multitrial},
     }
+    if searcher == "evolution":
+        data["evolution"] = {"population_size": 10, "sample_size": 3}
     path = tmp_path / "c.yaml"
     path.write_text(yaml.safe_dump(data))
     return str(path)
@@ -38,20 +33,7 @@ def read_trials(path):
 @pytest.mark.parametrize("searcher", ["random", "evolution", "optuna"])
 def test_table_search_writes_trials_front_and_best(tmp_path, searcher):
     out = tmp_path / "run"
-    assert (
-        main(
-            [
-                "search",
-                "-c",
-                config(tmp_path),
-                "-o",
-                str(out),
-                f"searcher={searcher}",
-                "--no-progress",
-            ]
-        )
-        == 0
-    )
+    assert main(["search", "-c", config(tmp_path, searcher), "-o", str(out), "--no-progress"]) == 0
     rows = read_trials(out / "trials.csv")
     assert len(rows) == 60 and {r["state"] for r in rows} <= {"complete", "infeasible"}
     table = NB201Table.load()
@@ -74,6 +56,11 @@ def test_table_search_writes_trials_front_and_best(tmp_path, searcher):
         )
     assert (out / "pareto.png").stat().st_size > 1000
     assert list((out / "tensorboard").iterdir())
+    manifest = json.loads((out / "run.json").read_text())
+    assert (manifest["kind"], manifest["searcher"], manifest["space"]) == (
+        "multi-trial", searcher, "nb201"
+    )  # fmt: skip
+    assert manifest["status"] == "finished"
 
 
 def test_table_search_resumes_from_its_trial_log(tmp_path):
@@ -101,7 +88,7 @@ def test_unknown_device_is_a_clear_error(tmp_path, capsys):
     assert (
         main(["search", "-c", config(tmp_path, device="toaster"), "-o", str(tmp_path / "r")]) == 2
     )
-    assert "unknown latency device 'toaster'" in capsys.readouterr().err
+    assert "multitrial.device: unknown device 'toaster'" in capsys.readouterr().err
 
 
 def test_trained_candidates_run_on_ray_and_failures_are_recorded(tmp_path):

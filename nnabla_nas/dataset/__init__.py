@@ -10,12 +10,16 @@ from .cifar10 import load_cifar10
 from .dataset import ArrayDataset, split_dataset, split_indices
 from .digits import load_digits
 from .loader import DataLoader
-from .registry import DATASETS
+from .registry import DATASETS, Cifar10, Dataset, Digits, dataset_options
 
 __all__ = [
     "DATASETS",
     "ArrayDataset",
+    "Cifar10",
     "DataLoader",
+    "Dataset",
+    "Digits",
+    "dataset_options",
     "load_cifar10",
     "load_digits",
     "split_dataset",

@@ -13,8 +13,11 @@ from .dataset import ArrayDataset
 TRAIN_FILES = tuple(f"data_batch_{i}" for i in range(1, 6))
 TEST_FILES = ("test_batch",)
 ARCHIVE_DIR = "cifar-10-batches-py"
-_SHAPE = (3, 32, 32)
-_CLASSES = 10
+SHAPE = (3, 32, 32)
+CLASSES = 10
+# The per-channel mean and standard deviation of the training images in [0, 1].
+MEAN = (0.4914, 0.4822, 0.4465)
+STD = (0.2470, 0.2435, 0.2616)
 
 # The only globals a CIFAR-10 batch refers to: a dict of bytes, lists and one uint8 array.
 _ALLOWED_GLOBALS = {
@@ -47,8 +50,8 @@ def load_cifar10(root: str, train: bool = True) -> ArrayDataset:
     batches = [_read_batch(os.path.join(folder, name)) for name in names]
     data = np.concatenate([data for data, _ in batches])
     labels = np.concatenate([labels for _, labels in batches])
-    images = data.reshape((-1, *_SHAPE)).astype(np.float32) / 255.0
-    return ArrayDataset(images, labels, _CLASSES)
+    images = data.reshape((-1, *SHAPE)).astype(np.float32) / 255.0
+    return ArrayDataset(images, labels, CLASSES)
 
 
 def find_batches(root: str, names: tuple[str, ...]) -> str:
@@ -96,7 +99,7 @@ def _check_batch(path: str, batch: Any) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError(f"{path} is not a CIFAR-10 python batch: no b'data' and b'labels'")
     data = batch[b"data"]
     labels = np.asarray(batch[b"labels"], dtype=np.int64)
-    size = int(np.prod(_SHAPE))
+    size = int(np.prod(SHAPE))
     if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2:
         raise ValueError(f"{path}: b'data' must be a 2-D uint8 array")
     if data.shape[1] != size or labels.shape != (len(data),):
@@ -104,6 +107,6 @@ def _check_batch(path: str, batch: Any) -> tuple[np.ndarray, np.ndarray]:
             f"{path}: expected {size} pixels per image and one label per image, got data "
             f"{data.shape} and labels {labels.shape}"
         )
-    if len(labels) and (labels.min() < 0 or labels.max() >= _CLASSES):
-        raise ValueError(f"{path}: labels must lie in [0, {_CLASSES})")
+    if len(labels) and (labels.min() < 0 or labels.max() >= CLASSES):
+        raise ValueError(f"{path}: labels must lie in [0, {CLASSES})")
     return data, labels.astype(np.int32)

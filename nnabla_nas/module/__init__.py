@@ -8,16 +8,20 @@ from .batchnorm import BatchNormalization
 from .container import ModuleDict, ModuleList, ParameterList, Sequential
 from .convolution import Conv, DwConv
 from .linear import Linear
-from .misc import Dropout, Identity, Lambda, Merging, Zero
-from .mixedop import MixedOp, most_likely
+from .misc import Dropout, DropPath, Identity, Lambda, Merging, Zero
+from .mixedop import MODES, Choice, MixedOp, choice_probs, find_choices, most_likely
 from .module import Module, read_parameters
+from .noise import Noise, collect_noise, uniform
 from .parameter import Parameter
 from .pooling import AvgPool, GlobalAvgPool, MaxPool
 
 __all__ = [
+    "MODES",
     "AvgPool",
     "BatchNormalization",
+    "Choice",
     "Conv",
+    "DropPath",
     "Dropout",
     "DwConv",
     "GlobalAvgPool",
@@ -31,12 +35,17 @@ __all__ = [
     "Module",
     "ModuleDict",
     "ModuleList",
+    "Noise",
     "Parameter",
     "ParameterList",
     "ReLU",
     "ReLU6",
     "Sequential",
     "Zero",
+    "choice_probs",
+    "collect_noise",
+    "find_choices",
     "most_likely",
     "read_parameters",
+    "uniform",
 ]

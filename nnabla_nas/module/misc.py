@@ -1,30 +1,81 @@
-"""Small layers: `Dropout`, `Identity`, `Zero`, `Merging`, `Lambda`."""
+"""Small layers: `Dropout`, `DropPath`, `Identity`, `Zero`, `Merging`, `Lambda`."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import nnabla as nn
 import nnabla.functions as F
 
 from .module import Module
+from .noise import uniform
+
+
+def _check_prob(owner: str, value: float) -> float:
+    if not 0.0 <= value < 1.0:
+        raise ValueError(f"{owner}: drop_prob must lie in [0, 1), got {value}")
+    return float(value)
 
 
 class Dropout(Module):
-    """Zeroes each element with probability `drop_prob` in training mode (and rescales)."""
+    """Zeroes each element with probability `drop_prob` in training mode (and rescales).
+
+    Kept elements are scaled by ``1 / (1 - drop_prob)``; the draw is graph noise (see
+    `nnabla_nas.module.noise`). In inference mode the module is the identity.
+    """
 
     def __init__(self, drop_prob: float = 0.5) -> None:
-        if not 0.0 <= drop_prob < 1.0:
-            raise ValueError(f"Dropout: drop_prob must lie in [0, 1), got {drop_prob}")
-        self._drop_prob = drop_prob
+        self._drop_prob = _check_prob("Dropout", drop_prob)
 
     def call(self, input: Any) -> Any:
         if not self.training or self._drop_prob == 0.0:
             return input
-        return F.dropout(input, p=self._drop_prob)
+        keep = F.greater_equal_scalar(uniform(input.shape), self._drop_prob)
+        return F.mul_scalar(input * keep, 1.0 / (1.0 - self._drop_prob))
 
     def extra_repr(self) -> str:
         return f"drop_prob={self._drop_prob}"
+
+
+class DropPath(Module):
+    """Drops the whole input of a sample with probability `drop_prob` in training mode.
+
+    Kept samples are scaled by ``1 / (1 - drop_prob)``. The probability lives in an
+    ``nn.Variable`` read at every forward, so setting `drop_prob` (e.g. once per epoch)
+    changes a graph that is already built. A graph built while the probability has never
+    been above 0 holds no mask at all (no cost); build the training graph after setting the
+    largest probability of a schedule, or construct the module with it. The per-sample draw
+    is graph noise (see `nnabla_nas.module.noise`). In inference mode the module is the
+    identity.
+    """
+
+    def __init__(self, drop_prob: float = 0.0) -> None:
+        self._prob = nn.Variable((1,), need_grad=False)
+        self._active = False
+        self.drop_prob = drop_prob
+
+    @property
+    def drop_prob(self) -> float:
+        """The probability of dropping a sample, in ``[0, 1)``."""
+        return self._drop_prob
+
+    @drop_prob.setter
+    def drop_prob(self, value: float) -> None:
+        self._drop_prob = _check_prob("DropPath", value)
+        self._prob.d = value
+        self._active = self._active or value > 0.0
+
+    def call(self, input: Any) -> Any:
+        if not self.training or not self._active:
+            return input
+        ones = (1,) * (input.ndim - 1)
+        prob = F.reshape(self._prob, (1, *ones))
+        keep = F.greater_equal(uniform((input.shape[0], *ones)), prob)
+        return input * (keep / F.r_sub_scalar(prob, 1.0))
+
+    def extra_repr(self) -> str:
+        return f"drop_prob={self.drop_prob}"
 
 
 class Identity(Module):

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import nnabla as nn
@@ -14,7 +15,8 @@ from .container import ModuleList
 from .module import Module
 from .parameter import Parameter
 
-MODES = ("full", "sample", "max", "gate")
+MODES: tuple[str, ...] = ("full", "sample", "max", "gate")
+"""The closed set of `MixedOp` modes (see `MixedOp`)."""
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -23,30 +25,46 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return z / z.sum()
 
 
+def check_mode(mode: str) -> str:
+    """Returns `mode` if it is one of `MODES`, else raises a ValueError listing them."""
+    if mode not in MODES:
+        raise ValueError(f"MixedOp: unknown mode {mode!r}; use one of {', '.join(MODES)}")
+    return mode
+
+
 class MixedOp(Module):
     """Chooses among candidate operators, weighted by the architecture parameter `alpha`.
 
-    Modes:
+    Modes (`MODES`), fixed per graph build:
         ``'full'``: the softmax(alpha)-weighted sum of every candidate (DARTS relaxation).
-        ``'sample'``: one candidate drawn from softmax(alpha) at each call (graph build).
-        ``'max'``: the candidate of largest alpha.
+        ``'sample'``: one candidate drawn from softmax(alpha) at each call (graph build),
+        from the op's own generator `rng`.
+        ``'max'``: the candidate of largest alpha (nothing is drawn).
         ``'gate'``: two candidates drawn from softmax(alpha), the first active, behind
         binary gates whose gradients give the ProxylessNAS architecture gradient.
-    In ``'sample'`` and ``'max'`` mode only the active candidate keeps ``need_grad``, so
-    ``get_parameters(grad_only=True)`` lists just the parameters on the active path.
+    In ``'sample'`` and ``'max'`` mode only the active candidate keeps ``need_grad`` (in
+    ``'gate'`` mode the two drawn ones), so ``get_parameters(grad_only=True)`` right after
+    the build lists just the parameters on the active path. Searchers choose the mode of a
+    graph with ``model.modes(choice=...)``, which restores the tree afterwards.
 
     Args:
         operators: the candidates; all must map an input to outputs of one shape.
-        mode: ``'full'``, ``'sample'`` or ``'max'``.
+        mode: one of `MODES`; the mode used when no `Module.modes` block sets another.
         alpha: an architecture parameter of ``len(operators)`` logits to use (and possibly
             share with other MixedOps); a new one is made when None.
         rng: the generator that initialises a new `alpha` and draws samples; pass one
             (or an int seed) for reproducible runs.
+        label: the name of the choice (e.g. ``'normal/edge_3'``); MixedOps sharing an
+            alpha are one choice and should share the label.
+        names: the candidates' names, in alpha order (default ``'0'``, ``'1'``, ...).
 
     Example:
         >>> from nnabla_nas import module as Mo
-        >>> op = Mo.MixedOp([Mo.Identity(), Mo.MaxPool((3, 3), (1, 1), (1, 1))], mode='max')
+        >>> op = Mo.MixedOp([Mo.Identity(), Mo.MaxPool((3, 3), (1, 1), (1, 1))], mode='max',
+        ...                 label='block_0', names=['skip', 'pool'])
     """
+
+    MODE_STATE = (*Module.MODE_STATE, "_mode")
 
     def __init__(
         self,
@@ -55,6 +73,8 @@ class MixedOp(Module):
         alpha: Parameter | None = None,
         *,
         rng: np.random.Generator | int | None = None,
+        label: str | None = None,
+        names: Sequence[str] | None = None,
     ) -> None:
         self._ops = ModuleList(operators)
         n = len(self._ops)
@@ -69,17 +89,26 @@ class MixedOp(Module):
         self._alpha = alpha
         self.mode = mode
         self._index: int | None = None
+        self.label = label
+        self.names = tuple(str(i) for i in range(n)) if names is None else tuple(names)
+        if len(self.names) != n or len(set(self.names)) != n:
+            raise ValueError(
+                f"MixedOp has {n} candidates; names must be {n} distinct names, got "
+                f"{list(self.names)}"
+            )
 
     @property
     def mode(self) -> str:
-        """``'full'``, ``'sample'`` or ``'max'``."""
+        """One of `MODES`: how the next graph build chooses (see the class docstring)."""
         return str(self.__dict__["_mode"])
 
     @mode.setter
     def mode(self, mode: str) -> None:
-        if mode not in MODES:
-            raise ValueError(f"MixedOp: unknown mode {mode!r}; use one of {MODES}")
-        self.__dict__["_mode"] = mode
+        self.__dict__["_mode"] = check_mode(mode)
+
+    def set_choice(self, choice: str) -> None:
+        """Sets `mode` (what `Module.modes` calls with its `choice`)."""
+        self.mode = choice
 
     @property
     def operators(self) -> ModuleList:
@@ -163,16 +192,17 @@ class MixedOp(Module):
         return self._combine([self._ops[first](input), self._ops[second](input)], gate)
 
     def extra_repr(self) -> str:
-        return f"mode={self.mode!r}, num_ops={len(self._ops)}"
+        label = "" if self.label is None else f"label={self.label!r}, "
+        return f"{label}mode={self.mode!r}, num_ops={len(self._ops)}"
 
 
 @contextmanager
 def most_likely(model: Module) -> Iterator[Module]:
     """Within the block, every `MixedOp` of `model` builds its argmax candidate.
 
-    For inspecting a supernet mid-search (costs, diagrams, the graph) without side
-    effects: nothing is drawn from the sampling generators, and each `MixedOp`'s mode,
-    last index and gates, and every module's `need_grad` flag are restored afterwards.
+    The same as ``model.modes(choice='max')``: for inspecting a supernet mid-search
+    (costs, diagrams, the graph). Nothing is drawn from the sampling generators, and every
+    mode and `need_grad` flag is restored afterwards; `index` tells the last build's choice.
 
     Example:
         >>> from nnabla_nas import module as Mo
@@ -183,27 +213,63 @@ def most_likely(model: Module) -> Iterator[Module]:
         >>> op.mode
         'sample'
     """
-    modules = [m for _, m in model.get_modules()]
-    flags = [(m, m.__dict__.get("_need_grad")) for m in modules]
-    saved = [
-        (m, m.mode, m.__dict__.get("_index"), m.__dict__.get("_gates"))
-        for m in modules
-        if isinstance(m, MixedOp)
-    ]
-    for op, *_ in saved:
-        op.mode = "max"
-    try:
+    with model.modes(choice="max"):
         yield model
-    finally:
-        for op, mode, index, gates in saved:
-            op.mode = mode
-            op.__dict__["_index"] = index
-            if gates is None:
-                op.__dict__.pop("_gates", None)
-            else:
-                op.__dict__["_gates"] = gates
-        for module, flag in flags:
-            if flag is None:
-                module.__dict__.pop("_need_grad", None)
-            else:
-                module.__dict__["_need_grad"] = flag
+
+
+@dataclass(frozen=True, eq=False)
+class Choice:
+    """One decision of a search space: the `MixedOp`s that share one alpha.
+
+    Attributes:
+        label: the first op's `label`, else its module path.
+        names: the candidates' names, in alpha order.
+        alpha: the shared architecture parameter.
+        ops: every `MixedOp` of the tree using `alpha`, in tree order.
+    """
+
+    label: str
+    names: tuple[str, ...]
+    alpha: Parameter
+    ops: tuple[MixedOp, ...]
+
+    def probs(self) -> np.ndarray:
+        """softmax(alpha) as a numpy array."""
+        return softmax(self.alpha.d.reshape(-1))
+
+
+def find_choices(model: Module) -> list[Choice]:
+    """The decisions of `model`: its `MixedOp`s grouped by alpha, in tree order.
+
+    Raises:
+        ValueError: two choices have one label, or MixedOps sharing an alpha name their
+            candidates differently.
+    """
+    groups: dict[int, list[tuple[str, MixedOp]]] = {}
+    for path, module in model.get_modules():
+        if isinstance(module, MixedOp):
+            groups.setdefault(id(module.alpha), []).append((path, module))
+    found: list[Choice] = []
+    for members in groups.values():
+        path, first = members[0]
+        names = {op.names for _, op in members}
+        if len(names) > 1:
+            raise ValueError(
+                f"the MixedOps sharing the alpha of '{path}' name their candidates "
+                f"differently: {sorted(names)}"
+            )
+        label = first.label or path or type(first).__name__
+        found.append(Choice(label, first.names, first.alpha, tuple(op for _, op in members)))
+    labels = [c.label for c in found]
+    repeated = sorted({label for label in labels if labels.count(label) > 1})
+    if repeated:
+        raise ValueError(f"choices with different alphas share the labels {repeated}")
+    return found
+
+
+def choice_probs(model: Module) -> dict[str, dict[str, float]]:
+    """The candidate probabilities of each choice of `model`, by label and candidate name."""
+    return {
+        c.label: {name: float(p) for name, p in zip(c.names, c.probs(), strict=True)}
+        for c in find_choices(model)
+    }

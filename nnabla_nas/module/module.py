@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
-from typing import Any
+from contextlib import contextmanager
+from typing import Any, ClassVar
 
 import h5py
 import nnabla as nn
@@ -12,6 +13,8 @@ import numpy as np
 
 from ..utils.io import atomic_path
 from .parameter import Parameter
+
+_UNSET = object()
 
 
 def _join(prefix: str, name: str) -> str:
@@ -86,6 +89,9 @@ class Module:
         return params
 
     # -- modes --------------------------------------------------------------
+    #: The instance attributes that make up a module's mode; `modes` saves and restores them.
+    MODE_STATE: ClassVar[tuple[str, ...]] = ("_training", "_need_grad")
+
     @property
     def training(self) -> bool:
         """Training mode (batch statistics, dropout); setting it recurses."""
@@ -105,6 +111,53 @@ class Module:
     def need_grad(self, flag: bool) -> None:
         for _, module in self.get_modules():
             module.__dict__["_need_grad"] = bool(flag)
+
+    def set_choice(self, choice: str) -> None:
+        """Sets how this module chooses among candidates (see `MixedOp`); a no-op here."""
+
+    @contextmanager
+    def modes(self, *, training: bool | None = None, choice: str | None = None) -> Iterator[Any]:
+        """Within the block, the tree is in the given modes; afterwards exactly as before.
+
+        Args:
+            training: sets `training` on every module when not None.
+            choice: sets the mode of every `MixedOp` (``'full'``, ``'sample'``, ``'max'``
+                or ``'gate'``) when not None.
+
+        Whatever changes inside the block to a module's `MODE_STATE` (its `training` and
+        `need_grad` flags and a `MixedOp`'s mode, whether set here or by a graph build,
+        which flags a sampled op's inactive candidates) is undone on exit, so a caller may
+        build a graph in inference mode at the most likely choices without disturbing the
+        tree. What a build records about itself (a `MixedOp`'s `index` and `gates`, every
+        module's input shapes) describes the last build and stays.
+
+        Example:
+            >>> from nnabla_nas import module as Mo
+            >>> op = Mo.MixedOp([Mo.Identity(), Mo.ReLU()], mode='sample', rng=0)
+            >>> with op.modes(training=False, choice='max'):
+            ...     op.mode, op.training
+            ('max', False)
+            >>> op.mode, op.training
+            ('sample', True)
+        """
+        saved = [
+            (module, [(key, module.__dict__.get(key, _UNSET)) for key in module.MODE_STATE])
+            for _, module in self.get_modules()
+        ]
+        try:
+            for module, _ in saved:
+                if training is not None:
+                    module.__dict__["_training"] = bool(training)
+                if choice is not None:
+                    module.set_choice(choice)
+            yield self
+        finally:
+            for module, state in saved:
+                for key, value in state:
+                    if value is _UNSET:
+                        module.__dict__.pop(key, None)
+                    else:
+                        module.__dict__[key] = value
 
     def apply(self, **attrs: Any) -> Module:
         """Sets each attribute on every module of the tree, e.g. ``apply(training=False)``."""

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import nnabla as nn
 import nnabla.functions as F
 import numpy as np
 
 from ..contrib.model import Model
+from ..module import Noise, Parameter, collect_noise
+from ..module.graph import used_parameters
 from ..optimizer import Optimizer
 
 Batch = tuple[np.ndarray, np.ndarray]
@@ -20,15 +24,23 @@ Transform = Callable[..., Any]
 
 @dataclass
 class Graph:
-    """A static graph of one phase: inputs, logits and the loss to minimise."""
+    """A static graph of one phase: inputs, logits, the loss to minimise, its noise inputs
+    and the model parameters it reads (the active path of a sampled supernet)."""
 
     x: nn.Variable
     y: nn.Variable
     logits: nn.Variable
     loss: nn.Variable
+    noise: Noise = field(default_factory=Noise)
+    params: OrderedDict[str, Parameter] = field(default_factory=OrderedDict)
 
-    def feed(self, batch: Batch) -> None:
+    def feed(self, batch: Batch, rng: np.random.Generator | None = None) -> None:
+        """Sets the batch and draws the graph's noise inputs from `rng`."""
         self.x.d, self.y.d = batch[0], batch[1]
+        if len(self.noise):
+            if rng is None:
+                raise ValueError("this graph has noise inputs; feed it a generator to draw them")
+            self.noise.fill(rng)
 
 
 def cross_entropy(logits: nn.Variable, y: nn.Variable) -> nn.Variable:
@@ -45,13 +57,22 @@ class Algorithm:
     """Base of searchers and trainers: builds one static graph per phase and input shape.
 
     Subclasses implement `train_on_batch`; `valid_on_batch` evaluates in inference mode.
-    Graphs are built on first use and reused: each step only sets input data.
+    Graphs are built on first use and reused: each step only sets input data and draws
+    the graph's noise (drop path, dropout, augmentation) from `rng`, the generator the
+    loop gives each epoch (`start_epoch`). Graphs are built inside
+    ``model.modes(training=..., choice=...)``, which leaves the model's modes as they were.
 
     Args:
         model: the network to learn.
         optimizers: named optimizers, saved and restored with the checkpoints.
         transform: graph-level input transform called as ``transform(x, training=...)``.
+        context: the nnabla context graphs are built in (the current one when None).
     """
+
+    #: The `MixedOp` mode of the training graphs (None: as the model was built).
+    choice: ClassVar[str | None] = None
+    #: The `MixedOp` mode of the evaluation graph.
+    eval_choice: ClassVar[str | None] = None
 
     def __init__(
         self,
@@ -59,36 +80,58 @@ class Algorithm:
         optimizers: Mapping[str, Optimizer],
         *,
         transform: Transform | None = None,
+        context: nn.Context | None = None,
     ) -> None:
         self.model = model
         self.optimizers = dict(optimizers)
         self.transform = transform
+        self.context = context
+        self.rng = np.random.default_rng(0)
         self._graphs: dict[tuple[str, tuple[int, ...]], Graph] = {}
 
     # -- graphs ---------------------------------------------------------------
-    def graph(self, phase: str, shape: tuple[int, ...], training: bool = True) -> Graph:
+    @contextmanager
+    def in_context(self) -> Iterator[None]:
+        """Within the block, nnabla builds in this algorithm's context."""
+        if self.context is None:
+            yield
+            return
+        with nn.context_scope(self.context):
+            yield
+
+    def graph(
+        self, phase: str, shape: tuple[int, ...], training: bool = True, choice: str | None = None
+    ) -> Graph:
         """Returns the graph of `phase` for inputs of `shape`, building it once."""
         key = (phase, tuple(shape))
         if key not in self._graphs:
-            self._graphs[key] = self.build_graph(tuple(shape), training)
+            self._graphs[key] = self.build_graph(tuple(shape), training, choice)
         return self._graphs[key]
 
-    def build_graph(self, shape: tuple[int, ...], training: bool) -> Graph:
-        """Builds the model's graph on new input variables of `shape`."""
-        x, y = nn.Variable(shape), nn.Variable((shape[0], 1))
-        self.model.training = training
-        try:
-            inputs = self.transform(x, training=training) if self.transform else x
-            logits, loss = self.loss(self.model(inputs), y)
-        finally:
-            self.model.training = True
+    def build_graph(
+        self, shape: tuple[int, ...], training: bool, choice: str | None = None
+    ) -> Graph:
+        """Builds the model's graph on new input variables of `shape`.
+
+        `choice` is the `MixedOp` mode of this build; by default `self.choice`.
+        """
+        choice = self.choice if choice is None else choice
+        with self.in_context(), collect_noise() as noise:
+            x, y = nn.Variable(shape), nn.Variable((shape[0], 1))
+            with self.model.modes(training=training, choice=choice):
+                inputs = self.transform(x, training=training) if self.transform else x
+                logits, loss = self.loss(self.model(inputs), y)
         logits.persistent = True
         loss.persistent = True
-        return Graph(x, y, logits, loss)
+        return Graph(x, y, logits, loss, noise, used_parameters(self.model, loss))
 
     def loss(self, output: Any, y: nn.Variable) -> tuple[nn.Variable, nn.Variable]:
         """Returns ``(logits, loss)`` for the model's output; override for extra heads."""
         return output, cross_entropy(output, y)
+
+    def feed(self, graph: Graph, batch: Batch) -> None:
+        """Sets `batch` as the graph's input and draws its noise from `rng`."""
+        graph.feed(batch, self.rng)
 
     @staticmethod
     def metrics(graph: Graph, prefix: str = "") -> dict[str, float]:
@@ -107,8 +150,14 @@ class Algorithm:
         optimizer.step()
 
     # -- the loop's interface ---------------------------------------------------
+    def start_epoch(self, epoch: int, rng: np.random.Generator) -> None:
+        """Called by the loop before each epoch with the generator of that epoch's noise;
+        then calls `on_epoch_start`."""
+        self.rng = rng
+        self.on_epoch_start(epoch)
+
     def on_epoch_start(self, epoch: int) -> None:
-        """Called by the loop before each epoch; schedules live here."""
+        """Called before each epoch; schedules live here."""
 
     def train_on_batch(self, batch: Mapping[str, Batch]) -> dict[str, float]:
         """Runs one learning step; `batch` maps loader names to ``(x, y)``."""
@@ -116,8 +165,8 @@ class Algorithm:
 
     def valid_on_batch(self, batch: Batch) -> dict[str, float]:
         """Evaluates the model in inference mode on one batch."""
-        graph = self.graph("eval", batch[0].shape, training=False)
-        graph.feed(batch)
+        graph = self.graph("eval", batch[0].shape, training=False, choice=self.eval_choice)
+        self.feed(graph, batch)
         graph.loss.forward(clear_buffer=True)
         return self.metrics(graph)
 

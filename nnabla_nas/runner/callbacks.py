@@ -1,20 +1,25 @@
-"""Callbacks of the run loop: text log, metrics.csv, TensorBoard, architecture snapshots."""
+"""Callbacks of the run loop: text log, metrics.csv, TensorBoard, architecture snapshots,
+choice probabilities, figures and costs.
+
+They receive paths and callables, never a config: what to derive, where to write it and
+how to draw it is decided by whoever builds the loop.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import nullcontext
 from typing import Any
 
 import nnabla as nn
 import numpy as np
+from matplotlib.image import imread
+from tensorboardX import SummaryWriter
 
-from ..contrib.estimator.memory import inference_mode
-from ..module.mixedop import MixedOp, most_likely
-from ..utils.io import write_json
+from ..module.mixedop import choice_probs
 from ..utils.logging import MetricsTable
 from ..utils.tbgraph import add_nnabla_graph
+from ..visualize.plots import write_probabilities
 from .loop import Callback, Loop
 
 
@@ -45,7 +50,7 @@ class MetricsCallback(Callback):
 
 
 class TensorBoardCallback(Callback):
-    """Logs metrics, the parameter count, each edge's choice probabilities and the graph.
+    """Logs metrics, the parameter count, each choice's probabilities and the graph.
 
     With `sample_shape`, the model's graph on one input of that shape goes to the Graphs
     tab at the start of the run (a supernet that samples shows its most likely path).
@@ -57,22 +62,17 @@ class TensorBoardCallback(Callback):
         self.writer: Any = None
 
     def on_run_start(self, loop: Loop) -> None:
-        from tensorboardX import SummaryWriter
-
         # purge_step drops events of epochs that a resumed run repeats.
         self.writer = SummaryWriter(self.log_dir, purge_step=loop.start_epoch)
         model = loop.algorithm.model
         self.writer.add_scalar("model/parameters", model.count_parameters(), loop.start_epoch)
         if self.sample_shape is not None and loop.start_epoch == 0:
-            self._add_graph(model)
+            self._add_graph(model, loop.algorithm.choice)
 
-    def _add_graph(self, model: Any) -> None:
+    def _add_graph(self, model: Any, choice: str | None) -> None:
         assert self.sample_shape is not None
-        sampled = any(
-            isinstance(m, MixedOp) and m.mode in ("sample", "gate") for _, m in model.get_modules()
-        )
-        choice = most_likely(model) if sampled else nullcontext()
-        with nn.auto_forward(False), choice, inference_mode(model):
+        sampled = choice in ("sample", "gate")
+        with nn.auto_forward(False), model.modes(training=False, choice="max" if sampled else None):
             output = model(nn.Variable((1, *self.sample_shape)))
         add_nnabla_graph(self.writer, output, name_of=model.get_parameters())
 
@@ -80,7 +80,7 @@ class TensorBoardCallback(Callback):
         for key, value in metrics.items():
             if key != "epoch":
                 self.writer.add_scalar(key, value, epoch)
-        for edge, probs in labelled_probs(loop.algorithm.model).items():
+        for edge, probs in choice_probs(loop.algorithm.model).items():
             self.writer.add_histogram(f"arch/{edge}", np.array(list(probs.values())), epoch)
             for label, value in probs.items():
                 self.writer.add_scalar(f"arch/{edge}/{label}", value, epoch)
@@ -88,8 +88,6 @@ class TensorBoardCallback(Callback):
 
     def add_figure(self, tag: str, png_path: str, epoch: int) -> None:
         """Logs a PNG file as an image."""
-        from matplotlib.image import imread
-
         image = imread(png_path)[..., :3]  # RGBA floats in [0, 1]
         self.writer.add_image(tag, image, epoch, dataformats="HWC")
         self.writer.flush()
@@ -98,64 +96,55 @@ class TensorBoardCallback(Callback):
         self.writer.close()
 
 
-def labelled_probs(model: Any) -> dict[str, dict[str, float]]:
-    """The choice probabilities of a supernet (``arch_probs()``) by candidate name; empty
-    for a model without choices. A choice offering fewer candidates than
-    ``candidate_names`` (a MobileNetV2 block that cannot skip) offers the first ones."""
-    probs = getattr(model, "arch_probs", None)
-    if probs is None:
-        return {}
-    names = getattr(model, "candidate_names", None)
-    return {
-        edge: {
-            (names[i] if names else str(i)): float(value)
-            for i, value in enumerate(np.asarray(p).reshape(-1))
-        }
-        for edge, p in probs().items()
-    }
+class ProbabilitiesCallback(Callback):
+    """Keeps ``arch_probs.csv``: the probability of every candidate of every choice of the
+    model (`choice_probs`) after each epoch; rows of the epochs a resumed run repeats are
+    replaced."""
 
-
-class FigureCallback(Callback):
-    """Keeps ``arch_probs.csv`` and the figures of ``figures/`` after every epoch.
-
-    A search's choice probabilities go to ``arch_probs.csv`` (rows of the epochs a resumed
-    run repeats are replaced); then `nnabla_nas.visualize.plot_run` redraws the
-    architecture diagrams and the plots, and the PNGs go to TensorBoard as images. Comes
-    after the callbacks that write ``metrics.csv`` and ``arch.json``.
-    """
-
-    def __init__(self, output_dir: str) -> None:
-        self.output_dir = output_dir
-        self.path = os.path.join(output_dir, "arch_probs.csv")
+    def __init__(self, path: str) -> None:
+        self.path = path
         self.first = True
 
     def on_run_start(self, loop: Loop) -> None:
         self.first = True
 
     def on_epoch_end(self, loop: Loop, epoch: int, metrics: dict[str, float]) -> None:
-        from ..visualize import plot_run, write_probabilities
-
-        probs = labelled_probs(loop.algorithm.model)
+        probs = choice_probs(loop.algorithm.model)
         if probs:
             # The run's first epoch drops what a killed run wrote past its checkpoint.
             before = loop.start_epoch if self.first else None
             write_probabilities(self.path, epoch, probs, before_epoch=before)
         self.first = False
+
+
+class FigureCallback(Callback):
+    """Redraws the run's figures after every epoch with `draw` and logs the PNGs to
+    TensorBoard as images.
+
+    Args:
+        draw: draws the figures and returns the paths written; it comes after the
+            callbacks writing the files the figures are drawn from.
+    """
+
+    def __init__(self, draw: Callable[[], Sequence[str]]) -> None:
+        self.draw = draw
+
+    def on_epoch_end(self, loop: Loop, epoch: int, metrics: dict[str, float]) -> None:
         board = next((c for c in loop.callbacks if isinstance(c, TensorBoardCallback)), None)
-        for path in plot_run(self.output_dir):
+        for path in self.draw():
             if board is not None and path.endswith(".png"):
                 name = os.path.splitext(os.path.basename(path))[0]
                 board.add_figure(f"figures/{name}", path, epoch)
 
 
 class ArchitectureCallback(Callback):
-    """Writes the architecture derived so far to a JSON file after every epoch."""
+    """Writes the architecture derived so far after every epoch: ``write(derive())``."""
 
-    def __init__(self, path: str, derive: Callable[[], dict[str, Any]]) -> None:
-        self.path, self.derive = path, derive
+    def __init__(self, derive: Callable[[], Any], write: Callable[[Any], None]) -> None:
+        self.derive, self.write = derive, write
 
     def on_epoch_end(self, loop: Loop, epoch: int, metrics: dict[str, float]) -> None:
-        write_json(self.path, self.derive())
+        self.write(self.derive())
 
 
 def standard_callbacks(
@@ -174,7 +163,7 @@ class CostCallback(Callback):
     """Adds the hardware cost of the architecture found so far to each epoch's metrics.
 
     After every epoch each estimator prices the supernet's most likely path (every
-    choice at its argmax; see `most_likely`) on one input of `sample_shape`, and the
+    choice at its argmax) in inference mode on one input of `sample_shape`, and the
     values join the epoch's metrics as ``cost/<name>`` (e.g. ``cost/flops``), so that
     ``metrics.csv``, TensorBoard and the log carry them. It must come before the
     callbacks that write the metrics. Nothing is drawn from the sampling generators.
@@ -186,6 +175,6 @@ class CostCallback(Callback):
 
     def on_epoch_end(self, loop: Loop, epoch: int, metrics: dict[str, float]) -> None:
         model = loop.algorithm.model
-        with nn.auto_forward(False), most_likely(model):
+        with nn.auto_forward(False), model.modes(training=False, choice="max"):
             for name, estimator in self.estimators.items():
                 metrics[f"cost/{name}"] = float(estimator.cost(model, self.shape))

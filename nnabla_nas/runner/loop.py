@@ -6,7 +6,6 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
-import nnabla as nn
 import numpy as np
 from tqdm import tqdm
 
@@ -43,9 +42,15 @@ class Callback:
         """After the last epoch, with its metrics."""
 
 
-def epoch_seed(seed: int, epoch: int) -> int:
-    """The RNG seed of one epoch, so a resumed run repeats the epochs it has not done."""
-    return int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0] % (2**31))
+# Tells the algorithm's noise stream of an epoch apart from the loaders' orders, which
+# derive from ``[loader seed, epoch]``.
+_NOISE_STREAM = 0x6E6F6973
+
+
+def epoch_rng(seed: int, epoch: int) -> np.random.Generator:
+    """The generator of one epoch's graph noise, so a resumed run repeats the epochs it
+    has not done exactly."""
+    return np.random.default_rng([seed, epoch, _NOISE_STREAM])
 
 
 def _mean(rows: Sequence[tuple[int, dict[str, float]]]) -> dict[str, float]:
@@ -66,7 +71,8 @@ class Loop:
         callbacks: extensions (logging, TensorBoard, architecture snapshots, ...).
         checkpointer: where the state after each epoch goes; ``run(resume=True)``
             continues from its latest checkpoint.
-        seed: with the epoch, seeds nnabla's RNG at each epoch start.
+        seed: with the epoch, seeds the generator of each epoch's graph noise
+            (`epoch_rng`), which the algorithm draws from.
         eval_name: the metric prefix of `eval_loader` (``'valid'``, or ``'test'`` when
             the held-out data is the test set).
     """
@@ -111,11 +117,10 @@ class Loop:
 
     def run_epoch(self, epoch: int) -> dict[str, float]:
         """Trains and evaluates one epoch, then writes its checkpoint."""
-        nn.seed(epoch_seed(self.seed, epoch))
         for loader in [*self.train_loaders.values(), self.eval_loader]:
             if loader is not None:
                 loader.set_epoch(epoch)
-        self.algorithm.on_epoch_start(epoch)
+        self.algorithm.start_epoch(epoch, epoch_rng(self.seed, epoch))
         self._emit("on_epoch_start", epoch)
         metrics = {"epoch": float(epoch), **self.algorithm.learning_rates()}
         metrics.update({f"train/{k}": v for k, v in self._train(epoch).items()})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -14,27 +14,33 @@ from typing import Any
 def atomic_path(path: str) -> Iterator[str]:
     """Yields a temporary path beside `path`; renames it onto `path` on success.
 
-    The suffix is kept so that writers which dispatch on the extension still work.
+    The suffix is kept so that writers which dispatch on the extension still work. The
+    temporary file is created with mode 0o666, which the process umask reduces as it does
+    for any new file, so the result has a new file's permissions.
     """
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     suffix = os.path.splitext(path)[1]
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=directory)
-    os.close(fd)
+    tmp = _new_file(directory, suffix)
     try:
         yield tmp
-        if os.path.exists(tmp):  # mkstemp makes it 0600; give it a new file's mode
-            os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def _new_file(directory: str, suffix: str) -> str:
+    """Creates an empty, uniquely named file in `directory`; returns its path."""
+    for _ in range(100):
+        name = os.path.join(directory, f".tmp-{secrets.token_hex(6)}{suffix}")
+        try:
+            fd = os.open(name, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return name
+    raise FileExistsError(f"could not create a temporary file in '{directory}'")
 
 
 def write_text(path: str, text: str) -> None:

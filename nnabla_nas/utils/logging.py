@@ -7,28 +7,49 @@ import io
 import logging
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import TextIO
 
 from .io import write_text
 
+LOGGER_NAME = "nnabla_nas"
+FORMAT = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S")
 
-def get_logger(output_dir: str | None = None, name: str = "nnabla_nas") -> logging.Logger:
-    """Returns the run logger, writing to stderr and, with `output_dir`, to ``log.txt``."""
-    logger = logging.getLogger(name)
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
-    for handler in list(logger.handlers):
+
+def package_logger() -> logging.Logger:
+    """The logger of the package (``nnabla_nas``); the root logger is never touched."""
+    return logging.getLogger(LOGGER_NAME)
+
+
+@contextmanager
+def log_to_file(path: str, logger: logging.Logger | None = None) -> Iterator[logging.Logger]:
+    """Within the block, INFO and above of `logger` (the package's) also go to `path`.
+
+    The handler is removed and closed on exit, and the logger's level restored, so runs
+    one after the other in a process each get their own file.
+    """
+    logger = logger or package_logger()
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(FORMAT)
+    level = logger.level
+    if level == logging.NOTSET or level > logging.INFO:
+        logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    try:
+        yield logger
+    finally:
         logger.removeHandler(handler)
         handler.close()
-    fmt = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S")
-    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
-    if output_dir is not None:
-        os.makedirs(output_dir, exist_ok=True)
-        handlers.append(logging.FileHandler(os.path.join(output_dir, "log.txt"), encoding="utf-8"))
-    for handler in handlers:
-        handler.setFormatter(fmt)
-        logger.addHandler(handler)
-    return logger
+        logger.setLevel(level)
+
+
+def console_handler(stream: TextIO | None = None) -> logging.Handler:
+    """A handler printing log lines to `stream` (stderr), in the package's format."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(FORMAT)
+    return handler
 
 
 class MetricsTable:

@@ -1,40 +1,32 @@
-"""Figures of a run: architecture diagrams (`diagrams`) and search plots (`plots`).
+"""Figures: drawing primitives for architecture diagrams (`diagrams`) and run plots (`plots`).
 
 Everything is drawn with matplotlib on `matplotlib.figure.Figure` objects (no pyplot
-state, no display needed) and written atomically. `plot_run` draws all that a run
-folder allows into ``RUN_DIR/figures/``.
+state, no backend switch, no display needed) and written atomically. Each search space
+draws its own diagrams with `diagrams`; the run folder decides which plots it has.
 """
 
-from .diagrams import (
-    FORMATS,
-    architecture_kind,
-    draw_architecture,
-    draw_darts,
-    draw_mobilenet,
-    draw_nb201,
-)
+from .diagrams import Edge, Node, draw_dag, op_color, save_figure
 from .plots import (
     plot_costs,
     plot_curves,
+    plot_front,
     plot_probabilities,
-    plot_run,
     read_metrics,
     read_probabilities,
     write_probabilities,
 )
 
 __all__ = [
-    "FORMATS",
-    "architecture_kind",
-    "draw_architecture",
-    "draw_darts",
-    "draw_mobilenet",
-    "draw_nb201",
+    "Edge",
+    "Node",
+    "draw_dag",
+    "op_color",
     "plot_costs",
     "plot_curves",
+    "plot_front",
     "plot_probabilities",
-    "plot_run",
     "read_metrics",
     "read_probabilities",
+    "save_figure",
     "write_probabilities",
 ]

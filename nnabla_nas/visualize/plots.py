@@ -6,21 +6,17 @@ edge or a block (``normal/edge_3``, ``cell/edge_0``, ``block_4``). `write_probab
 keeps it the way `MetricsTable` keeps ``metrics.csv``: the whole file is rewritten
 atomically each epoch, and a resumed run drops the rows of the epochs it repeats.
 
-`plot_run` draws every figure a run folder allows into ``RUN_DIR/figures/``:
-
-- ``probs.png`` from ``arch_probs.csv`` (`plot_probabilities`);
-- ``curves.png``: losses, errors and learning rates from ``metrics.csv`` (`plot_curves`);
-- ``costs.png``: the ``cost/*`` and ``train/arch_cost`` columns of ``metrics.csv``
-  (`plot_costs`);
-- ``arch*.svg`` and ``arch*.png`` from ``arch.json`` (`diagrams.draw_architecture`).
+The figures: ``probs.png`` from ``arch_probs.csv`` (`plot_probabilities`), ``curves.png``
+(losses, errors and learning rates of ``metrics.csv``, `plot_curves`), ``costs.png`` (its
+``cost/*`` and ``train/arch_cost`` columns, `plot_costs`) and ``pareto.png`` (the trials
+of a multi-trial search and their front, `plot_front`). Which files of a run folder feed
+them is the run folder's business (`nnabla_nas.app.figures`).
 """
 
 from __future__ import annotations
 
 import csv
-import glob
 import io
-import logging
 import math
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -31,7 +27,7 @@ from matplotlib.lines import Line2D
 from matplotlib.ticker import EngFormatter, MaxNLocator
 
 from ..utils.io import write_text
-from .diagrams import OP_COLORS, PALETTE, draw_architecture, save_figure
+from .diagrams import PALETTE, save_figure
 
 __all__ = [
     "MAX_PANELS",
@@ -41,8 +37,8 @@ __all__ = [
     "curves_figure",
     "plot_costs",
     "plot_curves",
+    "plot_front",
     "plot_probabilities",
-    "plot_run",
     "probabilities_figure",
     "read_metrics",
     "read_probabilities",
@@ -67,8 +63,6 @@ _COST_TITLES = {
 }
 _COUNTS = ("flops", "params", "memory", "memory_bytes")
 _SPLIT_STYLES = {"train": "-", "valid": "--", "test": ":"}
-
-logger = logging.getLogger("nnabla_nas")
 
 
 # -- arch_probs.csv ---------------------------------------------------------------------
@@ -149,12 +143,12 @@ def write_probabilities(
     write_text(path, out.getvalue())
 
 
-def _candidate_colors(names: Sequence[str]) -> dict[str, str]:
-    """A distinct colour per name: its `OP_COLORS` one when free, else the next unused."""
+def _candidate_colors(names: Sequence[str], given: Mapping[str, str]) -> dict[str, str]:
+    """A distinct colour per name: its `given` one when free, else the next unused."""
     colors: dict[str, str] = {}
     for name in names:
-        if name in OP_COLORS and OP_COLORS[name] not in colors.values():
-            colors[name] = OP_COLORS[name]
+        if name in given and given[name] not in colors.values():
+            colors[name] = given[name]
     spare = (c for c in PALETTE if c not in colors.values())
     for name in names:
         if name not in colors:
@@ -164,9 +158,11 @@ def _candidate_colors(names: Sequence[str]) -> dict[str, str]:
 
 def probabilities_figure(
     history: Mapping[str, Mapping[str, Sequence[tuple[int, float]]]],
+    colors: Mapping[str, str] | None = None,
 ) -> Figure | None:
     """One panel per choice (the first `MAX_PANELS`), one line per candidate, a candidate
-    in the same colour in every panel; None when `history` is empty."""
+    in the same colour in every panel (its `colors` one when given); None when `history`
+    is empty."""
     choices = [c for c in history if any(history[c].values())]
     if not choices:
         return None
@@ -175,7 +171,7 @@ def probabilities_figure(
     ncols = min(n, math.ceil(math.sqrt(n * 4 / 3)))
     nrows = math.ceil(n / ncols)
     names = list(dict.fromkeys(name for c in shown for name in history[c]))
-    colors = _candidate_colors(names)
+    colors = _candidate_colors(names, colors or {})
     fig = Figure(figsize=(2.4 * ncols + 0.6, 1.75 * nrows + 1.3), dpi=_DPI, layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False, sharex=True, sharey=True)
     for k, ax in enumerate(axes.flat):
@@ -208,11 +204,13 @@ def probabilities_figure(
     return fig
 
 
-def plot_probabilities(history: str | History, path: str) -> str | None:
+def plot_probabilities(
+    history: str | History, path: str, colors: Mapping[str, str] | None = None
+) -> str | None:
     """Writes `probabilities_figure` of `history` (or of the ``arch_probs.csv`` it names)
     to the PNG `path`; returns `path`, or None when there is nothing to plot."""
     data = read_probabilities(history) if isinstance(history, str) else history
-    fig = probabilities_figure(data)
+    fig = probabilities_figure(data, colors)
     if fig is None:
         return None
     save_figure(fig, [path], dpi=_DPI)
@@ -351,48 +349,29 @@ def plot_costs(metrics_csv: str, path: str) -> str | None:
     return path
 
 
-# -- a run folder -----------------------------------------------------------------------
+# -- multi-trial ------------------------------------------------------------------------
 
 
-def _diagrams_current(arch: str, out: str) -> bool:
-    """Whether diagrams exist in `out` and none is older than `arch`."""
-    drawn = glob.glob(os.path.join(out, "arch*.png")) + glob.glob(os.path.join(out, "arch*.svg"))
-    return bool(drawn) and min(os.path.getmtime(p) for p in drawn) >= os.path.getmtime(arch)
-
-
-def plot_run(run_dir: str, out_dir: str | None = None) -> list[str]:
-    """Draws every figure the files of `run_dir` allow into `out_dir` (default
-    ``RUN_DIR/figures``): ``probs.png``, ``curves.png``, ``costs.png`` and the diagrams
-    ``arch*.svg`` / ``arch*.png``.
-
-    A figure that cannot be drawn (a missing, truncated or invalid file) is logged as a
-    warning and skipped, so a run never fails for its figures. Diagrams newer than
-    ``arch.json`` are left as they are (a retraining's architecture never changes).
-
-    Returns:
-        The paths written.
-    """
-    out = out_dir if out_dir is not None else os.path.join(run_dir, "figures")
-    probs = os.path.join(run_dir, "arch_probs.csv")
-    metrics = os.path.join(run_dir, "metrics.csv")
-    arch = os.path.join(run_dir, "arch.json")
-    jobs: list[tuple[str, str, Callable[[], str | list[str] | None]]] = [
-        ("probs.png", probs, lambda: plot_probabilities(probs, os.path.join(out, "probs.png"))),
-        ("curves.png", metrics, lambda: plot_curves(metrics, os.path.join(out, "curves.png"))),
-        ("costs.png", metrics, lambda: plot_costs(metrics, os.path.join(out, "costs.png"))),
-        ("arch diagrams", arch, lambda: draw_architecture(arch, out, "arch")),
-    ]
-    written: list[str] = []
-    for what, source, draw in jobs:
-        if not os.path.isfile(source) or (source == arch and _diagrams_current(arch, out)):
-            continue
-        try:
-            result = draw()
-        except Exception as err:
-            logger.warning(f"figure {what} not drawn from {source}: {type(err).__name__}: {err}")
-            continue
-        if isinstance(result, str):
-            written.append(result)
-        elif result:
-            written.extend(result)
-    return written
+def plot_front(
+    path: str,
+    points: Sequence[tuple[float, float]],
+    front: Sequence[tuple[float, float]],
+    budget: float | None = None,
+) -> str:
+    """Writes ``pareto.png``: every trial's ``(latency, accuracy)``, the Pareto front as a
+    staircase, and the latency budget as a dashed line; returns `path`."""
+    fig = Figure(figsize=(6, 4), dpi=120, layout="constrained")
+    ax = fig.subplots()
+    if points:
+        latency, accuracy = zip(*points, strict=True)
+        ax.scatter(latency, accuracy, s=8, alpha=0.4, label="trials")
+    if front:
+        ax.step(*zip(*sorted(front), strict=True), where="post", color="C3", label="Pareto front")
+    if budget is not None:
+        ax.axvline(budget, color="k", linestyle="--", linewidth=1, label="latency budget")
+    ax.set_xlabel("latency (ms)")
+    ax.set_ylabel("accuracy (%)")
+    if points or front or budget is not None:
+        ax.legend(loc="lower right")
+    save_figure(fig, [path], dpi=120)
+    return path

@@ -85,7 +85,7 @@ def test_train_batches_round_trip(tmp_path: Path, nested: bool) -> None:
 
 def test_test_batch_round_trip(tmp_path: Path) -> None:
     written = _write_batches(tmp_path, ["test_batch"], seed=1)
-    data = DATASETS["cifar10"](str(tmp_path), train=False)
+    data = load_cifar10(str(tmp_path), train=False)
     pixels, labels = written["test_batch"]
     np.testing.assert_allclose(data.images.reshape(3, 3072), pixels / 255.0, rtol=1e-6)
     np.testing.assert_array_equal(data.labels, labels)
@@ -123,3 +123,19 @@ def test_a_batch_with_the_wrong_layout_is_refused(tmp_path: Path) -> None:
     (tmp_path / "test_batch").write_bytes(pickle.dumps({b"data": [1, 2]}))
     with pytest.raises(ValueError, match="not a CIFAR-10 python batch"):
         load_cifar10(str(tmp_path), train=False)
+
+
+def test_the_dataset_object_knows_its_shape_without_loading_and_loads_both_splits(
+    tmp_path: Path,
+) -> None:
+    cifar = DATASETS["cifar10"](root=str(tmp_path / "nowhere"))
+    assert cifar.sample_shape == (3, 32, 32) and cifar.classes == 10
+    assert cifar.mean == (0.4914, 0.4822, 0.4465) and len(cifar.std) == 3
+    with pytest.raises(FileNotFoundError, match=r"cifar-10-python\.tar\.gz"):
+        cifar.load(split_seed=0)
+    written = _write_batches(tmp_path / "cifar-10-batches-py", [*TRAIN, "test_batch"], seed=2)
+    train, test = DATASETS["cifar10"](root=str(tmp_path)).load(split_seed=0)
+    assert len(train) == 5 * 3 and len(test) == 3
+    np.testing.assert_array_equal(test.labels, written["test_batch"][1])
+    with pytest.raises(ValueError, match=r"dataset\.root: cifar10 needs the directory"):
+        DATASETS["cifar10"]()

@@ -55,6 +55,17 @@ def test_bad_size_is_refused() -> None:
         load_digits(size=0)
 
 
-def test_registry_names_the_loaders() -> None:
-    assert DATASETS["digits"] is load_digits
+def test_registry_names_the_dataset_classes() -> None:
     assert set(DATASETS) == {"digits", "cifar10"}
+    digits = DATASETS["digits"](image_size=16, test_fraction=0.25)
+    assert digits.sample_shape == (1, 16, 16) and digits.classes == 10 and digits.mean is None
+    train, test = digits.load(split_seed=0)
+    assert (len(train), len(test)) == (1348, 449) and train.sample_shape == (1, 16, 16)
+    again, _ = digits.load(split_seed=0)
+    np.testing.assert_array_equal(again.labels, train.labels)
+    other, _ = digits.load(split_seed=1)
+    assert not np.array_equal(other.labels, train.labels)
+    with pytest.raises(ValueError, match=r"dataset\.image_size must be a positive int"):
+        DATASETS["digits"](image_size=0)
+    with pytest.raises(ValueError, match=r"dataset\.test_fraction must lie in \(0, 1\)"):
+        DATASETS["digits"](test_fraction=1.0)

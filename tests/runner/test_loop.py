@@ -9,7 +9,7 @@ from nnabla_nas import module as Mo
 from nnabla_nas.contrib.model import Model
 from nnabla_nas.dataset import ArrayDataset, DataLoader
 from nnabla_nas.optimizer import Optimizer
-from nnabla_nas.runner.loop import Callback, Loop, NonFiniteLossError, epoch_seed
+from nnabla_nas.runner.loop import Callback, Loop, NonFiniteLossError, epoch_rng
 from nnabla_nas.runner.trainer import Trainer
 from nnabla_nas.utils.checkpoint import Checkpointer
 
@@ -85,10 +85,13 @@ def test_hooks_run_in_order_and_metrics_are_sample_weighted():
     assert math.isclose(last["valid/loss"], expected, rel_tol=1e-6)
 
 
-def test_epoch_seed_depends_on_seed_and_epoch():
-    seeds = {epoch_seed(s, e) for s in range(3) for e in range(3)}
-    assert len(seeds) == 9
-    assert epoch_seed(1, 2) == epoch_seed(1, 2)
+def test_epoch_noise_depends_on_seed_and_epoch_only():
+    draws = {float(epoch_rng(s, e).random()) for s in range(3) for e in range(3)}
+    assert len(draws) == 9
+    assert epoch_rng(1, 2).random() == epoch_rng(1, 2).random()
+    # Not the stream a loader with the same seed shuffles an epoch with.
+    order = np.random.default_rng([1, 2]).permutation(10)
+    assert not np.array_equal(epoch_rng(1, 2).permutation(10), order)
 
 
 class NaNAt(Trainer):

@@ -17,7 +17,7 @@ class TwoHeads(Model):
         rs = np.random.RandomState(0)
         self._main = Mo.Linear(4, 3, rng=rs)
         self._aux = Mo.Linear(4, 3, rng=rs)
-        self.drop_prob = 0.0
+        self._paths = Mo.ModuleList([Mo.DropPath(), Mo.Sequential(Mo.DropPath())])
 
     def call(self, x):
         return (self._main(x), self._aux(x)) if self.training else self._main(x)
@@ -49,9 +49,33 @@ def test_drop_path_grows_linearly_over_the_epochs():
     t = Trainer(net, opt, drop_path=0.2, epochs=4)
     seen = []
     for epoch in range(4):
-        t.on_epoch_start(epoch)
-        seen.append(net.drop_prob)
-    np.testing.assert_allclose(seen, [0.0, 0.05, 0.1, 0.15])
+        t.start_epoch(epoch, np.random.default_rng(epoch))
+        seen.append([m.drop_prob for _, m in net.get_modules() if isinstance(m, Mo.DropPath)])
+    # Every DropPath of the tree, nested ones too, follows the schedule.
+    np.testing.assert_allclose(seen, [[0.0] * 2, [0.05] * 2, [0.1] * 2, [0.15] * 2])
+
+
+def test_drop_path_noise_comes_from_the_epochs_generator():
+    class Dropped(Model):
+        def __init__(self):
+            self._fc = Mo.Linear(4, 3, rng=np.random.RandomState(0))
+            self._drop = Mo.DropPath(0.5)
+
+        def call(self, x):
+            return self._drop(self._fc(x))
+
+    def losses(seed):
+        net = Dropped()
+        opt = Optimizer(net.get_net_parameters(grad_only=True), "sgd", 0.0)
+        t = Trainer(net, opt, drop_path=0.5, epochs=1)
+        t.start_epoch(1, np.random.default_rng(seed))  # the schedule's end: 0.5
+        x = np.ones((64, 4), np.float32)
+        return [t.train_on_batch({"train": (x, np.zeros((64, 1), np.int32))})["loss"]
+                for _ in range(3)]  # fmt: skip
+
+    first, again, other = losses(1), losses(1), losses(2)
+    assert first == again and first != other
+    assert len(set(first)) == 3  # each step draws its own mask
 
 
 def test_training_steps_reduce_the_loss():

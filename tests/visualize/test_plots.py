@@ -1,5 +1,3 @@
-import json
-import logging
 import os
 
 import numpy as np
@@ -8,9 +6,11 @@ from figure_checks import has_color, png
 from matplotlib import _pylab_helpers
 from matplotlib.colors import to_hex
 
-from nnabla_nas.contrib.darts.genotype import DARTS_V2
+from nnabla_nas.contrib.darts.diagram import COLORS
+from nnabla_nas.contrib.mobilenet.diagram import COLORS as MOBILENET_COLORS
+from nnabla_nas.contrib.registry import get_space
 from nnabla_nas.visualize import plots
-from nnabla_nas.visualize.diagrams import OP_COLORS
+from nnabla_nas.visualize.diagrams import PALETTE
 from nnabla_nas.visualize.plots import (
     MAX_PANELS,
     costs_figure,
@@ -18,7 +18,6 @@ from nnabla_nas.visualize.plots import (
     plot_costs,
     plot_curves,
     plot_probabilities,
-    plot_run,
     probabilities_figure,
     read_metrics,
     read_probabilities,
@@ -122,25 +121,46 @@ def test_plot_probabilities(tmp_path):
     for epoch in range(5):
         write_probabilities(path, epoch, epoch_probs(epoch))
     out = str(tmp_path / "figures" / "probs.png")
-    assert plot_probabilities(path, out) == out
+    assert plot_probabilities(path, out, colors=get_space("darts").colors) == out
     packed = png(out)
     assert packed.shape[1] > packed.shape[0]
     for name in CANDIDATES[:3]:
-        assert has_color(packed, OP_COLORS[name]), name
+        assert has_color(packed, COLORS[name]), name
     assert os.listdir(tmp_path / "figures") == ["probs.png"]
     assert _pylab_helpers.Gcf.get_num_fig_managers() == 0
 
-    fig = probabilities_figure(read_probabilities(path))
+    fig = probabilities_figure(read_probabilities(path), COLORS)
     axes = visible_axes(fig)
     assert [ax.get_title() for ax in axes] == ["normal/edge_0", "normal/edge_1", "block_2"]
     legend = fig.legends[0]
     assert [t.get_text() for t in legend.get_texts()] == CANDIDATES
     colors = [to_hex(h.get_color()) for h in legend.legend_handles]
+    assert colors[:3] == [COLORS[name] for name in CANDIDATES[:3]]
+    assert colors[3] in PALETTE  # 'my_op' has no colour of the space
     assert len(set(colors)) == len(CANDIDATES)
     for ax in axes:
         assert [to_hex(line.get_color()) for line in ax.get_lines()] == colors
         assert all(len(line.get_xdata()) == 5 for line in ax.get_lines())
     assert fig.get_suptitle() == "Candidate probabilities per epoch"
+
+
+def test_probabilities_colors_come_from_the_caller(tmp_path):
+    history = {"block_0": {"k3_e3": [(0, 0.4), (1, 0.7)], "skip": [(0, 0.6), (1, 0.3)]}}
+    mine = {"k3_e3": "#123456", "skip": "#abcdef"}
+    out = str(tmp_path / "probs.png")
+    assert plot_probabilities(history, out, colors=mine) == out
+    packed = png(out, min_colors=10)
+    assert has_color(packed, "#123456") and has_color(packed, "#abcdef")
+    assert not has_color(packed, MOBILENET_COLORS["k3_e3"], count=1)
+
+    def legend_colors(colors):
+        fig = probabilities_figure(history, colors)
+        return [to_hex(h.get_color()) for h in fig.legends[0].legend_handles]
+
+    assert legend_colors(mine) == ["#123456", "#abcdef"]
+    assert legend_colors(MOBILENET_COLORS) == [MOBILENET_COLORS["k3_e3"], MOBILENET_COLORS["skip"]]
+    # Without colours, the candidates take the palette in order.
+    assert legend_colors(None) == legend_colors({}) == PALETTE[:2]
 
 
 def test_probabilities_grid_is_capped(tmp_path):
@@ -204,72 +224,14 @@ def test_plot_costs(tmp_path):
     assert list(axes[-1].get_lines()[0].get_xdata()) == [2.0, 3.0]
 
 
-def make_run(folder, arch=DARTS_V2):
-    folder.mkdir(parents=True)
-    (folder / "arch.json").write_text(json.dumps(arch))
-    (folder / "metrics.csv").write_text(COSTS)
-    for epoch in range(3):
-        write_probabilities(str(folder / "arch_probs.csv"), epoch, epoch_probs(epoch))
-    return str(folder)
-
-
-def test_plot_run_writes_every_figure(tmp_path):
-    run = make_run(tmp_path / "run")
-    written = plot_run(run)
-    names = ["probs.png", "curves.png", "costs.png", "arch_normal.svg", "arch_normal.png",
-             "arch_reduce.svg", "arch_reduce.png"]  # fmt: skip
-    assert written == [os.path.join(run, "figures", n) for n in names]
-    assert sorted(os.listdir(os.path.join(run, "figures"))) == sorted(names)
-    # Diagrams newer than arch.json stay; a rewritten arch.json redraws them.
-    assert [os.path.basename(p) for p in plot_run(run)] == names[:3]
-    arch = os.path.join(run, "arch.json")
-    later = os.path.getmtime(os.path.join(run, "figures", "arch_normal.png")) + 1
-    os.utime(arch, (later, later))
-    assert plot_run(run) == written
-
-    nb201 = {"arch": "|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|"}
-    other = make_run(tmp_path / "nb201", nb201)
-    os.remove(os.path.join(other, "arch_probs.csv"))
-    out = str(tmp_path / "elsewhere")
-    assert [os.path.basename(p) for p in plot_run(other, out)] == [
-        "curves.png", "costs.png", "arch.svg", "arch.png",
-    ]  # fmt: skip
-    assert not os.path.exists(os.path.join(other, "figures"))
-    assert plot_run(str(tmp_path / "empty")) == []
-
-
-class Records(logging.Handler):
-    """Keeps the records logged to it (whether or not the logger propagates)."""
-
-    def __init__(self):
-        super().__init__()
-        self.records = []
-
-    def emit(self, record):
-        self.records.append(record)
-
-
-def test_plot_run_skips_what_it_cannot_draw(tmp_path):
-    run = make_run(tmp_path / "run")
-    (tmp_path / "run" / "arch.json").write_text('{"normal": [["conv_9x9", 0]]}')
-    (tmp_path / "run" / "arch_probs.csv").write_text("epoch,choice\n0,e\n")
-    logger, handler = logging.getLogger("nnabla_nas"), Records()
-    logger.addHandler(handler)
-    try:
-        written = plot_run(run)
-    finally:
-        logger.removeHandler(handler)
-    assert [os.path.basename(p) for p in written] == ["curves.png", "costs.png"]
-    messages = [r.getMessage() for r in handler.records if r.levelno == logging.WARNING]
-    assert len(messages) == 2
-    assert "probs.png" in messages[0] and "lacks the columns" in messages[0]
-    assert "arch diagrams" in messages[1] and "invalid DARTS genotype" in messages[1]
-    assert sorted(os.listdir(os.path.join(run, "figures"))) == ["costs.png", "curves.png"]
-
-
 def test_candidate_colors_are_distinct():
-    # 'skip' and 'skip_connect' share a colour: the first to come keeps it.
-    colors = plots._candidate_colors(["skip_connect", "skip", "a", "b", "sep_conv_3x3"])
-    assert colors["skip_connect"] == OP_COLORS["skip_connect"] == OP_COLORS["skip"]
-    assert colors["sep_conv_3x3"] == OP_COLORS["sep_conv_3x3"]
+    # 'skip' (MobileNetV2) and 'skip_connect' (DARTS) share a colour: the first keeps it.
+    given = {**COLORS, **MOBILENET_COLORS}
+    assert given["skip_connect"] == given["skip"]
+    colors = plots._candidate_colors(["skip_connect", "skip", "a", "b", "sep_conv_3x3"], given)
+    assert list(colors) == ["skip_connect", "skip", "a", "b", "sep_conv_3x3"]
+    assert colors["skip_connect"] == COLORS["skip_connect"]
+    assert colors["sep_conv_3x3"] == COLORS["sep_conv_3x3"]
+    assert colors["skip"] != COLORS["skip_connect"]
     assert len(set(colors.values())) == 5
+    assert plots._candidate_colors(["a", "b"], {}) == {"a": PALETTE[0], "b": PALETTE[1]}

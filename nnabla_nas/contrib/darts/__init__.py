@@ -7,11 +7,13 @@ the network of a genotype; `genotype` holds validation and JSON files.
 from .genotype import DARTS_V2, load_genotype, save_genotype, validate_genotype
 from .modules import CANDIDATE_NAMES, CANDIDATES, MixedOp, register
 from .network import SearchNet, TrainNet
+from .space import DartsSpace
 
 __all__ = [
     "CANDIDATES",
     "CANDIDATE_NAMES",
     "DARTS_V2",
+    "DartsSpace",
     "MixedOp",
     "SearchNet",
     "TrainNet",

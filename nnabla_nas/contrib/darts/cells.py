@@ -10,9 +10,12 @@ import nnabla.functions as F
 import numpy as np
 
 from ... import module as Mo
+from ...module.misc import DropPath
+from ...module.mixedop import MixedOp
 from ...module.module import Module
 from ...module.parameter import Parameter
-from .modules import CANDIDATES, DropPath, FactorizedReduce, MixedOp, ReLUConvBN, batch_norm
+from ..blocks import FactorizedReduce, ReLUConvBN, batch_norm
+from .modules import CANDIDATES
 
 
 @dataclass(frozen=True)
@@ -95,6 +98,7 @@ class SearchCell(_Cell):
     Args:
         alphas: one architecture parameter per edge to share, or None for each edge to
             make its own.
+        label: the prefix of the edges' choice labels, ``'<label>/edge_<k>'``.
     """
 
     def __init__(
@@ -107,6 +111,7 @@ class SearchCell(_Cell):
         alphas: Sequence[Parameter] | None,
         mode: str,
         rng: np.random.Generator,
+        label: str,
     ) -> None:
         self._init_inputs(spec, affine=False)
         self._num_nodes, self._multiplier = num_nodes, multiplier
@@ -114,8 +119,12 @@ class SearchCell(_Cell):
         for node in range(num_nodes):
             for j in range(node + 2):
                 ops = [search_candidate(n, spec.channels, edge_stride(spec, j)) for n in candidates]
-                alpha = None if alphas is None else alphas[len(edges)]
-                edges.append(MixedOp(ops, mode, alpha=alpha, rng=rng))
+                k = len(edges)
+                alpha = None if alphas is None else alphas[k]
+                edges.append(
+                    MixedOp(ops, mode, alpha=alpha, rng=rng, label=f"{label}/edge_{k}",
+                            names=candidates)
+                )  # fmt: skip
         self._edges = Mo.ModuleList(edges)
 
     @property

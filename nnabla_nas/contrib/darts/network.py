@@ -8,13 +8,14 @@ from typing import Any
 import numpy as np
 
 from ... import module as Mo
-from ...module.mixedop import MODES
+from ...module.misc import DropPath
+from ...module.mixedop import check_mode
 from ...module.parameter import Parameter
-from ..misc import AuxiliaryHeadCIFAR
+from ..blocks import AuxiliaryHeadCIFAR
 from ..model import Model
 from .cells import CellSpec, SearchCell, TrainCell, plan_cells, stem
 from .genotype import CELL_TYPES, derive_genotype, edge_count, validate_genotype
-from .modules import CANDIDATE_NAMES, CANDIDATES, DropPath
+from .modules import CANDIDATE_NAMES, CANDIDATES
 
 __all__ = ["SearchNet", "TrainNet"]
 
@@ -98,8 +99,7 @@ class SearchNet(Model):
         _check_num_cells(num_cells)
         if multiplier > num_choices:
             raise ValueError(f"multiplier ({multiplier}) exceeds num_choices ({num_choices})")
-        if mode not in MODES:
-            raise ValueError(f"SearchNet: unknown mode {mode!r}; use one of {MODES}")
+        check_mode(mode)
         self.candidate_names = _check_candidates(candidates)
         self._num_nodes, self._multiplier, self._shared = num_choices, multiplier, shared
         generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
@@ -113,7 +113,7 @@ class SearchNet(Model):
             SearchCell(
                 spec, num_nodes=num_choices, multiplier=multiplier,
                 candidates=self.candidate_names, alphas=self._shared_alphas(spec.reduction),
-                mode=mode, rng=generator,
+                mode=mode, rng=generator, label=self._label(spec),
             )
             for spec in specs
         )  # fmt: skip
@@ -127,6 +127,10 @@ class SearchNet(Model):
         return Mo.ParameterList(
             Parameter((n,), initializer=1e-3 * rng.standard_normal(n)) for _ in range(count)
         )
+
+    def _label(self, spec: CellSpec) -> str:
+        kind = CELL_TYPES[int(spec.reduction)]
+        return kind if self._shared else f"{kind}_{spec.index}"
 
     def _shared_alphas(self, reduction: bool) -> list[Parameter] | None:
         if not self._shared:

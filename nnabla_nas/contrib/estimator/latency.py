@@ -1,9 +1,10 @@
 """`LatencyEstimator`: measured inference latency, with a shareable lookup table.
 
 Each distinct layer configuration is measured once: the key is the layer type, its
-arguments (its ``extra_repr()``), its input shapes, the nnabla context and the
-``OMP_NUM_THREADS`` setting. Results are kept in memory and, with a table path, in a JSON
-file that later runs (and users of the same device) reuse.
+arguments (its ``extra_repr()``), its input shapes, the nnabla context and the thread
+setting the estimator is given (e.g. the ``OMP_NUM_THREADS`` the command line reads).
+Results are kept in memory and, with a table path, in a JSON file that later runs (and
+users of the same device) reuse.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ import numpy as np
 from ...module import Module
 from ...utils.io import read_json, write_json
 from .base import Estimator, Shape, build
-from .memory import inference_mode
 
 __all__ = ["TABLE_FORMAT", "LatencyEstimator", "trimmed_mean"]
 
@@ -84,6 +84,8 @@ class LatencyEstimator(Estimator):
         warmup: untimed forwards before timing.
         repeats: timed forwards per layer.
         trim: fraction of runs dropped at each end of the sorted times.
+        threads: the thread setting the measurements are made under (part of the key of
+            every entry, so tables of different settings do not mix).
     """
 
     name = "latency"
@@ -96,6 +98,7 @@ class LatencyEstimator(Estimator):
         warmup: int = 3,
         repeats: int = 10,
         trim: float = 0.2,
+        threads: str = "",
     ) -> None:
         if repeats < 1 or warmup < 0 or not 0.0 <= trim < 0.5:
             raise ValueError(
@@ -103,6 +106,7 @@ class LatencyEstimator(Estimator):
                 f"repeats={repeats}, warmup={warmup}, trim={trim}"
             )
         self.table_path, self.warmup, self.repeats, self.trim = table_path, warmup, repeats, trim
+        self.threads = str(threads)
         self.measurements = 0
         self._entries: dict[str, dict[str, Any]] = {}
         if table_path is not None and os.path.exists(table_path):
@@ -140,7 +144,7 @@ class LatencyEstimator(Estimator):
             "args": module.extra_repr(),
             "input_shapes": [[int(d) for d in s] for s in input_shapes],
             "context": str(nn.get_current_context()),
-            "threads": os.environ.get("OMP_NUM_THREADS", ""),
+            "threads": self.threads,
         }
         key = _entry_key(entry)
         if key not in self._entries:
@@ -151,7 +155,7 @@ class LatencyEstimator(Estimator):
         return float(self._entries[key]["ms"])
 
     def _measure(self, module: Module, input_shapes: list[Shape]) -> float | None:
-        with nn.auto_forward(False), inference_mode(module):
+        with nn.auto_forward(False), module.modes(training=False):
             inputs = _random_inputs(input_shapes)
             out = module.call(*inputs)
         if any(out is x for x in inputs):
@@ -179,7 +183,7 @@ class LatencyEstimator(Estimator):
         the per-layer sum `cost` against reality.
         """
         (data,) = _random_inputs([tuple(int(d) for d in input_shape)])
-        with inference_mode(model):
+        with model.modes(training=False):
             output = build(model, data)
         times = self._time(output, self.warmup, runs)
         return {"median": statistics.median(times), "min": min(times), "max": max(times)}

@@ -12,8 +12,7 @@ upper bound.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
 
 import nnabla as nn
@@ -21,7 +20,7 @@ import nnabla as nn
 from ...module import Module
 from .base import Estimator, Shape, build, recorded_shapes
 
-__all__ = ["BYTES_PER_ELEMENT", "MemoryEstimator", "graph_peak_bytes", "inference_mode"]
+__all__ = ["BYTES_PER_ELEMENT", "MemoryEstimator", "graph_peak_bytes"]
 
 BYTES_PER_ELEMENT = 4
 """float32."""
@@ -64,18 +63,6 @@ def graph_peak_bytes(output: nn.Variable, params: Sequence[nn.Variable] = ()) ->
     return max(sum(size[k] for k in size if birth[k] <= i <= death[k]) for i in steps)
 
 
-@contextmanager
-def inference_mode(model: Module) -> Iterator[Module]:
-    """Sets every module of `model` to inference mode, restoring each one's mode after."""
-    modes = [(m, m.training) for _, m in model.get_modules()]
-    model.training = False
-    try:
-        yield model
-    finally:
-        for module, mode in modes:  # pre-order: a child's own mode is set after its parent's
-            module.training = mode
-
-
 class MemoryEstimator(Estimator):
     """Memory of one inference in bytes: resident parameters plus peak activations.
 
@@ -89,7 +76,7 @@ class MemoryEstimator(Estimator):
 
     def layer_cost(self, module: Module, input_shapes: list[Shape]) -> float:
         """Bytes of the layer's inference output (0 for a layer that returns its input)."""
-        with nn.auto_forward(False), inference_mode(module):
+        with nn.auto_forward(False), module.modes(training=False):
             inputs = [nn.Variable(tuple(s)) for s in input_shapes]
             out = module.call(*inputs)
         if any(out is x for x in inputs):
@@ -116,7 +103,7 @@ class MemoryEstimator(Estimator):
         Builds the inference graph (modes restored after); a `MixedOp` in ``'sample'``
         mode draws anew, so use ``'max'`` mode, or `graph_peak_bytes` on a built graph.
         """
-        with inference_mode(model):
+        with model.modes(training=False):
             output = build(model, input_shape)
         return graph_peak_bytes(output, list(model.get_parameters().values()))
 

@@ -9,12 +9,14 @@ its `genotype()` derives an architecture. `TrainNet` builds the network of a gen
 from .arch import SETTINGS, Stage, load_arch, save_arch, validate_genotype
 from .modules import CANDIDATE_NAMES, CANDIDATES, InvertedResidual, register
 from .network import SearchNet, TrainNet
+from .space import MobileNetSpace
 
 __all__ = [
     "CANDIDATES",
     "CANDIDATE_NAMES",
     "SETTINGS",
     "InvertedResidual",
+    "MobileNetSpace",
     "SearchNet",
     "Stage",
     "TrainNet",

@@ -16,9 +16,9 @@ from typing import Any
 import nnabla.functions as F
 
 from ... import module as Mo
+from ...module.misc import DropPath
 from ...module.module import Module
 from ...utils.registry import registrar
-from ..darts.modules import DropPath
 
 __all__ = [
     "CANDIDATES",

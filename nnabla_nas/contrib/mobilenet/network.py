@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 
 from ... import module as Mo
-from ...module.mixedop import MODES, MixedOp
+from ...module.misc import DropPath
+from ...module.mixedop import MixedOp, check_mode
 from ...module.module import Module
-from ..darts.modules import DropPath
 from ..model import Model
 from .arch import (
     HEAD_CHANNELS,
@@ -152,8 +152,7 @@ class SearchNet(_MobileNet):
         stages: Sequence[Sequence[int]] | None = None,
         dropout: float = 0.0,
     ) -> None:
-        if mode not in MODES:
-            raise ValueError(f"SearchNet: unknown mode {mode!r}; use one of {MODES}")
+        check_mode(mode)
         used = resolve_stages(settings, stages)
         self.candidate_names = _check_candidates(candidates)
         self._choices = block_choices(used, self.candidate_names)
@@ -161,8 +160,9 @@ class SearchNet(_MobileNet):
         generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
 
         def make_block(index: int, block: Block, cin: int, cout: int) -> Module:
-            ops = [candidate(n, cin, cout, block.stride) for n in self._choices[index]]
-            return MixedOp(ops, mode, rng=generator)
+            names = self._choices[index]
+            ops = [candidate(n, cin, cout, block.stride) for n in names]
+            return MixedOp(ops, mode, rng=generator, label=f"block_{index}", names=names)
 
         self._build(
             in_channels, num_classes, settings=settings, stages=used, width_mult=width_mult,

@@ -22,11 +22,13 @@ from .arch import (
 )
 from .modules import CANDIDATES, register
 from .network import SearchNet, TrainNet
+from .space import NB201Space
 from .table import NB201Table
 
 __all__ = [
     "CANDIDATES",
     "OPS",
+    "NB201Space",
     "NB201Table",
     "SearchNet",
     "TrainNet",

@@ -16,7 +16,7 @@ import nnabla.functions as F
 from ... import module as Mo
 from ...module.module import Module
 from ...utils.registry import registrar
-from ..darts.modules import ReLUConvBN, batch_norm
+from ..blocks import ReLUConvBN, batch_norm
 
 __all__ = ["CANDIDATES", "ReLUConvBN", "ResidualBlock", "candidate", "register", "stem"]
 

@@ -15,10 +15,10 @@ import nnabla.functions as F
 import numpy as np
 
 from ... import module as Mo
-from ...module.mixedop import MODES, MixedOp, softmax
+from ...module.mixedop import MixedOp, check_mode, softmax
 from ...module.module import Module
 from ...module.parameter import Parameter
-from ..darts.modules import batch_norm
+from ..blocks import batch_norm
 from ..model import Model
 from .arch import EDGES, NUM_EDGES, NUM_NODES, OPS, ArchLike, arch_record, as_ops
 from .modules import ResidualBlock, candidate, stem
@@ -48,7 +48,10 @@ class _Cell(Module):
         nodes = [input]
         for j in range(1, NUM_NODES):
             outs = [self._edges[k](nodes[i]) for k, (i, t) in enumerate(EDGES) if t == j]
-            nodes.append(F.add_n(*outs) if len(outs) > 1 else outs[0])
+            total = outs[0]
+            for out in outs[1:]:  # pairwise: ONNX export has no n-ary add (AddN)
+                total = F.add2(total, out)
+            nodes.append(total)
         return nodes[-1]
 
 
@@ -76,6 +79,8 @@ class SearchCell(_Cell):
                 mode,
                 alpha=alphas[k],
                 rng=np.random.default_rng(seeds[k]),
+                label=f"cell/edge_{k}",
+                names=OPS,
             )
             for k in range(NUM_EDGES)
         )
@@ -162,8 +167,7 @@ class SearchNet(_Network):
         mode: str = "full",
         rng: np.random.Generator | int | None = None,
     ) -> None:
-        if mode not in MODES:
-            raise ValueError(f"SearchNet: unknown mode {mode!r}; use one of {MODES}")
+        check_mode(mode)
         generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
         n = len(OPS)
         # DARTS initialises the logits with small Gaussian noise.
@@ -204,8 +208,6 @@ class TrainNet(_Network):
     Args:
         genotype: the architecture: a string, a sequence of 6 ops, or a record from
             `SearchNet.genotype()` / `arch.load_arch` (validated here).
-        drop_path: accepted for the CLI's sake; NAS-Bench-201 networks are trained without
-            drop path, so it must be 0.
 
     Example:
         >>> import nnabla as nn
@@ -223,13 +225,7 @@ class TrainNet(_Network):
         *,
         init_channels: int = 16,
         num_cells: int = 5,
-        drop_path: float = 0.0,
     ) -> None:
-        if drop_path:
-            raise ValueError(
-                f"NAS-Bench-201 networks have no drop path, got drop_path={drop_path}; "
-                "set drop_path to 0 in the config"
-            )
         self._ops = as_ops(genotype)
         ops = self._ops
 

@@ -1,26 +1,30 @@
 """Multi-trial architecture search: strategies propose architectures, a driver evaluates them.
 
-`STRATEGIES` maps the names a config uses to the strategy classes.
+`STRATEGIES` maps the names a config uses (``searcher: evolution``) to the strategy
+classes; each class's `Strategy.Settings` is its config section. Optuna is imported only
+when an `OptunaStrategy` is made.
 """
 
-from .evolution import RegularizedEvolution
-from .optuna_adapter import OptunaStrategy
+from ...utils.registry import Registry
+from .evolution import EvolutionSettings, RegularizedEvolution
+from .optuna_adapter import OptunaSettings, OptunaStrategy
 from .pareto import hypervolume, hypervolume_2d, pareto_front
 from .space import Arch, ChoiceSpace
 from .strategy import Constraint, Objective, RandomSearch, Strategy, Trial
 
-STRATEGIES: dict[str, type[Strategy]] = {
-    "random": RandomSearch,
-    "evolution": RegularizedEvolution,
-    "optuna": OptunaStrategy,
-}
+STRATEGIES: Registry[type[Strategy]] = Registry("multi-trial strategy")
+STRATEGIES.add("random", RandomSearch)
+STRATEGIES.add("evolution", RegularizedEvolution)
+STRATEGIES.add("optuna", OptunaStrategy)
 
 __all__ = [
     "STRATEGIES",
     "Arch",
     "ChoiceSpace",
     "Constraint",
+    "EvolutionSettings",
     "Objective",
+    "OptunaSettings",
     "OptunaStrategy",
     "RandomSearch",
     "RegularizedEvolution",

@@ -14,7 +14,7 @@ from .trials import TrialLog
 class Executor(Protocol):
     capacity: int
 
-    def submit(self, number: int, arch: tuple[str, ...]) -> None: ...
+    def submit(self, number: int, arch: Any) -> None: ...
     def next_result(self) -> Outcome: ...
     def close(self) -> None: ...
 
@@ -32,12 +32,15 @@ def run_trials(
     log: TrialLog,
     *,
     budget: int,
+    decode: Callable[[tuple[str, ...]], Any] = tuple,
     on_trial: Callable[[Trial], Any] | None = None,
     logger: logging.Logger | None = None,
 ) -> list[Trial]:
     """Runs trials until `budget` of them have finished (earlier runs' trials included).
 
-    Keeps up to ``executor.capacity`` evaluations in flight. Each finished trial is told to
+    The executor evaluates ``decode(choices)`` of each proposal, e.g. the space's
+    architecture of the strategy's choice tuple. Keeps up to ``executor.capacity``
+    evaluations in flight. Each finished trial is told to
     the strategy, appended to the log and passed to `on_trial`. With an existing log, its
     trials are replayed first: a killed search continues where it stopped.
     """
@@ -53,7 +56,7 @@ def run_trials(
         while len(log.trials) + len(pending) < budget or pending:
             while len(log.trials) + len(pending) < budget and len(pending) < executor.capacity:
                 pending[number] = strategy.ask()
-                executor.submit(number, pending[number])
+                executor.submit(number, decode(pending[number]))
                 number += 1
             outcome = executor.next_result()
             trial = Trial(

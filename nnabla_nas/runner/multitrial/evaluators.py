@@ -1,39 +1,42 @@
 """Evaluators: what a trial costs to learn about a candidate architecture.
 
 An evaluator is a picklable object with ``evaluate(arch) -> dict[str, float]``; executors
-run it in this process or on Ray workers. Raising marks the trial as failed.
+run it in this process or on Ray workers. Raising marks the trial as failed. `arch` is a
+space's architecture (what ``Space.from_choices`` returns), not the strategy's choice tuple.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable
 from typing import Any, Protocol
-
-Arch = tuple[str, ...]
 
 
 class Evaluator(Protocol):
-    def evaluate(self, arch: Arch) -> dict[str, float]: ...
+    def evaluate(self, arch: Any) -> dict[str, float]: ...
+
+
+class Table(Protocol):
+    """A benchmark table (``Space.table()``): measured accuracy and latency."""
+
+    def devices(self) -> list[str]: ...
+    def accuracy(self, arch: Any) -> float: ...
+    def latency(self, arch: Any, device: str) -> float: ...
 
 
 class TableEvaluator:
-    """Looks a NAS-Bench-201 architecture up: measured accuracy (%) and device latency (ms).
+    """Looks an architecture up in a benchmark table: accuracy (%) and device latency (ms).
 
     Instant, so a benchmark of search strategies needs no training.
     """
 
-    def __init__(self, device: str) -> None:
-        from ...contrib.nb201.table import NB201Table
-
-        self.table = NB201Table.load()
-        if device not in self.table.devices():
+    def __init__(self, table: Table, device: str) -> None:
+        if device not in table.devices():
             raise ValueError(
-                f"unknown latency device {device!r}; "
-                f"the table has: {', '.join(self.table.devices())}"
+                f"unknown latency device {device!r}; the table has: {', '.join(table.devices())}"
             )
-        self.device = device
+        self.table, self.device = table, device
 
-    def evaluate(self, arch: Arch) -> dict[str, float]:
+    def evaluate(self, arch: Any) -> dict[str, float]:
         return {
             "accuracy": float(self.table.accuracy(arch)),
             "latency": float(self.table.latency(arch, self.device)),
@@ -41,27 +44,24 @@ class TableEvaluator:
 
 
 class TrainingEvaluator:
-    """Trains a candidate's `TrainNet` from scratch for a few epochs; reports its accuracy.
-
-    Runs entirely from plain data (a train config as a dict), so it can be shipped to
-    another process. The validation split is the search's architecture split, so the
-    test set stays unseen. With `device`, the table latency of the architecture is added.
+    """Trains a candidate and reports what `train` returns, with its `latency` added.
 
     Args:
-        config: a `TrainConfig` as a dict (``dataclasses.asdict``).
-        device: a NAS-Bench-201 latency device, or None.
+        train: trains the network of an architecture and returns its metrics, at least
+            ``accuracy`` (%); a picklable callable to run on other processes.
+        latency: the latency (ms) of an architecture, e.g. from a benchmark table or a
+            latency estimator; None when `train` reports it.
     """
 
-    def __init__(self, config: Mapping[str, Any], *, device: str | None = None) -> None:
-        self.config = dict(config)
-        self.device = device
+    def __init__(
+        self,
+        train: Callable[[Any], dict[str, float]],
+        latency: Callable[[Any], float] | None = None,
+    ) -> None:
+        self.train, self.latency = train, latency
 
-    def evaluate(self, arch: Arch) -> dict[str, float]:
-        from ... import experiment
-        from ...config import TrainConfig, from_dict
-
-        cfg = from_dict(TrainConfig, self.config)
-        values = experiment.train_candidate(cfg, arch)
-        if self.device is not None:
-            values["latency"] = TableEvaluator(self.device).evaluate(arch)["latency"]
+    def evaluate(self, arch: Any) -> dict[str, float]:
+        values = dict(self.train(arch))
+        if self.latency is not None:
+            values["latency"] = float(self.latency(arch))
         return values

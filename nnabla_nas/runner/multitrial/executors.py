@@ -8,7 +8,8 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from .evaluators import Arch, Evaluator
+from ...utils.extras import require
+from .evaluators import Evaluator
 
 
 @dataclass
@@ -21,7 +22,7 @@ class Outcome:
     seconds: float
 
 
-def run_evaluation(evaluator: Evaluator, number: int, arch: Arch) -> Outcome:
+def run_evaluation(evaluator: Evaluator, number: int, arch: Any) -> Outcome:
     """Evaluates one architecture; an exception becomes the outcome's error, not a crash."""
     start = time.perf_counter()
     try:
@@ -42,9 +43,9 @@ class SerialExecutor:
 
     def __init__(self, evaluator: Evaluator) -> None:
         self.evaluator = evaluator
-        self._queue: deque[tuple[int, Arch]] = deque()
+        self._queue: deque[tuple[int, Any]] = deque()
 
-    def submit(self, number: int, arch: Arch) -> None:
+    def submit(self, number: int, arch: Any) -> None:
         self._queue.append((number, arch))
 
     def next_result(self) -> Outcome:
@@ -63,8 +64,7 @@ class RayExecutor:
     """
 
     def __init__(self, evaluator: Evaluator, *, workers: int = 2, address: str | None = None):
-        import ray
-
+        ray = require("ray", "multi-trial search on Ray workers")
         self._ray = ray
         self._owns = not ray.is_initialized()
         if self._owns:
@@ -77,7 +77,7 @@ class RayExecutor:
         self._evaluator = ray.put(evaluator)
         self._pending: dict[Any, int] = {}
 
-    def submit(self, number: int, arch: Arch) -> None:
+    def submit(self, number: int, arch: Any) -> None:
         self._pending[self._task.remote(self._evaluator, number, arch)] = number
 
     def next_result(self) -> Outcome:

@@ -22,6 +22,9 @@ repeats the prefilter rejections too) the strategy proposes exactly what an unin
 sequential one would. A sampler instance keeps one advancing random stream that a replay
 cannot restore: the resumed search accounts for every logged trial but may propose
 differently.
+
+Optuna is the ``multitrial`` extra: it is imported when a strategy is made, so the rest of
+the package (random search and evolution too) works without it.
 """
 
 from __future__ import annotations
@@ -29,40 +32,71 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import optuna
-from optuna.distributions import CategoricalDistribution
-from optuna.samplers import BaseGASampler, BaseSampler, NSGAIISampler, TPESampler
-from optuna.study import StudyDirection
-from optuna.trial import TrialState
 
+from ...utils.extras import require
+from ...utils.fields import choice
 from .space import Arch, ChoiceSpace
 from .strategy import DEFAULT_MAX_RETRIES, Constraint, Objective, Prefilter, Strategy, Trial
 
-SamplerFactory = Callable[[int], BaseSampler]
+if TYPE_CHECKING:
+    import optuna
+
+SamplerFactory = Callable[[int], Any]
+SAMPLERS = ("tpe", "nsga2", "random")
+
+
+def _optuna() -> ModuleType:
+    optuna = require("optuna", "the optuna strategy")
+    require("optuna.samplers", "the optuna strategy")
+    return optuna
+
+
+@dataclass(frozen=True)
+class OptunaSettings:
+    """The ``optuna:`` section of a search config."""
+
+    sampler: str = choice("tpe", SAMPLERS)  # nsga2 optimises accuracy and latency together
+
+
+def named_sampler(name: str) -> SamplerFactory:
+    """A factory of the named Optuna sampler from a seed: the strategy seeds a fresh
+    sampler per proposal, which makes a resumed search propose what the killed one would."""
+    samplers = _optuna().samplers
+    factories: dict[str, SamplerFactory] = {
+        "tpe": lambda seed: samplers.TPESampler(seed=seed),
+        "nsga2": lambda seed: samplers.NSGAIISampler(seed=seed),
+        "random": lambda seed: samplers.RandomSampler(seed=seed),
+    }
+    if name not in factories:
+        raise ValueError(f"unknown Optuna sampler {name!r}; use one of {', '.join(SAMPLERS)}")
+    return factories[name]
 
 
 @contextlib.contextmanager
 def _quiet() -> Iterator[None]:
     """Silences Optuna's per-trial INFO lines, restoring the caller's verbosity after."""
-    previous = optuna.logging.get_verbosity()
-    optuna.logging.set_verbosity(logging.WARNING)
+    logs = _optuna().logging
+    previous = logs.get_verbosity()
+    logs.set_verbosity(logging.WARNING)
     try:
         yield
     finally:
-        optuna.logging.set_verbosity(previous)
+        logs.set_verbosity(previous)
 
 
-def _direction(objective: Objective) -> StudyDirection:
-    return StudyDirection.MAXIMIZE if objective.maximize else StudyDirection.MINIMIZE
+def _direction(objective: Objective) -> Any:
+    directions = _optuna().study.StudyDirection
+    return directions.MAXIMIZE if objective.maximize else directions.MINIMIZE
 
 
 def default_sampler(n_objectives: int) -> SamplerFactory:
     """TPE for one objective, NSGA-II for several, as a factory of seeded samplers."""
-    if n_objectives == 1:
-        return lambda seed: TPESampler(seed=seed)
-    return lambda seed: NSGAIISampler(seed=seed)
+    return named_sampler("tpe" if n_objectives == 1 else "nsga2")
 
 
 class OptunaStrategy(Strategy):
@@ -73,7 +107,8 @@ class OptunaStrategy(Strategy):
             module docstring); default TPE for one objective, NSGA-II for several.
 
     The other arguments are those of `Strategy`. The study is `self.study`, for Optuna's
-    own analysis and plots.
+    own analysis and plots. Without the ``multitrial`` extra, creating one raises an
+    ImportError naming it.
 
     Example:
         >>> import optuna
@@ -95,8 +130,9 @@ class OptunaStrategy(Strategy):
         seed: int = 0,
         prefilter: Prefilter | None = None,
         max_retries: int = DEFAULT_MAX_RETRIES,
-        sampler: BaseSampler | SamplerFactory | None = None,
+        sampler: Any = None,
     ):
+        lib = _optuna()
         super().__init__(
             space,
             objectives,
@@ -107,17 +143,38 @@ class OptunaStrategy(Strategy):
         )
         if sampler is None:
             sampler = default_sampler(len(self.objectives))
-        self._factory = None if isinstance(sampler, BaseSampler) else sampler
-        initial = sampler if isinstance(sampler, BaseSampler) else sampler(seed)
+        instance = isinstance(sampler, lib.samplers.BaseSampler)
+        self._factory = None if instance else sampler
+        initial = sampler if instance else sampler(seed)
         with _quiet():
-            self.study = optuna.create_study(
+            self.study = lib.create_study(
                 directions=[_direction(o) for o in self.objectives], sampler=initial
             )
         self._distributions = {
-            name: CategoricalDistribution(choices)
+            name: lib.distributions.CategoricalDistribution(choices)
             for name, choices in zip(space.names, space.choices, strict=True)
         }
-        self._pending: dict[Arch, list[optuna.Trial]] = {}
+        self._pending: dict[Arch, list[optuna.trial.Trial]] = {}
+        self._states = lib.trial.TrialState
+
+    Settings = OptunaSettings
+
+    @classmethod
+    def create(
+        cls,
+        space: ChoiceSpace,
+        objectives: Sequence[Objective],
+        *,
+        constraints: Sequence[Constraint],
+        seed: int,
+        prefilter: Prefilter | None,
+        budget: int,
+        settings: Any,
+    ) -> OptunaStrategy:
+        return cls(
+            space, objectives, constraints=constraints, seed=seed, prefilter=prefilter,
+            sampler=named_sampler(settings.sampler),
+        )  # fmt: skip
 
     def propose(self, rng: np.random.Generator) -> Arch:
         """The sampler's next architecture passing the prefilter (rejections told infeasible)."""
@@ -131,10 +188,10 @@ class OptunaStrategy(Strategy):
                     self._pending.setdefault(arch, []).append(trial)
                     return arch
                 trial.set_constraint("prefilter", 1.0)
-                self.study.tell(trial, state=TrialState.PRUNED)
+                self.study.tell(trial, state=self._states.PRUNED)
         raise self.unsatisfiable()
 
-    def _suggest(self, trial: optuna.Trial) -> Arch:
+    def _suggest(self, trial: optuna.trial.Trial) -> Arch:
         return tuple(
             str(trial.suggest_categorical(name, dist.choices))
             for name, dist in self._distributions.items()
@@ -146,16 +203,16 @@ class OptunaStrategy(Strategy):
         with _quiet():
             optuna_trial = self._take_pending(trial.arch) or self._replayed(trial.arch)
             if trial.state == "failed":
-                self.study.tell(optuna_trial, state=TrialState.FAIL)
+                self.study.tell(optuna_trial, state=self._states.FAIL)
             elif self.feasible(trial):
                 self._set_constraints(optuna_trial, trial)
                 values = [trial.values[o.name] for o in self.objectives]
                 self.study.tell(optuna_trial, values)
             else:
                 self._set_constraints(optuna_trial, trial, infeasible=True)
-                self.study.tell(optuna_trial, state=TrialState.PRUNED)
+                self.study.tell(optuna_trial, state=self._states.PRUNED)
 
-    def _take_pending(self, arch: Arch) -> optuna.Trial | None:
+    def _take_pending(self, arch: Arch) -> optuna.trial.Trial | None:
         """The oldest trial this process asked for `arch` and has not told yet."""
         waiting = self._pending.get(arch)
         if not waiting:
@@ -165,7 +222,7 @@ class OptunaStrategy(Strategy):
             del self._pending[arch]
         return trial
 
-    def _replayed(self, arch: Arch) -> optuna.Trial:
+    def _replayed(self, arch: Arch) -> optuna.trial.Trial:
         """A study trial for `arch`, asked elsewhere (e.g. before a restart).
 
         Proposals still pending are abandoned (told FAIL): a driver that asks while replaying
@@ -173,20 +230,20 @@ class OptunaStrategy(Strategy):
         """
         for waiting in self._pending.values():
             for abandoned in waiting:
-                self.study.tell(abandoned, state=TrialState.FAIL)
+                self.study.tell(abandoned, state=self._states.FAIL)
         self._pending.clear()
         self.study.enqueue_trial(self.space.to_dict(arch))
         trial = self.study.ask()
         self._suggest(trial)
         sampler = self.study.sampler
-        if isinstance(sampler, BaseGASampler):
+        if isinstance(sampler, _optuna().samplers.BaseGASampler):
             trials = self.study.get_trials(deepcopy=False)
             frozen = next(t for t in reversed(trials) if t.number == trial.number)
             sampler.get_trial_generation(self.study, frozen)
         return trial
 
     def _set_constraints(
-        self, optuna_trial: optuna.Trial, trial: Trial, *, infeasible: bool = False
+        self, optuna_trial: optuna.trial.Trial, trial: Trial, *, infeasible: bool = False
     ) -> None:
         """Optuna constraint values (feasible when <= 0) of the measured constrained metrics."""
         violations = {

@@ -16,9 +16,11 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import numpy as np
 
+from ...utils.fields import NoSettings
 from .pareto import hypervolume, pareto_front
 from .space import Arch, ChoiceSpace
 
@@ -99,7 +101,9 @@ class Constraint:
 class Strategy(ABC):
     """Proposes architectures of `space` and learns from the trials it is told.
 
-    Subclasses implement `propose`; callers use `ask` and `tell`.
+    Subclasses implement `propose`; callers use `ask` and `tell`. A strategy class is
+    registered under a name (`nnabla_nas.runner.multitrial.STRATEGIES`) with its
+    `Settings` (its config section), and `create` builds it for a search.
 
     Args:
         space: the decisions to search.
@@ -121,6 +125,24 @@ class Strategy(ABC):
         >>> len(search.trials), search.best().values['score'] >= 2
         (5, True)
     """
+
+    #: The dataclass of this strategy's own options (its config section).
+    Settings: ClassVar[type] = NoSettings
+
+    @classmethod
+    def create(
+        cls,
+        space: ChoiceSpace,
+        objectives: Sequence[Objective],
+        *,
+        constraints: Sequence[Constraint],
+        seed: int,
+        prefilter: Prefilter | None,
+        budget: int,
+        settings: Any,
+    ) -> Strategy:
+        """The strategy of a search of `budget` trials, from its `settings`."""
+        return cls(space, objectives, constraints=constraints, seed=seed, prefilter=prefilter)
 
     def __init__(
         self,

@@ -1,7 +1,28 @@
-"""Searchers: learn the architecture and the weights of a search space."""
+"""Searchers: learn the architecture and the weights of a search space in one supernet.
 
-from .darts import DartsSearcher
-from .pnas import ProxylessNasSearcher
-from .search import Searcher
+`SEARCHERS` maps the names a config uses (``searcher: darts``) to the classes; each
+class's `Searcher.Settings` is its config section. A new searcher is one file here and
+one line below.
+"""
 
-__all__ = ["DartsSearcher", "ProxylessNasSearcher", "Searcher"]
+from ...utils.registry import Registry
+from .darts import DartsSearcher, DartsSettings
+from .pnas import PnasSettings, ProxylessNasSearcher
+from .search import Cost, CostModel, NoSettings, Searcher, SearchParts
+
+SEARCHERS: Registry[type[Searcher]] = Registry("searcher")
+SEARCHERS.add("darts", DartsSearcher)
+SEARCHERS.add("pnas", ProxylessNasSearcher)
+
+__all__ = [
+    "SEARCHERS",
+    "Cost",
+    "CostModel",
+    "DartsSearcher",
+    "DartsSettings",
+    "NoSettings",
+    "PnasSettings",
+    "ProxylessNasSearcher",
+    "SearchParts",
+    "Searcher",
+]

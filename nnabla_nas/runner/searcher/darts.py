@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
+import nnabla as nn
 import numpy as np
 
 from ...contrib.model import Model
 from ...optimizer import Optimizer
 from ..algorithm import Batch, Graph, Transform
-from .search import Searcher
+from .search import Searcher, SearchParts
+
+
+@dataclass(frozen=True)
+class DartsSettings:
+    """The ``darts:`` section of a search config."""
+
+    unrolled: bool = False  # second-order approximation (about 3x the cost of a step)
+    xi: float | None = None  # the virtual step size; None: the weights' learning rate
+    fd_scale: float = 0.01  # finite-difference step: fd_scale / ||dL_valid/dw'||
 
 
 class DartsSearcher(Searcher):
@@ -30,8 +41,13 @@ class DartsSearcher(Searcher):
         xi: the virtual step size; None means the weights' current learning rate.
         fd_scale: the finite-difference step is ``fd_scale / ||dL_valid/dw'||``.
 
-    Each `train_on_batch` takes ``{'train': (x, y), 'valid': (x, y)}``.
+    Each `train_on_batch` takes ``{'train': (x, y), 'valid': (x, y)}``. Every graph
+    is built with the `MixedOp`s in ``'full'`` mode (the softmax-weighted sum).
     """
+
+    Settings = DartsSettings
+    choice = "full"
+    eval_choice = "full"
 
     def __init__(
         self,
@@ -43,21 +59,33 @@ class DartsSearcher(Searcher):
         xi: float | None = None,
         fd_scale: float = 0.01,
         transform: Transform | None = None,
+        context: nn.Context | None = None,
     ) -> None:
-        super().__init__(model, {"weights": optimizer, "arch": arch_optimizer}, transform=transform)
+        super().__init__(
+            model, {"weights": optimizer, "arch": arch_optimizer}, transform=transform,
+            context=context,
+        )  # fmt: skip
         self.unrolled, self.xi, self.fd_scale = unrolled, xi, fd_scale
+
+    @classmethod
+    def create(cls, model: Model, parts: SearchParts, settings: DartsSettings) -> DartsSearcher:
+        return cls(
+            model, parts.optimizer, parts.arch_optimizer, unrolled=settings.unrolled,
+            xi=settings.xi, fd_scale=settings.fd_scale, transform=parts.transform,
+            context=parts.context,
+        )  # fmt: skip
 
     def train_on_batch(self, batch: Mapping[str, Batch]) -> dict[str, float]:
         train = self.graph("train", batch["train"][0].shape)
         arch = self.graph("arch", batch["valid"][0].shape)
-        arch.feed(batch["valid"])
+        self.feed(arch, batch["valid"])
         if self.unrolled:
             self._unrolled_arch_gradient(train, arch, batch["train"])
             self.optimizers["arch"].step()
         else:
             self.minimize(arch, self.optimizers["arch"])
         result = self.metrics(arch, prefix="arch_")
-        train.feed(batch["train"])
+        self.feed(train, batch["train"])
         self.minimize(train, self.optimizers["weights"])
         return {**self.metrics(train), **result}
 
@@ -68,7 +96,7 @@ class DartsSearcher(Searcher):
         saved = {k: p.d.copy() for k, p in self.model.get_net_parameters().items()}
         opt = self.optimizers["weights"]
         xi = opt.lr if self.xi is None else self.xi
-        train.feed(train_batch)
+        self.feed(train, train_batch)  # one batch and one noise draw for every term
         g_train = self._gradients(train, weights)
         for k, p in weights.items():  # the virtual step w' = w - xi * (g + wd * w)
             p.d = saved[k] - xi * (g_train[k] + opt.weight_decay * saved[k])

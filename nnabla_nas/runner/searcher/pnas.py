@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any
 
 import nnabla as nn
 import numpy as np
@@ -11,21 +12,28 @@ import numpy as np
 from ...contrib.model import Model
 from ...module.mixedop import MixedOp
 from ...optimizer import Optimizer
+from ...utils.fields import choice
 from ..algorithm import Batch, Transform
-from .search import Searcher
+from .search import CostModel, Searcher, SearchParts
+
+GRADIENTS = ("reinforce", "binary_gate")
+COST_MODES = ("reward", "penalty")
 
 
-class CostModel(Protocol):
-    """What the searcher needs of a hardware estimator (see `nnabla_nas.contrib.estimator`)."""
+@dataclass(frozen=True)
+class PnasSettings:
+    """The ``pnas:`` section of a search config."""
 
-    def cost(self, model: Any) -> float: ...
-    def expected(self, model: Any) -> nn.Variable: ...
+    warmup_epochs: int = 0  # weights only, on paths from the initial (uniform) distribution
+    gradient: str = choice("reinforce", GRADIENTS)
+    samples: int = 2  # paths evaluated per REINFORCE architecture step
+    baseline_decay: float = 0.9  # moving-average reward baseline
 
 
 class ProxylessNasSearcher(Searcher):
     """Trains the weights of one sampled path per step and learns the architecture by REINFORCE.
 
-    Every `MixedOp` of the model is put in ``'sample'`` mode: each graph build draws one
+    Every graph is built with the `MixedOp`s in ``'sample'`` mode: each build draws one
     candidate per choice from softmax(alpha), so a step holds one path in memory. During
     the first `warmup_epochs` only the weights learn (on paths drawn from the initial,
     nearly uniform, distribution). Afterwards each step also makes an architecture step on
@@ -45,8 +53,14 @@ class ProxylessNasSearcher(Searcher):
         ``cost_mode='penalty'``: ``cost_weight * E[cost]``, differentiable in the alphas,
         is added to the architecture loss (both gradients).
 
-    Each `train_on_batch` takes ``{'train': (x, y), 'valid': (x, y)}``.
+    Each `train_on_batch` takes ``{'train': (x, y), 'valid': (x, y)}``; evaluation uses
+    the most likely path (every choice at its argmax).
     """
+
+    Settings = PnasSettings
+    takes_cost = True
+    choice = "sample"
+    eval_choice = "max"
 
     def __init__(
         self,
@@ -63,14 +77,18 @@ class ProxylessNasSearcher(Searcher):
         cost_weight: float = 0.0,
         cost_target: float | None = None,
         transform: Transform | None = None,
+        context: nn.Context | None = None,
     ) -> None:
-        super().__init__(model, {"weights": optimizer, "arch": arch_optimizer}, transform=transform)
-        if gradient not in ("reinforce", "binary_gate"):
-            raise ValueError(f"gradient must be 'reinforce' or 'binary_gate', got {gradient!r}")
+        super().__init__(
+            model, {"weights": optimizer, "arch": arch_optimizer}, transform=transform,
+            context=context,
+        )  # fmt: skip
+        if gradient not in GRADIENTS:
+            raise ValueError(f"gradient must be one of {GRADIENTS}, got {gradient!r}")
         if gradient == "binary_gate" and estimator is not None and cost_mode == "reward":
             raise ValueError("the reward factor is REINFORCE's; use cost_mode='penalty'")
-        if cost_mode not in ("reward", "penalty"):
-            raise ValueError(f"cost_mode must be 'reward' or 'penalty', got {cost_mode!r}")
+        if cost_mode not in COST_MODES:
+            raise ValueError(f"cost_mode must be one of {COST_MODES}, got {cost_mode!r}")
         if estimator is not None and cost_mode == "reward" and cost_weight and not cost_target:
             raise ValueError("cost_mode='reward' with a cost_weight needs a positive cost_target")
         if samples < 1:
@@ -84,11 +102,22 @@ class ProxylessNasSearcher(Searcher):
         self.choices = [m for _, m in model.get_modules() if isinstance(m, MixedOp)]
         if not self.choices:
             raise ValueError(f"{type(model).__name__} has no MixedOp to search")
-        self._set_mode("sample")
 
-    def _set_mode(self, mode: str) -> None:
-        for op in self.choices:
-            op.mode = mode
+    @classmethod
+    def create(
+        cls, model: Model, parts: SearchParts, settings: PnasSettings
+    ) -> ProxylessNasSearcher:
+        cost = parts.cost
+        return cls(
+            model, parts.optimizer, parts.arch_optimizer, warmup_epochs=settings.warmup_epochs,
+            gradient=settings.gradient, samples=settings.samples,
+            baseline_decay=settings.baseline_decay,
+            estimator=None if cost is None else cost.estimator,
+            cost_mode="reward" if cost is None else cost.mode,
+            cost_weight=0.0 if cost is None else cost.weight,
+            cost_target=None if cost is None else cost.target,
+            transform=parts.transform, context=parts.context,
+        )  # fmt: skip
 
     def on_epoch_start(self, epoch: int) -> None:
         self.epoch = epoch
@@ -102,12 +131,12 @@ class ProxylessNasSearcher(Searcher):
 
     def _weight_step(self, batch: Batch) -> dict[str, float]:
         graph = self.build_graph(batch[0].shape, training=True)  # draws a new path
-        graph.feed(batch)
+        self.feed(graph, batch)
         opt = self.optimizers["weights"]
         opt.zero_grad()
         graph.loss.forward(clear_no_need_grad=True)
         graph.loss.backward(clear_buffer=True)
-        opt.step(active=self.model.get_net_parameters(grad_only=True))
+        opt.step(active=graph.params)  # the sampled path's weights only
         return self.metrics(graph)
 
     def _arch_step(self, batch: Batch) -> dict[str, float]:
@@ -115,7 +144,7 @@ class ProxylessNasSearcher(Searcher):
         rewards, directions, costs = [], [], []
         for _ in range(self.samples):
             graph = self.build_graph(batch[0].shape, training=True)
-            graph.feed(batch)
+            self.feed(graph, batch)
             graph.loss.forward(clear_buffer=True)
             reward = 1.0 - self.metrics(graph)["error"]
             if self.estimator is not None:
@@ -150,12 +179,8 @@ class ProxylessNasSearcher(Searcher):
             penalty.backward()  # nnabla adds to the leaves' gradients
 
     def _gate_step(self, batch: Batch) -> dict[str, float]:
-        self._set_mode("gate")
-        try:
-            graph = self.build_graph(batch[0].shape, training=True)
-        finally:
-            self._set_mode("sample")
-        graph.feed(batch)
+        graph = self.build_graph(batch[0].shape, training=True, choice="gate")
+        self.feed(graph, batch)
         opt = self.optimizers["arch"]
         opt.zero_grad()
         graph.loss.forward(clear_no_need_grad=True)
@@ -199,14 +224,3 @@ class ProxylessNasSearcher(Searcher):
         generators = {id(op.rng): op.rng for op in self.choices}
         for generator, saved in zip(generators.values(), state.get("rngs", []), strict=False):
             generator.bit_generator.state = saved
-
-    def valid_on_batch(self, batch: Batch) -> dict[str, float]:
-        """Evaluates the most likely architecture (every choice at its argmax)."""
-        self._set_mode("max")
-        try:
-            graph = self.build_graph(batch[0].shape, training=False)
-        finally:
-            self._set_mode("sample")
-        graph.feed(batch)
-        graph.loss.forward(clear_buffer=True)
-        return self.metrics(graph)

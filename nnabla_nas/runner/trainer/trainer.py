@@ -8,6 +8,7 @@ from typing import Any
 import nnabla as nn
 
 from ...contrib.model import Model
+from ...module.misc import DropPath
 from ...optimizer import Optimizer
 from ..algorithm import Algorithm, Batch, Transform, cross_entropy
 
@@ -18,8 +19,8 @@ class Trainer(Algorithm):
     Args:
         aux_weight: weight of the auxiliary head's loss, for models that return
             ``(logits, aux_logits)`` in training mode.
-        drop_path: the final drop-path probability; it grows linearly from 0 over
-            `epochs`, for models with a ``drop_prob`` attribute.
+        drop_path: the final drop-path probability of every `DropPath` of the model; it
+            grows linearly from 0 over `epochs`.
         epochs: the length of the drop-path schedule.
     """
 
@@ -32,8 +33,9 @@ class Trainer(Algorithm):
         drop_path: float = 0.0,
         epochs: int = 1,
         transform: Transform | None = None,
+        context: nn.Context | None = None,
     ) -> None:
-        super().__init__(model, {"weights": optimizer}, transform=transform)
+        super().__init__(model, {"weights": optimizer}, transform=transform, context=context)
         self.aux_weight, self.drop_path, self.epochs = aux_weight, drop_path, epochs
 
     def loss(self, output: Any, y: nn.Variable) -> tuple[nn.Variable, nn.Variable]:
@@ -43,11 +45,13 @@ class Trainer(Algorithm):
         return logits, cross_entropy(logits, y) + self.aux_weight * cross_entropy(aux_logits, y)
 
     def on_epoch_start(self, epoch: int) -> None:
-        if hasattr(self.model, "drop_prob"):
-            self.model.drop_prob = self.drop_path * epoch / max(self.epochs, 1)
+        rate = self.drop_path * epoch / max(self.epochs, 1)
+        for _, module in self.model.get_modules():
+            if isinstance(module, DropPath):
+                module.drop_prob = rate
 
     def train_on_batch(self, batch: Mapping[str, Batch]) -> dict[str, float]:
         graph = self.graph("train", batch["train"][0].shape)
-        graph.feed(batch["train"])
+        self.feed(graph, batch["train"])
         self.minimize(graph, self.optimizers["weights"])
         return self.metrics(graph)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from nnabla_nas import module as Mo
+from nnabla_nas.contrib.blocks import AuxiliaryHeadCIFAR
 from nnabla_nas.contrib.darts.cells import SearchCell, TrainCell
 from nnabla_nas.contrib.darts.genotype import DARTS_V2, edge_count, validate_genotype
 from nnabla_nas.contrib.darts.modules import (
@@ -16,7 +17,6 @@ from nnabla_nas.contrib.darts.modules import (
     ReLUConvBN,
 )
 from nnabla_nas.contrib.darts.network import SearchNet, TrainNet
-from nnabla_nas.contrib.misc import AuxiliaryHeadCIFAR
 
 
 def search_net(**kwargs):

@@ -191,14 +191,14 @@ def test_width_mult_scales_channels_but_not_the_head():
 
 def test_registry_builds_both_nets(tmp_path):
     space = get_space("mobilenet")
-    assert {"settings", "width_mult", "candidates", "mode", "stages"} <= set(
-        space.options("search")
-    )
-    search = space.search_net(3, num_classes=10, rng=0, stages=TINY)
+    assert set(space.options("search")) == {
+        "settings", "width_mult", "candidates", "stages", "dropout"
+    }  # fmt: skip
+    search = space.make_search_net(3, 10, seed=0, options={"stages": TINY})
     path = str(tmp_path / "arch.json")
-    space.save_arch(path, search.genotype())
-    assert load_arch(path) == search.genotype()
-    train = space.train_net(3, num_classes=10, genotype=space.load_arch(path), drop_path=0.0)
+    space.write(path, space.derive(search))
+    assert load_arch(path) == search.genotype() == space.read(path)
+    train = space.make_train_net(3, 10, space.read(path), seed=0, options={}, drop_path=0.1)
     y = train(inputs())
     y.forward()
     assert y.shape == (2, 10)

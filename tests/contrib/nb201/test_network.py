@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from nnabla_nas import module as Mo
-from nnabla_nas.contrib.nb201.arch import OPS, format_arch, load_arch, save_arch
+from nnabla_nas.contrib.nb201.arch import OPS, arch_record, format_arch, load_arch, save_arch
 from nnabla_nas.contrib.nb201.modules import CANDIDATES, ResidualBlock, register
 from nnabla_nas.contrib.nb201.network import SearchCell, SearchNet, TrainCell, TrainNet
 from nnabla_nas.contrib.registry import get_space
@@ -132,7 +132,6 @@ def test_train_net_layout():
     [
         ({"genotype": ("none",) * 5}, "an architecture has 6 edges"),
         ({"genotype": "|none~0|"}, "has 1 nodes"),
-        ({"genotype": BEST, "drop_path": 0.2}, "no drop path, got drop_path=0.2"),
         ({"genotype": BEST, "num_cells": 0}, "num_cells must be a positive int, got 0"),
         ({"genotype": BEST, "init_channels": 2.0}, "init_channels must be a positive int"),
     ],
@@ -223,14 +222,20 @@ def test_genotype_save_load_train(tmp_path):
 
 def test_registered_space(tmp_path):
     space = get_space("nb201")
-    assert space.options("search") == ["init_channels", "num_cells", "mode"]
-    assert space.options("train") == ["init_channels", "num_cells"]
-    assert space.choices is not None and space.parse_arch is not None
-    assert space.parse_arch(format_arch(BEST)) == BEST
+    assert space.options("search") == {"init_channels": 16, "num_cells": 5}
+    assert space.options("train") == {"init_channels": 16, "num_cells": 5}
+    assert not space.supports_drop_path() and space.table() is not None
+    assert space.parse_choices(space.format_choices(BEST)) == BEST
+    assert space.format_choices(BEST) == format_arch(BEST)
     path = str(tmp_path / "arch.json")
-    space.save_arch(path, BEST)
-    net = space.train_net(3, num_classes=10, genotype=space.load_arch(path), drop_path=0.0, **SMALL)
+    space.write(path, BEST)
+    net = space.make_train_net(3, 10, space.read(path), seed=0, options=SMALL)
     assert net.arch == BEST
+    with pytest.raises(ValueError, match="have no drop path"):
+        space.make_train_net(3, 10, BEST, seed=0, options=SMALL, drop_path=0.2)
+    search = space.make_search_net(3, 10, seed=0, options=SMALL)
+    assert [d.label for d in space.decisions(search)] == [f"cell/edge_{k}" for k in range(6)]
+    assert space.from_choices(search, BEST) == arch_record(BEST)
 
 
 def test_darts_step_moves_the_alphas():

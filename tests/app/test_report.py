@@ -1,21 +1,28 @@
-"""The HTML report of a run folder: self-contained, escaped, and complete."""
+"""The HTML report of a run folder: self-contained, escaped, and complete; its header
+comes from the run's run.json."""
 
 import base64
+import html
 import json
 import os
 from html.parser import HTMLParser
 
 import matplotlib
+import nnabla as nn
 import pytest
 import yaml
 
-from nnabla_nas.config import SearchConfig, from_dict
-from nnabla_nas.experiment import run_search
-from nnabla_nas.report import render_report, run_kind, write_report
+from nnabla_nas import __version__
+from nnabla_nas.app.config import SearchConfig, TrainConfig, parse_config
+from nnabla_nas.app.report import render_report, write_report
+from nnabla_nas.app.run import Manifest, RunError, RunFolder
+from nnabla_nas.app.search import run_search
+from nnabla_nas.app.train import run_train
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+TRAIN = {"seed": 1, "epochs": 1, "model": {"name": "darts", "init_channels": 4, "num_cells": 3}}
 SCRIPT = "<script>alert('x')</script>"
 METRICS = """epoch,train/loss,valid/error,cost/flops,test/error
 0,2.5,0.8,1500000.0,
@@ -44,6 +51,7 @@ PROFILE = {
     "layers": [{"layer": "conv<1>", "type": "Convolution", "ms": 0.5, "flops": 1e6, "params": 40}],
 }
 RESULT = {"trials": 4, "failed": 1, "best_accuracy": 88.25, "best_latency": 2.5}
+HOST = "<b>lab&host</b>"
 SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"><rect width="4"/></svg>'
 
 
@@ -81,6 +89,13 @@ class Page(HTMLParser):
             self._open[1].append(data)
 
 
+def manifest(**fields):
+    """A finished run's manifest; `fields` replace the defaults."""
+    values = {"command": "train", "kind": "train", "space": "darts", "dataset": "digits"}
+    values.update({"seed": 0, "status": "finished", "ended": "2026-01-01T00:00:00+00:00"})
+    return Manifest(**{**values, **fields})
+
+
 def png(path, color):
     fig, ax = plt.subplots(figsize=(1, 1), dpi=20)
     ax.plot([0, 1], [1, 0], color=color)
@@ -94,6 +109,10 @@ def png(path, color):
 def run_dir(tmp_path):
     run = tmp_path / "my-run"
     (run / "figures").mkdir(parents=True)
+    RunFolder(str(run)).write_manifest(
+        manifest(command="search", kind="multi-trial", searcher="random", space="nb201",
+                 seed=7, host=HOST)
+    )  # fmt: skip
     config = {
         "seed": 0,
         "epochs": 3,
@@ -131,7 +150,9 @@ def test_report_of_a_multitrial_run_folder(run_dir):
 
     sections = "metrics test architecture plots cost multitrial figures config"
     assert page.sections == sections.split()
-    assert "my-run" in "".join(page.text) and "search (random, multi-trial)" in text
+    header = "search (random, multi-trial) run of the nb201 space on digits, seed 7"
+    assert "my-run" in "".join(page.text) and f"{header} \u00b7 finished" in "".join(page.text)
+    assert "the run failed" not in text
     assert "best accuracy 88.25 % at 2.5 ms" in "".join(page.text)
 
     # images: embedded, each figure once (the PNG of arch_normal, not its SVG)
@@ -149,9 +170,11 @@ def test_report_of_a_multitrial_run_folder(run_dir):
     assert all(href.startswith("#") for href in page.hrefs)
     assert set(page.hrefs) == {f"#{s}" for s in page.sections}
 
-    # escaped config
+    # escaped config and manifest
     assert SCRIPT not in text and "&lt;script&gt;" in text
     assert any(SCRIPT in pre for pre in page.pres)
+    assert HOST not in text and f"on {html.escape(HOST)}</p>" in text
+    assert f"the run: nnabla-nas {__version__}, nnabla {nn.__version__}" in text
 
     # the last metrics row, the best valid error, the test metric and the costs
     cells = page.cells
@@ -195,12 +218,14 @@ def test_report_of_a_multitrial_run_folder(run_dir):
 def test_report_to_another_path_and_partial_folders(tmp_path):
     run = tmp_path / "train-run"
     run.mkdir()
+    RunFolder(str(run)).write_manifest(manifest(seed=5))
     (run / "result.json").write_text(json.dumps({"test_accuracy": 0.975, "test_loss": 0.1}))
     out = write_report(str(run), str(tmp_path / "out" / "r.html"))
     assert out == str(tmp_path / "out" / "r.html") and not (run / "report.html").exists()
     page = Page(open(out, encoding="utf-8").read())
     assert page.sections == ["test"] and page.images == []
     assert "test accuracy 97.50 %" in "".join(page.text)
+    assert "train run of the darts space on digits, seed 5 \u00b7 finished" in "".join(page.text)
 
     (run / "arch.json").write_text("{not json <b>")
     page = Page(render_report(str(run)))
@@ -210,33 +235,140 @@ def test_report_to_another_path_and_partial_folders(tmp_path):
 def test_missing_and_empty_run_folders(tmp_path):
     with pytest.raises(FileNotFoundError, match=r"run folder '.*nowhere' does not exist"):
         write_report(str(tmp_path / "nowhere"))
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(NotADirectoryError, match="is a file, not a run folder"):
+        write_report(str(tmp_path / "a-file"))
     (tmp_path / "empty" / "figures").mkdir(parents=True)
     (tmp_path / "empty" / "log.txt").write_text("")
-    with pytest.raises(ValueError, match=r"'.*empty' is not a run folder"):
+    with pytest.raises(RunError, match=r"'.*empty' has no run\.json, so it is not a run folder"):
         write_report(str(tmp_path / "empty"))
     assert not (tmp_path / "empty" / "report.html").exists()
 
 
-def test_run_kind_from_the_config():
-    assert run_kind({"searcher": "darts", "epochs": 1}) == ("search", "darts")
-    assert run_kind({"aux_weight": 0.4}) == ("train", None)
-    assert run_kind({"epochs": 1}) == ("run", None)
-    assert run_kind("not a mapping") == ("run", None)
+def test_a_folder_without_run_json_is_refused_whatever_it_holds(run_dir):
+    run, _ = run_dir
+    os.remove(os.path.join(run, "run.json"))
+    with pytest.raises(RunError, match=r"has no run\.json"):
+        write_report(run)
+    with pytest.raises(RunError, match=r"has no run\.json"):
+        render_report(run)
+    assert not os.path.exists(os.path.join(run, "report.html"))
 
 
-def test_report_of_a_real_search(tmp_path, tiny_darts_search):
-    cfg = from_dict(SearchConfig, {**tiny_darts_search, "epochs": 1})
-    out = str(tmp_path / "search")
-    run_search(cfg, out, progress=False)
-    page = Page(open(write_report(out), encoding="utf-8").read())
-    assert page.sections == ["metrics", "architecture", "plots", "cost", "config"]
-    with open(os.path.join(out, "metrics.csv")) as f:
-        header, last = f.read().splitlines()
+def test_a_run_json_that_is_not_a_manifest_is_refused(tmp_path):
+    (tmp_path / "run.json").write_text(json.dumps({"command": "search"}))
+    with pytest.raises(RunError, match=r"is not a 'nnabla_nas\.run/1' manifest"):
+        render_report(str(tmp_path))
+    data = {**manifest().__dict__, "status": "done"}
+    (tmp_path / "run.json").write_text(json.dumps(data))
+    with pytest.raises(RunError, match="bad status 'done'"):
+        render_report(str(tmp_path))
+
+
+def test_the_header_comes_from_run_json_not_the_config(tmp_path):
+    # A config that names another searcher and seed: the manifest is what is shown.
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump({"searcher": "random", "seed": 9}))
+    RunFolder(str(tmp_path)).write_manifest(
+        manifest(command="search", kind="one-shot", searcher="darts", space="mobilenet", seed=2)
+    )
+    page = Page(render_report(str(tmp_path)))
+    text = "".join(page.text)
+    assert "search (darts, one-shot) run of the mobilenet space on digits, seed 2" in text
+    assert text.count("random") == sum(pre.count("random") for pre in page.pres) == 1
+
+
+def test_a_run_json_alone_gives_the_header_only(tmp_path):
+    RunFolder(str(tmp_path)).write_manifest(manifest(status="running", ended=None))
+    page = Page(render_report(str(tmp_path)))
+    assert page.sections == [] and page.images == []
+    assert "train run of the darts space on digits, seed 0 \u00b7 RUNNING" in "".join(page.text)
+
+
+def test_report_of_a_failed_run_shows_its_status_and_error(tmp_path):
+    run = RunFolder(str(tmp_path / "failed"))
+    started = manifest(status="running", ended=None, seed=4)
+    with pytest.raises(RuntimeError), run.session(started, "epochs: 3\n", resume=False):
+        with open(run.file("metrics"), "w") as f:
+            f.write("epoch,train/loss\n0,2.5\n")
+        raise RuntimeError("diverged at <step 3>")
+    assert run.manifest().status == "failed"
+    text = render_report(run.path)
+    page = Page(text)
+    assert "train run of the darts space on digits, seed 4 \u00b7 FAILED" in "".join(page.text)
+    assert "the run failed: RuntimeError: diverged at <step 3>" in "".join(page.text)
+    assert "<step 3>" not in text and "diverged at &lt;step 3&gt;" in text
+    assert page.sections == ["metrics", "config"]
+    assert page.cells[page.cells.index("train/loss") + 1] == "2.5"
+
+
+def test_report_of_an_interrupted_run_shows_its_status(tmp_path):
+    run = RunFolder(str(tmp_path / "stopped"))
+    with pytest.raises(KeyboardInterrupt), run.session(manifest(), "epochs: 3\n", resume=False):
+        raise KeyboardInterrupt
+    text = "".join(Page(render_report(run.path)).text)
+    assert "seed 0 \u00b7 INTERRUPTED" in text and "the run failed" not in text
+
+
+@pytest.fixture(scope="module")
+def real_runs(tmp_path_factory, tiny_darts_search):
+    """A one-epoch tiny DARTS search and the one-epoch retraining of what it found."""
+    folder = tmp_path_factory.mktemp("report_runs")
+    search = str(folder / "search")
+    run_search(
+        parse_config(SearchConfig, {**tiny_darts_search, "epochs": 1}), search, progress=False
+    )
+    train = str(folder / "train")
+    cfg = {**TRAIN, "dataset": tiny_darts_search["dataset"]}
+    run_train(parse_config(TrainConfig, cfg), os.path.join(search, "arch.json"), train,
+              progress=False)  # fmt: skip
+    nn.clear_parameters()
+    return search, train
+
+
+def check_metrics(page, run):
+    """The last row of the run's metrics.csv is in the page's cells."""
+    with open(os.path.join(run, "metrics.csv")) as f:
+        header, *_, last = f.read().splitlines()
     for name, value in zip(header.split(","), last.split(","), strict=True):
-        if name != "epoch":
+        if name != "epoch" and value:
             assert float(page.cells[page.cells.index(name) + 1]) == pytest.approx(
                 float(value), rel=1e-5
             )
+
+
+def check_figures(page, run):
+    """Every PNG of the run's figures/ is embedded once, and nothing else is."""
+    folder = os.path.join(run, "figures")
+    names = [n for n in sorted(os.listdir(folder)) if n.endswith(".png")]
+    pngs = [open(os.path.join(folder, n), "rb").read() for n in names]
+    assert pngs and sorted(decoded(src)[1] for src in page.images) == sorted(pngs)
+    assert all(src.startswith("data:image/png;base64,") for src in page.images)
+
+
+def test_report_of_a_real_search(real_runs):
+    out, _ = real_runs
+    text = open(write_report(out), encoding="utf-8").read()
+    page = Page(text)
+    assert page.sections == ["metrics", "architecture", "plots", "cost", "config"]
+    check_metrics(page, out)
     with open(os.path.join(out, "arch.json")) as f:
         assert json.loads(page.pres[0]) == json.load(f)
-    assert "search (darts) run" in "".join(page.text)
+    header = "search (darts, one-shot) run of the darts space on digits, seed 1 \u00b7 finished"
+    assert header in "".join(page.text)
+    check_figures(page, out)
+    assert 'src="http' not in text and "<link" not in text and "script" not in page.tags
+
+
+def test_report_of_a_real_train_run(real_runs):
+    search, out = real_runs
+    page = Page(render_report(out))
+    assert page.sections == ["metrics", "test", "architecture", "plots", "config"]
+    check_metrics(page, out)
+    check_figures(page, out)
+    result = json.load(open(os.path.join(out, "result.json")))
+    text = "".join(page.text)
+    assert f"test accuracy {100 * result['test_accuracy']:.2f} %" in text
+    assert "train run of the darts space on digits, seed 1 \u00b7 finished" in text
+    assert page.cells[page.cells.index("test_accuracy") + 1] == f"{result['test_accuracy']:.6g}"
+    with open(os.path.join(search, "arch.json")) as f:
+        assert json.loads(page.pres[0]) == json.load(f)

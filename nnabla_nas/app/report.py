@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import base64
 import csv
-import dataclasses
 import datetime
 import html
 import json
@@ -29,11 +28,12 @@ from typing import Any
 
 import yaml
 
-from . import __version__
-from .config import ONE_SHOT, RunConfig, SearchConfig, TrainConfig
-from .utils.io import write_text
+from .. import __version__
+from ..utils.io import write_text
+from .run import Manifest, RunFolder
 
 SOURCES = (
+    "run.json",
     "config.yaml",
     "metrics.csv",
     "arch.json",
@@ -204,24 +204,6 @@ def _read_csv(path: str) -> tuple[list[str], list[dict[str, str]]]:
         return list(reader.fieldnames or []), rows
 
 
-def _keys(cls: type) -> set[str]:
-    return {f.name for f in dataclasses.fields(cls)}
-
-
-def run_kind(config: Any) -> tuple[str, str | None]:
-    """The command that wrote a run's ``config.yaml`` (``'search'``, ``'train'`` or
-    ``'run'`` when it cannot tell) and, for a search, its searcher."""
-    if not isinstance(config, Mapping):
-        return "run", None
-    shared = _keys(RunConfig)
-    if set(config) & (_keys(SearchConfig) - shared):
-        searcher = config.get("searcher")
-        return "search", None if searcher is None else str(searcher)
-    if set(config) & (_keys(TrainConfig) - shared):
-        return "train", None
-    return "run", None
-
-
 class _Report:
     """Reads a run folder and renders its sections."""
 
@@ -231,6 +213,7 @@ class _Report:
         if not os.path.isdir(run_dir):
             raise NotADirectoryError(f"'{run_dir}' is a file, not a run folder")
         self.dir = run_dir
+        self.manifest: Manifest = RunFolder(run_dir).manifest()
         self.files = {n: os.path.join(run_dir, n) for n in SOURCES}
         self.files = {n: p for n, p in self.files.items() if os.path.isfile(p)}
         self.figures = self._find_figures()
@@ -252,7 +235,7 @@ class _Report:
             self.columns, self.metrics = _read_csv(self.files["metrics.csv"])
         self.notes: dict[str, str] = {}
         self.result = self._json("result.json")
-        self.multitrial = "trials.csv" in self.files or "pareto.csv" in self.files
+        self.multitrial = self.manifest.kind == "multi-trial"
 
     # -- files --
     def _text(self, name: str) -> str | None:
@@ -327,23 +310,27 @@ class _Report:
             self._header(name),
             f"<nav>{nav}</nav>",
             body,
-            f'<p class="meta">nnabla-nas {_esc(__version__)}</p>',
+            f'<p class="meta">written by nnabla-nas {_esc(__version__)}; the run: '
+            f"nnabla-nas {_esc(self.manifest.package_version)}, nnabla "
+            f"{_esc(self.manifest.nnabla_version)}, Python {_esc(self.manifest.python_version)} "
+            f"on {_esc(self.manifest.host)}</p>",
             "</body>",
             "</html>",
             "",
         ])  # fmt: skip
 
     def _header(self, name: str) -> str:
-        kind, searcher = run_kind(self.config)
-        if kind == "run" and self.multitrial:
-            kind = "search"
-        detail = ""
-        if searcher is not None:
-            detail = f" ({searcher}{'' if searcher in ONE_SHOT else ', multi-trial'})"
+        m = self.manifest
+        detail = f" ({m.searcher}, {m.kind})" if m.searcher else ""
+        what = f"{m.command}{detail} run of the {m.space} space on {m.dataset}, seed {m.seed}"
+        status = m.status if m.status == "finished" else m.status.upper()
         lines = [
             f"<h1>{_esc(name)}</h1>",
-            f'<p class="meta">{_esc(kind + detail)} run &middot; {_esc(self._dates())}</p>',
+            f'<p class="meta">{_esc(what)} &middot; {_esc(status)} &middot; '
+            f"{_esc(self._dates())}</p>",
         ]
+        if m.error:
+            lines.append(_note(f"the run failed: {m.error}"))
         headline = self._headline()
         if headline:
             lines.append(f'<p class="headline">{_esc(headline)}</p>')

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from nnabla_nas import module as Mo
-from nnabla_nas.contrib.misc import AuxiliaryHeadCIFAR
+from nnabla_nas.contrib.blocks import AuxiliaryHeadCIFAR
 
 
 @pytest.mark.parametrize("size", [8, 9, 16])

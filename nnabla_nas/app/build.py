@@ -1,0 +1,177 @@
+"""Builds the parts of a run from its config: data, transforms, optimizers, costs, context.
+
+Only the application layer knows configs; everything built here takes its settings
+through constructors.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import nnabla as nn
+from nnabla.ext_utils import get_extension_context
+
+from ..contrib.estimator import ESTIMATORS, LatencyEstimator
+from ..dataset import DATASETS, ArrayDataset, DataLoader, Dataset, split_dataset
+from ..dataset import transforms as T
+from ..optimizer import (
+    ConstantScheduler,
+    CosineScheduler,
+    LinearWarmup,
+    Optimizer,
+    Scheduler,
+    StepScheduler,
+)
+from ..runner.searcher import Cost
+from .config import ConfigError, CostConfig, DatasetConfig, OptimizerConfig, RunConfig
+
+
+@dataclass
+class Data:
+    """The splits of a run: what the loop trains on, what it evaluates, and the test set."""
+
+    train: dict[str, DataLoader]
+    eval: DataLoader
+    test: DataLoader
+    sample_shape: tuple[int, int, int]
+    classes: int
+
+
+def nnabla_context(cfg: RunConfig) -> nn.Context:
+    """The nnabla context of the run: ``'cpu'``, or ``'cudnn'`` on GPU `device_id`."""
+    try:
+        return get_extension_context(cfg.context, device_id=str(cfg.device_id))
+    except (ImportError, ValueError) as err:
+        raise ConfigError(
+            f"context {cfg.context!r} needs nnabla's CUDA extension (pip install "
+            f"nnabla-ext-cuda...) matching nnabla {nn.__version__}; it could not be loaded "
+            f"({err}). Use --context cpu."
+        ) from None
+
+
+def make_dataset(cfg: DatasetConfig) -> Dataset:
+    """The configured dataset object (nothing is loaded)."""
+    try:
+        return DATASETS[cfg.name](**cfg.options)
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+
+
+def make_data(cfg: DatasetConfig, seed: int, *, search: bool) -> Data:
+    """Loads the dataset and makes the loaders of a search (disjoint train / valid
+    splits of the training data) or of a retraining (all training data, test set)."""
+    dataset = make_dataset(cfg)
+    train, test = dataset.load(cfg.split_seed)
+
+    def loader(ds: ArrayDataset, offset: int) -> DataLoader:
+        return DataLoader(ds, cfg.batch_size, shuffle=True, seed=seed + offset)
+
+    def evaluator(ds: ArrayDataset) -> DataLoader:
+        size = min(cfg.eval_batch_size, len(ds))
+        return DataLoader(ds, size, shuffle=False, seed=seed, drop_last=False)
+
+    test_loader = evaluator(test)
+    shape, classes = dataset.sample_shape, dataset.classes
+    if search:
+        fractions = [1 - cfg.valid_fraction, cfg.valid_fraction]
+        part_w, part_a = split_dataset(train, fractions, seed=cfg.split_seed)
+        loaders = {"train": loader(part_w, 0), "valid": loader(part_a, 1)}
+        return Data(loaders, evaluator(part_a), test_loader, shape, classes)
+    return Data({"train": loader(train, 0)}, test_loader, test_loader, shape, classes)
+
+
+def normalization(cfg: DatasetConfig) -> tuple[list[float], list[float]] | None:
+    """The (mean, std) the inputs are normalised with, or None."""
+    if not cfg.normalize:
+        return None
+    if cfg.mean is not None and cfg.std is not None:
+        return list(cfg.mean), list(cfg.std)
+    dataset = DATASETS[cfg.name]
+    if dataset.mean is None or dataset.std is None:
+        return None
+    return list(dataset.mean), list(dataset.std)
+
+
+def make_transform(cfg: DatasetConfig) -> T.Transform | None:
+    """The graph-level input pipeline: augmentation (training only), then normalisation."""
+    channels, height, width = make_dataset(cfg).sample_shape
+    steps: list[T.Transform] = []
+    if cfg.augment:
+        steps += [
+            T.RandomCrop((channels, height, width), pad_width=max(min(height, width) // 8, 1)),
+            T.RandomHorizontalFlip(),
+        ]
+    if cfg.cutout:
+        steps.append(T.Cutout(cfg.cutout))
+    stats = normalization(cfg)
+    if stats is not None:
+        mean, std = stats
+        if len(mean) not in (1, channels) or len(std) not in (1, channels):
+            counts = "1 value" if channels == 1 else f"1 or {channels} values"
+            raise ConfigError(
+                f"dataset.mean and dataset.std need {counts} each (the {cfg.name} images "
+                f"have {channels} channel(s)), got {len(mean)} and {len(std)}"
+            )
+        steps.append(T.Normalize(mean, std))
+    return T.Compose(steps) if steps else None
+
+
+def make_scheduler(cfg: OptimizerConfig, epochs: int, steps: int) -> Scheduler:
+    """The learning-rate schedule over the whole run (`steps` updates per epoch)."""
+    total, warmup = max(epochs * steps, 1), cfg.warmup_epochs * steps
+    schedules: dict[str, Any] = {
+        "constant": lambda: ConstantScheduler(cfg.lr),
+        "cosine": lambda: CosineScheduler(cfg.lr, total, min_lr=cfg.min_lr),
+        "step": lambda: StepScheduler(cfg.lr, max(cfg.step_epochs * steps, 1), gamma=cfg.gamma),
+    }
+    schedule = schedules[cfg.scheduler]()
+    return LinearWarmup(schedule, warmup) if warmup else schedule
+
+
+def make_optimizer(params: Any, cfg: OptimizerConfig, epochs: int, steps: int) -> Optimizer:
+    """An optimizer over `params` as configured."""
+    if len(cfg.betas) != 2:
+        raise ConfigError(f"optimizer.betas: expected two values, got {cfg.betas}")
+    try:
+        return Optimizer(
+            params,
+            cfg.name,
+            make_scheduler(cfg, epochs, steps),
+            momentum=cfg.momentum,
+            betas=(cfg.betas[0], cfg.betas[1]),
+            weight_decay=cfg.weight_decay,
+            grad_clip=cfg.grad_clip,
+        )
+    except ValueError as err:
+        raise ConfigError(f"optimizer: {err}") from None
+
+
+def latency_threads() -> str:
+    """The thread setting latency measurements are made under (``OMP_NUM_THREADS``)."""
+    return os.environ.get("OMP_NUM_THREADS", "")
+
+
+def make_estimator(name: str, table: str | None) -> Any:
+    """The named cost estimator; latency measurements go to `table` (reused when it exists)."""
+    if name == "latency":
+        return LatencyEstimator(table, threads=latency_threads())
+    return ESTIMATORS[name]()
+
+
+def make_cost(cfg: CostConfig | None, default_table: str) -> Cost | None:
+    """The search's hardware cost (its latency table by default in the run folder)."""
+    if cfg is None:
+        return None
+    estimator = make_estimator(cfg.name, cfg.latency_table or default_table)
+    return Cost(estimator, mode=cfg.mode, weight=cfg.weight, target=cfg.target)
+
+
+def cost_estimators(cost: Cost | None, name: str | None) -> dict[str, Any]:
+    """The estimators whose costs a search logs per epoch: FLOPs, parameters and memory
+    (exact and cheap), and the search's own cost model when it has another one."""
+    estimators: dict[str, Any] = {k: ESTIMATORS[k]() for k in ("flops", "params", "memory")}
+    if cost is not None and name is not None:
+        estimators[name] = cost.estimator
+    return estimators

@@ -1,0 +1,154 @@
+"""Exporting a run: the retrained network of a ``nnabla-nas train`` folder, as NNP or ONNX."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from ..contrib.model import Model
+from ..contrib.space import Space
+from ..dataset.transforms import Transform
+from ..export import DEFAULT_OPSET, export, infer_format
+from .build import make_dataset, make_transform
+from .config import TrainConfig, load_config, space_of
+from .run import RunError, RunFolder
+
+__all__ = ["TrainedRun", "export_run", "load_run"]
+
+
+@dataclass
+class TrainedRun:
+    """The retrained network of a run, with what it was trained on."""
+
+    model: Model
+    config: TrainConfig
+    space: Space
+    sample_shape: tuple[int, int, int]  # (C, H, W) of one input
+    classes: int
+
+    @property
+    def transform(self) -> Transform | None:
+        """The run's input pipeline in inference mode (its normalisation), if any."""
+        return make_transform(self.config.dataset)
+
+
+def _files(
+    run_dir: str | None, arch: str | None, weights: str | None, config: str | None
+) -> tuple[str, str, str | None]:
+    if run_dir is None:
+        if arch is None or weights is None:
+            raise ValueError("without a run folder, give both the arch file and the weights")
+        return arch, weights, config
+    run = RunFolder(run_dir)
+    manifest = run.manifest()
+    if manifest.command != "train":
+        raise RunError(
+            f"'{run_dir}' is a {manifest.kind} search, whose weights are a supernet's; export "
+            "the run of `nnabla-nas train --arch <search>/arch.json`, which retrains it"
+        )
+    files = {
+        "arch": arch or run.file("arch"),
+        "weights": weights or run.file("weights"),
+        "config": config or run.file("config"),
+    }
+    for what, path in files.items():
+        if not os.path.isfile(path):
+            status = manifest.status
+            raise FileNotFoundError(
+                f"{what} file '{path}' does not exist; the run in '{run_dir}' is {status}"
+            )
+    return files["arch"], files["weights"], files["config"]
+
+
+def load_run(
+    run_dir: str | None = None,
+    *,
+    arch: str | None = None,
+    weights: str | None = None,
+    config: str | None = None,
+) -> TrainedRun:
+    """Rebuilds the retrained network of a ``nnabla-nas train`` run and loads its weights.
+
+    The network is built as `run_train` builds it, from the config's dataset (input
+    channels, classes) and model sections and the architecture file.
+
+    Args:
+        run_dir: the run folder, holding ``run.json``, ``config.yaml``, ``arch.json`` and
+            ``weights.h5``.
+        arch: the architecture file, instead of the run folder's.
+        weights: the weights (``.h5``), instead of the run folder's.
+        config: the train config (YAML), instead of the run folder's; without a run folder
+            and without it, the defaults of `TrainConfig`.
+
+    Raises:
+        FileNotFoundError: a file is missing.
+        ValueError: a bad config or architecture, or weights that do not fit the network.
+    """
+    arch_path, weights_path, config_path = _files(run_dir, arch, weights, config)
+    cfg = load_config(TrainConfig, config_path)
+    dataset = make_dataset(cfg.dataset)
+    space_name = cfg.model.name
+    space = space_of(cfg)
+    genotype = space.read(arch_path)
+    model = space.make_train_net(
+        dataset.sample_shape[0], dataset.classes, genotype, seed=cfg.seed,
+        options=cfg.model.options, drop_path=cfg.drop_path,
+    )  # fmt: skip
+    try:
+        model.load_parameters(weights_path, raise_if_missing=True)
+    except (KeyError, ValueError) as err:
+        message = err.args[0] if isinstance(err, KeyError) and err.args else err
+        raise ValueError(
+            f"weights '{weights_path}' do not fit the {space_name} network of '{arch_path}' "
+            f"built with the model section of the config: {message}"
+        ) from None
+    return TrainedRun(model, cfg, space, dataset.sample_shape, dataset.classes)
+
+
+def export_run(
+    run_dir: str | None = None,
+    *,
+    output: str,
+    format: str | None = None,
+    arch: str | None = None,
+    weights: str | None = None,
+    config: str | None = None,
+    batch_size: int = 1,
+    opset: int = DEFAULT_OPSET,
+) -> str:
+    """Exports the retrained network of a ``nnabla-nas train`` run as NNP or ONNX.
+
+    The graph includes the run's input normalisation, so it takes images as the dataset
+    gives them, ``(batch_size, C, H, W)`` in ``[0, 1]``, as ``x`` and returns the logits
+    as ``y``. A file of the run itself (its weights, config, ...) is never overwritten.
+
+    Args:
+        run_dir: the run folder.
+        output: the file to write.
+        format: ``'nnp'`` or ``'onnx'``; by default, the extension of `output`.
+        arch, weights, config: files to use instead of the run folder's (see `load_run`);
+            without a run folder, `arch` and `weights` are needed.
+        batch_size: the batch size of the exported graph.
+        opset: the ONNX opset.
+
+    Returns:
+        `output`.
+
+    Example:
+        >>> export_run("runs/train", output="runs/train/model.onnx")
+        'runs/train/model.onnx'
+    """
+    kind = infer_format(output, format)
+    if not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    inputs = [p for p in (arch, weights, config) if p]
+    if (run_dir is not None and RunFolder(run_dir).owns(output)) or any(
+        os.path.abspath(output) == os.path.abspath(p) for p in inputs
+    ):
+        raise ValueError(
+            f"'{output}' is a file of the run; write the export elsewhere, e.g. "
+            f"{os.path.join(run_dir or '.', 'model.' + kind)}"
+        )
+    run = load_run(run_dir, arch=arch, weights=weights, config=config)
+    shape = (batch_size, *run.sample_shape)
+    return export(run.model, shape, output, format=kind, opset=opset, transform=run.transform)

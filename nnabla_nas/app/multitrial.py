@@ -1,0 +1,216 @@
+"""Multi-trial search from a config: decisions, strategy, evaluator, executor, trial log.
+
+The decisions come from the space's search net (``Space.decisions``); a trial's choice
+tuple becomes an architecture with ``Space.from_choices``. Writes ``trials.csv`` (every
+finished trial), TensorBoard scalars per trial, ``arch.json`` (the best feasible
+architecture), ``pareto.csv`` / ``pareto.png`` (accuracy against latency) and
+``result.json`` (best, front hypervolume), next to ``config.yaml``.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import functools
+import io
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import nnabla as nn
+from tensorboardX import SummaryWriter
+
+from ..contrib.registry import get_space
+from ..contrib.space import Space
+from ..runner.multitrial import STRATEGIES, ChoiceSpace, Constraint, Objective, Strategy, Trial
+from ..runner.multitrial.driver import Executor, run_trials
+from ..runner.multitrial.evaluators import TableEvaluator, TrainingEvaluator
+from ..runner.multitrial.executors import RayExecutor, SerialExecutor
+from ..runner.multitrial.trials import TrialLog
+from ..utils.io import write_json, write_text
+from ..visualize.plots import plot_front
+from .build import make_dataset, nnabla_context
+from .config import SearchConfig, TrainConfig, to_dict
+from .run import Manifest, RunFolder
+from .train import train_candidate
+
+logger = logging.getLogger("nnabla_nas")
+
+OBJECTIVES = (Objective("accuracy", "maximize"), Objective("latency", "minimize"))
+
+
+def candidate_config(cfg: SearchConfig, space: Space) -> dict[str, Any]:
+    """The retraining config a candidate is trained with, as plain data: the search's
+    data, optimizer, epochs and the train network's model options."""
+    shared = {f.name for f in dataclasses.fields(TrainConfig)}
+    train = TrainConfig(**{k: v for k, v in vars(cfg).items() if k in shared})
+    valid = space.options("train")
+    options = {k: v for k, v in cfg.model.options.items() if k in valid}
+    train.model = dataclasses.replace(cfg.model, options=options)
+    return to_dict(train)
+
+
+def table_latency(space_name: str, device: str, arch: Any) -> float:
+    """The latency (ms) of `arch` on `device` in the benchmark table of a space."""
+    table = get_space(space_name).table()
+    assert table is not None, f"space {space_name!r} has no benchmark table"
+    return float(table.latency(arch, device))
+
+
+def make_evaluator(cfg: SearchConfig, space: Space) -> Any:
+    """The table lookup, or training each candidate (latency from the table when the
+    space has one, else measured on the trained network)."""
+    mt = cfg.multitrial
+    assert mt is not None
+    table = space.table()
+    if mt.evaluator == "table":
+        assert table is not None and mt.device is not None
+        return TableEvaluator(table, mt.device)
+    train = functools.partial(
+        train_candidate, candidate_config(cfg, space), measure_latency=table is None
+    )
+    latency = None
+    if table is not None:
+        assert mt.device is not None
+        latency = functools.partial(table_latency, space.name, mt.device)
+    return TrainingEvaluator(train, latency)
+
+
+def make_executor(cfg: SearchConfig, evaluator: Any) -> Executor:
+    """Table lookups run here; candidate trainings run on Ray workers when more than one."""
+    mt = cfg.multitrial
+    assert mt is not None
+    if mt.evaluator == "table" or (mt.workers <= 1 and mt.ray_address is None):
+        return SerialExecutor(evaluator)
+    return RayExecutor(evaluator, workers=mt.workers, address=mt.ray_address)
+
+
+def make_strategy(
+    cfg: SearchConfig, choices: ChoiceSpace, prefilter: Callable[[Any], bool] | None
+) -> Strategy:
+    """The configured strategy, with the latency budget as constraint."""
+    mt = cfg.multitrial
+    assert mt is not None
+    constraints = [] if mt.max_latency is None else [Constraint("latency", mt.max_latency)]
+    return STRATEGIES[cfg.searcher].create(
+        choices, OBJECTIVES, constraints=constraints, seed=cfg.seed, prefilter=prefilter,
+        budget=mt.trials, settings=cfg.settings,
+    )  # fmt: skip
+
+
+class TrialBoard:
+    """Logs each finished trial and the best feasible accuracy so far to TensorBoard."""
+
+    def __init__(self, log_dir: str, strategy: Strategy) -> None:
+        self.writer = SummaryWriter(log_dir)
+        self.strategy = strategy
+
+    def __call__(self, trial: Trial) -> None:
+        for key, value in trial.values.items():
+            self.writer.add_scalar(f"trial/{key}", value, trial.number)
+        self.writer.add_scalar("trial/failed", float(trial.state == "failed"), trial.number)
+        best = self.strategy.best()
+        if best is not None:
+            self.writer.add_scalar("best/accuracy", best.values["accuracy"], trial.number)
+        self.writer.flush()
+
+
+def front_table(front: Sequence[Trial], describe: Callable[[tuple[str, ...]], str]) -> str:
+    """``pareto.csv``: the non-dominated trials, cheapest first."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["number", "accuracy", "latency", "arch"])
+    for t in sorted(front, key=lambda t: t.values["latency"]):
+        writer.writerow([t.number, t.values["accuracy"], t.values["latency"], describe(t.arch)])
+    return out.getvalue()
+
+
+def summarize(trials: Sequence[Trial], strategy: Strategy, budget: float | None) -> dict[str, Any]:
+    """Best feasible trial and the hypervolume of the front (reference: 0 %, the budget
+    or the largest latency seen)."""
+    front = strategy.front()
+    best = strategy.best()
+    latencies = [t.values["latency"] for t in trials if "latency" in t.values]
+    reference = (0.0, budget if budget is not None else max(latencies, default=0.0))
+    return {
+        "trials": len(trials),
+        "failed": sum(t.state == "failed" for t in trials),
+        "infeasible": sum(t.state == "infeasible" for t in trials),
+        "best_number": None if best is None else best.number,
+        "best_accuracy": None if best is None else best.values["accuracy"],
+        "best_latency": None if best is None else best.values["latency"],
+        "front_size": len(front),
+        "hypervolume": strategy.hypervolume(reference),
+        "hypervolume_reference": list(reference),
+    }
+
+
+def run_multitrial(
+    cfg: SearchConfig,
+    space: Space,
+    run: RunFolder,
+    manifest: Manifest,
+    text: str,
+    *,
+    resume: bool,
+) -> tuple[Any, dict[str, Any]]:
+    """Runs a multi-trial search in `run` (checked, then started here); returns the best
+    feasible architecture (None if no trial was feasible) and the summary."""
+    mt = cfg.multitrial
+    assert mt is not None
+    dataset = make_dataset(cfg.dataset)
+    channels, classes = dataset.sample_shape[0], dataset.classes
+    search_keys = space.options("search")
+    options = {k: v for k, v in cfg.model.options.items() if k in search_keys}
+    with nn.context_scope(nnabla_context(cfg)):
+        net = space.make_search_net(channels, classes, seed=cfg.seed, options=options)
+    decisions = space.decisions(net)
+    if not decisions:
+        raise ValueError(f"space {space.name!r} has no choices (no MixedOp) to search")
+    choices = ChoiceSpace([d.options for d in decisions], [d.label for d in decisions])
+
+    def decode(values: Sequence[str]) -> Any:
+        return space.from_choices(net, values)
+
+    table = space.table()
+    prefilter = None
+    if mt.max_latency is not None and table is not None and mt.device is not None:
+        budget, device = mt.max_latency, mt.device
+        prefilter = lambda c: table.latency(decode(c), device) <= budget  # noqa: E731
+    strategy = make_strategy(cfg, choices, prefilter)
+    evaluator = make_evaluator(cfg, space)
+    log = TrialLog(run.file("trials"), format_arch=space.format_choices,
+                   parse_arch=space.parse_choices)  # fmt: skip
+    run.check_start(manifest, text, resume=resume)
+    executor = make_executor(cfg, evaluator)
+    with run.session(manifest, text, resume=resume):
+        board = TrialBoard(run.file("tensorboard"), strategy)
+        trials = run_trials(
+            strategy, executor, log, budget=mt.trials, decode=decode, on_trial=board,
+            logger=logger,
+        )  # fmt: skip
+        board.writer.close()
+        result = summarize(trials, strategy, mt.max_latency)
+        front = strategy.front()
+
+        def describe(values: tuple[str, ...]) -> str:
+            return space.describe(decode(values))
+
+        write_text(run.file("pareto_csv"), front_table(front, describe))
+        points = [(t.values["latency"], t.values["accuracy"]) for t in trials
+                  if t.values and t.state != "failed"]  # fmt: skip
+        edge = [(t.values["latency"], t.values["accuracy"]) for t in front]
+        plot_front(run.file("pareto_png"), points, edge, mt.max_latency)
+        best = strategy.best()
+        arch = None
+        if best is not None:
+            arch = decode(best.arch)
+            space.write(run.file("arch"), arch)
+            result["best_arch"] = space.describe(arch)
+        write_json(run.file("result"), result)
+        logger.info(
+            f"{result['trials']} trials ({result['failed']} failed); best accuracy "
+            f"{result['best_accuracy']} at latency {result['best_latency']} ms; "
+            f"front of {result['front_size']}, hypervolume {result['hypervolume']:.4g}"
+        )
+    return arch, result

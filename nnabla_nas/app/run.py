@@ -1,0 +1,230 @@
+"""`RunFolder`: the one way a run folder is read and written, with its ``run.json`` manifest.
+
+The manifest is written when a run starts and updated when it ends; it says what made
+the folder (command, searcher, space, dataset, seed), how it went (status, start and end
+times) and where (host, nnabla, Python and package versions). Report, export, profile and
+resume read it; nothing guesses the kind of a folder from the files it holds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import os
+import platform
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import nnabla as nn
+
+from .. import __version__
+from ..utils.io import read_json, write_json, write_text
+from ..utils.logging import log_to_file
+
+__all__ = ["MANIFEST_FORMAT", "STATUSES", "Manifest", "RunError", "RunFolder"]
+
+MANIFEST_FORMAT = "nnabla_nas.run/1"
+STATUSES = ("running", "finished", "failed", "interrupted")
+KINDS = ("one-shot", "multi-trial", "train")
+
+
+class RunError(ValueError):
+    """A run folder cannot be used as asked; the message says why and what to do."""
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass
+class Manifest:
+    """The ``run.json`` of a run folder."""
+
+    command: str  # 'search' or 'train'
+    kind: str  # one of KINDS
+    space: str
+    dataset: str
+    seed: int
+    searcher: str | None = None
+    status: str = "running"
+    started: str = field(default_factory=_now)
+    ended: str | None = None
+    error: str | None = None
+    resumed: list[str] = field(default_factory=list)
+    host: str = field(default_factory=socket.gethostname)
+    python_version: str = field(default_factory=platform.python_version)
+    nnabla_version: str = nn.__version__
+    package_version: str = __version__
+    format: str = MANIFEST_FORMAT
+
+    def same_run(self, other: Manifest) -> str | None:
+        """Why a run described by `other` is not a continuation of this one, or None."""
+        for key in ("command", "kind", "searcher", "space", "dataset", "seed"):
+            if getattr(self, key) != getattr(other, key):
+                return f"{key} is {getattr(other, key)!r}, the run's is {getattr(self, key)!r}"
+        return None
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str) -> Manifest:
+        names = {f.name for f in dataclasses.fields(cls)}
+        if not isinstance(data, dict) or data.get("format") != MANIFEST_FORMAT:
+            raise RunError(f"'{path}' is not a {MANIFEST_FORMAT!r} manifest")
+        unknown = sorted(set(data) - names)
+        missing = [k for k in ("command", "kind", "space", "dataset", "seed") if k not in data]
+        if unknown or missing:
+            raise RunError(f"manifest '{path}': unknown keys {unknown}, missing keys {missing}")
+        manifest = cls(**data)
+        if manifest.status not in STATUSES or manifest.kind not in KINDS:
+            raise RunError(f"manifest '{path}': bad status {manifest.status!r} or kind")
+        return manifest
+
+
+class RunFolder:
+    """A run's folder: the paths of what it holds, its manifest, its start and end.
+
+    Example:
+        >>> run = RunFolder("runs/my-search")
+        >>> run.manifest().kind
+        'one-shot'
+    """
+
+    # The files and folders a run writes, by role.
+    NAMES = {
+        "manifest": "run.json",
+        "config": "config.yaml",
+        "log": "log.txt",
+        "metrics": "metrics.csv",
+        "arch": "arch.json",
+        "arch_probs": "arch_probs.csv",
+        "weights": "weights.h5",
+        "result": "result.json",
+        "trials": "trials.csv",
+        "pareto_csv": "pareto.csv",
+        "pareto_png": "pareto.png",
+        "profile": "profile.json",
+        "report": "report.html",
+        "latency_table": "latency_table.json",
+        "checkpoint": "checkpoint",
+        "tensorboard": "tensorboard",
+        "figures": "figures",
+    }
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def file(self, role: str) -> str:
+        """The path of the file or folder of `role` (a key of `NAMES`)."""
+        return os.path.join(self.path, self.NAMES[role])
+
+    def has(self, role: str) -> bool:
+        return os.path.exists(self.file(role))
+
+    def owns(self, path: str) -> bool:
+        """Whether `path` is one of the files or folders the run writes (or inside one)."""
+        target = os.path.abspath(path)
+        for role in self.NAMES:
+            own = os.path.abspath(self.file(role))
+            if target == own or target.startswith(own + os.sep):
+                return True
+        return False
+
+    # -- the manifest -----------------------------------------------------------------
+    def manifest(self) -> Manifest:
+        """The run's manifest.
+
+        Raises:
+            RunError: the folder is not a run folder, or its ``run.json`` is not valid.
+        """
+        if not os.path.isdir(self.path):
+            raise RunError(f"run folder '{self.path}' does not exist")
+        path = self.file("manifest")
+        if not os.path.isfile(path):
+            raise RunError(
+                f"'{self.path}' has no run.json, so it is not a run folder of nnabla-nas "
+                f"{__version__} (or was written by an older version); run the command again"
+            )
+        try:
+            return Manifest.from_dict(read_json(path, "manifest"), path)
+        except (TypeError, ValueError) as err:
+            raise RunError(str(err)) from None
+
+    def write_manifest(self, manifest: Manifest) -> None:
+        write_json(self.file("manifest"), dataclasses.asdict(manifest))
+
+    def config_text(self) -> str | None:
+        path = self.file("config")
+        if not os.path.isfile(path):
+            return None
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+
+    # -- starting and ending --------------------------------------------------------------
+    def check_start(self, manifest: Manifest, config_text: str, *, resume: bool) -> None:
+        """Checks that a run of `manifest` and `config_text` may start (or resume) here;
+        writes nothing.
+
+        Raises:
+            RunError: the folder holds another run, something not made by a run, or (to
+                resume) no run or a different one.
+        """
+        if resume:
+            old = self.manifest()
+            reason = old.same_run(manifest)
+            if reason:
+                raise RunError(f"cannot resume '{self.path}': {reason}")
+            if self.config_text() != config_text:
+                raise RunError(
+                    f"the config differs from the one the run in '{self.path}' started with; "
+                    f"resume with the same settings (e.g. -c {self.file('config')})"
+                )
+            return
+        if os.path.isfile(self.path):
+            raise RunError(f"'{self.path}' is a file; give a folder as the output")
+        if self.has("manifest") or self.has("checkpoint") or self.has("trials"):
+            raise RunError(
+                f"'{self.path}' already holds a run; pass --resume to continue it, "
+                "or choose another --output"
+            )
+        if os.path.isdir(self.path) and os.listdir(self.path):
+            raise RunError(
+                f"'{self.path}' exists and holds files that no run wrote; choose another "
+                "--output (nothing there is overwritten)"
+            )
+
+    def start(self, manifest: Manifest, config_text: str, *, resume: bool) -> Manifest:
+        """Checks (`check_start`), then writes ``config.yaml`` and ``run.json``; returns
+        the manifest now on disk."""
+        self.check_start(manifest, config_text, resume=resume)
+        if resume:
+            old = self.manifest()
+            manifest = dataclasses.replace(
+                old, status="running", ended=None, error=None, resumed=[*old.resumed, _now()],
+                nnabla_version=manifest.nnabla_version, package_version=manifest.package_version,
+            )  # fmt: skip
+        os.makedirs(self.path, exist_ok=True)
+        write_text(self.file("config"), config_text)
+        self.write_manifest(manifest)
+        return manifest
+
+    def end(self, manifest: Manifest, status: str, error: str | None = None) -> None:
+        """Records how the run ended."""
+        self.write_manifest(dataclasses.replace(manifest, status=status, ended=_now(), error=error))
+
+    @contextmanager
+    def session(self, manifest: Manifest, config_text: str, *, resume: bool) -> Iterator[Manifest]:
+        """Starts the run, logs to ``log.txt`` within the block, and records the outcome:
+        finished, interrupted (Ctrl-C) or failed (with the error)."""
+        manifest = self.start(manifest, config_text, resume=resume)
+        with log_to_file(self.file("log")):
+            try:
+                yield manifest
+            except KeyboardInterrupt:
+                self.end(manifest, "interrupted")
+                raise
+            except BaseException as err:
+                self.end(manifest, "failed", f"{type(err).__name__}: {err}")
+                raise
+        self.end(manifest, "finished")

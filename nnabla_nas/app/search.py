@@ -1,0 +1,125 @@
+"""``nnabla-nas search``: a one-shot search of a supernet, or a multi-trial search.
+
+Which it is follows from the registry the searcher's name is in (`SEARCHERS` or
+`STRATEGIES`); both end with the architecture found in ``arch.json``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import nnabla as nn
+import yaml
+
+from ..contrib.estimator import LatencyEstimator
+from ..contrib.space import Space
+from ..runner.callbacks import (
+    ArchitectureCallback,
+    CostCallback,
+    FigureCallback,
+    ProbabilitiesCallback,
+)
+from ..runner.loop import Loop
+from ..runner.searcher import SEARCHERS, SearchParts
+from ..utils.checkpoint import Checkpointer
+from .build import (
+    cost_estimators,
+    make_cost,
+    make_data,
+    make_optimizer,
+    make_transform,
+    nnabla_context,
+)
+from .config import SearchConfig, check_search, to_dict
+from .figures import draw_figures
+from .multitrial import run_multitrial
+from .run import Manifest, RunFolder
+from .train import standard_callbacks
+
+logger = logging.getLogger("nnabla_nas")
+
+
+@dataclass
+class SearchResult:
+    """What a search found: the architecture, and its run folder's summary."""
+
+    arch: Any
+    run: RunFolder
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def search_manifest(cfg: SearchConfig) -> Manifest:
+    return Manifest(
+        command="search", kind="multi-trial" if cfg.multi_trial else "one-shot",
+        searcher=cfg.searcher, space=cfg.model.name, dataset=cfg.dataset.name, seed=cfg.seed,
+    )  # fmt: skip
+
+
+def run_search(
+    cfg: SearchConfig, output_dir: str, *, resume: bool = False, progress: bool = True
+) -> SearchResult:
+    """Runs the configured search into `output_dir`; every check comes before any write.
+
+    One-shot searchers learn the architecture in one supernet; multi-trial strategies
+    evaluate candidates one by one (`run_multitrial`).
+    """
+    space = check_search(cfg)
+    text = yaml.safe_dump(to_dict(cfg), sort_keys=False)
+    run = RunFolder(output_dir)
+    if cfg.multi_trial:
+        arch, summary = run_multitrial(cfg, space, run, search_manifest(cfg), text, resume=resume)
+        return SearchResult(arch, run, summary)
+    return _one_shot(cfg, space, run, text, resume=resume, progress=progress)
+
+
+def _one_shot(
+    cfg: SearchConfig, space: Space, run: RunFolder, text: str, *, resume: bool, progress: bool
+) -> SearchResult:
+    assert cfg.arch_optimizer is not None
+    context = nnabla_context(cfg)
+    searcher_class = SEARCHERS[cfg.searcher]
+    run.check_start(search_manifest(cfg), text, resume=resume)
+    data = make_data(cfg.dataset, cfg.seed, search=True)
+    with nn.context_scope(context), run.session(search_manifest(cfg), text, resume=resume):
+        model = space.make_search_net(
+            data.sample_shape[0], data.classes, seed=cfg.seed, options=cfg.model.options
+        )
+        steps = len(data.train["train"])
+        net, arch = model.get_net_parameters(True), model.get_arch_parameters(True)
+        cost = make_cost(cfg.cost, run.file("latency_table"))
+        parts = SearchParts(
+            optimizer=make_optimizer(net, cfg.optimizer, cfg.epochs, steps),
+            arch_optimizer=make_optimizer(arch, cfg.arch_optimizer, cfg.epochs, steps),
+            transform=make_transform(cfg.dataset),
+            cost=cost,
+            context=context,
+        )
+        searcher = searcher_class.create(model, parts, cfg.settings)
+        derive = lambda: space.derive(model)  # noqa: E731
+        callbacks = [
+            CostCallback(
+                cost_estimators(cost, None if cfg.cost is None else cfg.cost.name),
+                data.sample_shape,
+            ),
+            *standard_callbacks(run, data.sample_shape),
+            ArchitectureCallback(derive, lambda arch: space.write(run.file("arch"), arch)),
+            ProbabilitiesCallback(run.file("arch_probs")),
+            FigureCallback(lambda: draw_figures(run, space)),
+        ]
+        loop = Loop(
+            searcher, data.train, epochs=cfg.epochs, eval_loader=data.eval, callbacks=callbacks,
+            checkpointer=Checkpointer(run.file("checkpoint")), seed=cfg.seed, progress=progress,
+            logger=logger,
+        )  # fmt: skip
+        metrics = loop.run(resume=resume)
+        if cost is not None and isinstance(cost.estimator, LatencyEstimator):
+            cost.estimator.save()  # the measured layers, for later runs (cost.latency_table)
+        found = derive()
+        model.save_parameters(run.file("weights"))
+        if not run.has("arch") or space.read(run.file("arch")) != found:
+            space.write(run.file("arch"), found)  # the last epoch's figures show the rest
+            draw_figures(run, space)
+        logger.info(f"architecture written to {run.file('arch')}")
+    return SearchResult(found, run, metrics)

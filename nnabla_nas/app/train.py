@@ -1,0 +1,175 @@
+"""``nnabla-nas train``: retrain an architecture from scratch; and the same training for
+the candidates of a multi-trial search."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import nnabla as nn
+import yaml
+
+from ..contrib.estimator import LatencyEstimator
+from ..contrib.model import Model
+from ..contrib.space import Space
+from ..export import export, onnx_converter
+from ..runner.callbacks import (
+    FigureCallback,
+    LogCallback,
+    MetricsCallback,
+    TensorBoardCallback,
+)
+from ..runner.loop import Callback, Loop
+from ..runner.trainer import Trainer
+from ..utils.checkpoint import Checkpointer
+from ..utils.io import write_json
+from .build import Data, latency_threads, make_data, make_optimizer, make_transform, nnabla_context
+from .config import TrainConfig, check_train, parse_config, to_dict
+from .figures import draw_figures
+from .run import Manifest, RunError, RunFolder
+
+logger = logging.getLogger("nnabla_nas")
+
+
+def standard_callbacks(run: RunFolder, sample_shape: Sequence[int]) -> list[Callback]:
+    """The callbacks every run has: log, ``metrics.csv`` and TensorBoard (with the
+    network graph on one input of `sample_shape`)."""
+    return [
+        LogCallback(),
+        MetricsCallback(run.file("metrics")),
+        TensorBoardCallback(run.file("tensorboard"), sample_shape),
+    ]
+
+
+@dataclass
+class Trained:
+    """A trained network and the loop that trained it."""
+
+    model: Model
+    loop: Loop
+
+
+def train_network(
+    cfg: TrainConfig,
+    space: Space,
+    arch: Any,
+    data: Data,
+    *,
+    callbacks: Sequence[Callback] = (),
+    checkpointer: Checkpointer | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    evaluate: bool = True,
+) -> Trained:
+    """Builds the space's network of `arch` and trains it as `cfg` says (auxiliary loss,
+    drop path, augmentation); what `run_train` and a multi-trial candidate both do.
+
+    With `evaluate`, ``data.eval`` (the test set of a retraining) is evaluated after each
+    epoch as ``test/*``."""
+    model = space.make_train_net(
+        data.sample_shape[0], data.classes, arch, seed=cfg.seed, options=cfg.model.options,
+        drop_path=cfg.drop_path,
+    )  # fmt: skip
+    steps = len(data.train["train"])
+    trainer = Trainer(
+        model,
+        make_optimizer(model.get_net_parameters(grad_only=True), cfg.optimizer, cfg.epochs, steps),
+        aux_weight=cfg.aux_weight,
+        drop_path=cfg.drop_path,
+        epochs=cfg.epochs,
+        transform=make_transform(cfg.dataset),
+    )
+    loop = Loop(
+        trainer, data.train, epochs=cfg.epochs, eval_loader=data.eval if evaluate else None,
+        callbacks=callbacks, checkpointer=checkpointer, seed=cfg.seed, progress=progress,
+        eval_name="test", logger=logger,
+    )  # fmt: skip
+    loop.run(resume=resume)
+    return Trained(model, loop)
+
+
+def train_manifest(cfg: TrainConfig) -> Manifest:
+    return Manifest(
+        command="train", kind="train", space=cfg.model.name, dataset=cfg.dataset.name,
+        seed=cfg.seed,
+    )  # fmt: skip
+
+
+def run_train(
+    cfg: TrainConfig,
+    arch_path: str,
+    output_dir: str,
+    *,
+    resume: bool = False,
+    progress: bool = True,
+) -> dict[str, float]:
+    """Retrains the architecture in `arch_path` from scratch and evaluates it on the test
+    set; writes the run folder (DESIGN section 5). Every check comes before any write."""
+    space = check_train(cfg)
+    arch = space.read(arch_path)
+    if "onnx" in cfg.export:
+        onnx_converter()  # a missing optional package fails now, not after the training
+    context = nnabla_context(cfg)
+    run = RunFolder(output_dir)
+    text = yaml.safe_dump(to_dict(cfg), sort_keys=False)
+    if resume and run.has("arch") and space.read(run.file("arch")) != arch:
+        raise RunError(
+            f"'{arch_path}' is not the architecture the run in '{output_dir}' trains "
+            f"({run.file('arch')}); resume with --arch {run.file('arch')}"
+        )
+    data = make_data(cfg.dataset, cfg.seed, search=False)
+    with nn.context_scope(context), run.session(train_manifest(cfg), text, resume=resume):
+        space.write(run.file("arch"), arch)
+        callbacks = [
+            *standard_callbacks(run, data.sample_shape),
+            FigureCallback(lambda: draw_figures(run, space)),
+        ]
+        trained = train_network(
+            cfg, space, arch, data, callbacks=callbacks,
+            checkpointer=Checkpointer(run.file("checkpoint")), resume=resume, progress=progress,
+        )  # fmt: skip
+        trained.model.save_parameters(run.file("weights"))
+        test = trained.loop.evaluate(data.test)
+        result = {"test_accuracy": 1.0 - test["error"], "test_loss": test["loss"]}
+        write_json(run.file("result"), result)
+        logger.info(f"test accuracy {100 * result['test_accuracy']:.2f}%")
+        shape = (1, *data.sample_shape)
+        for fmt in cfg.export:
+            path = os.path.join(output_dir, f"model.{fmt}")
+            export(trained.model, shape, path, format=fmt, transform=make_transform(cfg.dataset))
+            logger.info(f"exported {path}")
+    return result
+
+
+def train_candidate(
+    config: dict[str, Any], arch: Any, *, measure_latency: bool
+) -> dict[str, float]:
+    """Trains one candidate of a multi-trial search in this process; writes no file.
+
+    Trains on the search's weight split and reports the accuracy (%) on its architecture
+    split, so that candidates are ranked without seeing the test set; with
+    `measure_latency`, also the network's measured latency (ms, one input, median).
+
+    Args:
+        config: a `TrainConfig` as plain data (`to_dict`), so that this runs on any worker.
+    """
+    cfg = parse_config(TrainConfig, config)
+    space = check_train(cfg)
+    data = make_data(cfg.dataset, cfg.seed, search=True)
+    weights_only = Data({"train": data.train["train"]}, data.eval, data.test, data.sample_shape,
+                        data.classes)  # fmt: skip
+    with nn.context_scope(nnabla_context(cfg)):
+        trained = train_network(cfg, space, arch, weights_only, progress=False, evaluate=False)
+        held_out = trained.loop.evaluate(data.eval)
+        values = {
+            "accuracy": 100.0 * (1.0 - held_out["error"]),
+            "params": float(trained.model.count_parameters()),
+        }
+        if measure_latency:
+            estimator = LatencyEstimator(threads=latency_threads())
+            shape = (1, *data.sample_shape)
+            values["latency"] = estimator.measure_network(trained.model, shape)["median"]
+    return values
