@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -319,3 +320,21 @@ def test_search_draws_its_figures_and_logs_them(search_run, read_events):
     events = read_events(f"{search_run}/tensorboard")
     images = {(v.tag, e.step) for e in events for v in e.summary.value if v.HasField("image")}
     assert {("figures/probs", 2), ("figures/arch_normal", 0)} <= images
+
+
+def test_profile_reads_what_a_run_folder_holds_from_its_manifest(search_run, tmp_path, capsys):
+    out_json = str(tmp_path / "search_profile.json")
+    assert main(["profile", search_run, "--runs", "3", "--json", out_json]) == 0
+    assert "measured end to end: median" in capsys.readouterr().out
+    profiled = json.load(open(out_json))
+    # A one-shot search: its supernet's most likely path, one input.
+    assert profiled["input_shape"] == [1, 1, 8, 8] and profiled["params"] > 0
+    chosen = {}
+    for row in profiled["layers"]:
+        match = re.match(r"(.*/_edges/\d+)/_ops/(\d+)", row["layer"])
+        if match:
+            chosen.setdefault(match[1], set()).add(match[2])
+    assert chosen and all(len(ops) == 1 for ops in chosen.values())  # one candidate an edge
+    assert main(["profile", str(tmp_path)]) == 2
+    assert "has no run.json" in capsys.readouterr().err
+    assert main(["profile", search_run, "-c", "x.yaml"]) == 2

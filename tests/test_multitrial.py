@@ -2,6 +2,8 @@
 
 import csv
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -114,3 +116,28 @@ def test_trained_candidates_run_on_ray_and_failures_are_recorded(tmp_path):
     rows = read_trials(bad / "trials.csv")
     assert [r["state"] for r in rows] == ["failed", "failed"]
     assert all("FileNotFoundError" in r["error"] for r in rows)
+
+
+def test_random_search_and_evolution_need_no_optuna(tmp_path):
+    """With optuna not importable, random search and evolution run; optuna is one clear line."""
+    script = (
+        "import sys; sys.modules['optuna'] = None\n"
+        "from nnabla_nas.cli import main\n"
+        "args = ['search', '-c', sys.argv[1], '-o', sys.argv[2], 'multitrial.trials=5']\n"
+        "sys.exit(main(args + sys.argv[3:]))\n"
+    )
+    for searcher in ("random", "evolution"):
+        out = str(tmp_path / searcher)
+        done = subprocess.run(
+            [sys.executable, "-c", script, config(tmp_path, searcher), out],
+            capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert len(read_trials(f"{out}/trials.csv")) == 5
+    done = subprocess.run(
+        [sys.executable, "-c", script, config(tmp_path, "optuna"), str(tmp_path / "o")],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "pip install 'nnabla-nas[multitrial]'" in done.stderr
+    assert not (tmp_path / "o").exists()

@@ -1,254 +1,67 @@
 """Run configuration: YAML files checked against a schema before any work starts.
 
-The schema is a set of dataclasses; their defaults are the one place defaults live. What
-depends on a choice is checked against that choice's own definition, through the
-registries: the ``model:`` keys against the space's network signature, the dataset's own
-keys (``dataset.image_size``, ``dataset.root``) against the dataset class, and a searcher's
-section (``darts:``, ``pnas:``, ``evolution:``, ...) against its ``Settings``. An option
-the chosen searcher, space or dataset does not use is an error, as is a section of a
-searcher that was not chosen.
+The schema (`nnabla_nas.app.schema`, re-exported here) is a set of dataclasses whose
+defaults are the one place defaults live. What depends on a choice is checked here against
+that choice's own definition, through the registries: the ``model:`` keys against the
+space's network signature, the dataset's own keys (``dataset.image_size``, ``dataset.root``)
+against the dataset class, and a searcher's section (``darts:``, ``pnas:``, ``evolution:``,
+...) against its ``Settings``. An option the chosen searcher, space or dataset does not use
+is an error, as is a section of a searcher that was not chosen.
 """
 
 from __future__ import annotations
 
-import collections.abc
 import dataclasses
 import inspect
-import types
 import typing
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
-from ..contrib.estimator import ESTIMATORS
 from ..contrib.registry import get_space
 from ..contrib.space import Space
 from ..dataset import DATASETS, dataset_options
-from ..optimizer import SCHEDULERS, SOLVERS
 from ..runner.multitrial import STRATEGIES
 from ..runner.searcher import SEARCHERS
-from ..utils.fields import choice
+from .schema import (
+    MOVED,
+    TRAINING_KEYS,
+    ConfigError,
+    CostConfig,
+    DatasetConfig,
+    ModelConfig,
+    MultiTrialConfig,
+    OptimizerConfig,
+    RunConfig,
+    SearchConfig,
+    TrainConfig,
+    arch_optimizer,
+    check_value,
+    from_dict,
+    read_config,
+    set_dotted,
+    to_dict,
+)
 
-CONTEXTS = ("cpu", "cudnn")
-EVALUATORS = ("table", "train")
-# What only training uses: a multi-trial search with the table evaluator has none of them.
-TRAINING_KEYS = ("epochs", "optimizer")
-COST_MODES = ("penalty", "reward")
-
-# Keys of earlier versions, and where they went.
-MOVED = {
-    "config.unrolled": "darts.unrolled",
-    "config.pnas.cost": "cost.name",
-    "config.pnas.cost_mode": "cost.mode",
-    "config.pnas.cost_weight": "cost.weight",
-    "config.pnas.cost_target": "cost.target",
-    "config.pnas.latency_table": "cost.latency_table",
-    "config.multitrial.population_size": "evolution.population_size",
-    "config.multitrial.sample_size": "evolution.sample_size",
-    "config.multitrial.sampler": "optuna.sampler",
-}
-
-
-class ConfigError(ValueError):
-    """A config key is unknown or a value has the wrong type; says which and what is valid."""
-
-
-@dataclass
-class DatasetConfig:
-    """``dataset:``. Keys other than these are the dataset's own (its class's arguments)."""
-
-    name: str = "digits"
-    batch_size: int = 64
-    eval_batch_size: int = 256
-    valid_fraction: float = 0.5  # search: share of the training data for architecture steps
-    split_seed: int = 0  # fixed apart from the run seed, so search and retrain share splits
-    augment: bool = False  # random crop (padding a side / 8) and horizontal flip
-    cutout: int = 0  # side of the Cutout square; 0 disables it
-    normalize: bool = True  # per-channel (x - mean) / std of mean/std or the dataset's own
-    mean: list[float] | None = None  # None: the dataset's default normalisation, if any
-    std: list[float] | None = None
-    options: dict[str, Any] = field(default_factory=dict, metadata={"extra": True})
-
-
-@dataclass
-class OptimizerConfig:
-    name: str = choice("momentum", SOLVERS)
-    lr: float = 0.025
-    scheduler: str = choice("cosine", SCHEDULERS)
-    min_lr: float = 0.0  # cosine: the final learning rate
-    step_epochs: int = 30  # step: epochs between decays
-    gamma: float = 0.1  # step: decay factor
-    warmup_epochs: int = 0  # linear warm-up before the schedule
-    momentum: float = 0.9
-    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
-    weight_decay: float = 3e-4
-    grad_clip: float | None = 5.0  # global gradient-norm clipping; None disables it
-
-
-def _arch_optimizer() -> OptimizerConfig:
-    # DARTS: Adam with lr 3e-4, betas (0.5, 0.999), weight decay 1e-3, no schedule.
-    return OptimizerConfig(
-        name="adam",
-        lr=3e-4,
-        scheduler="constant",
-        betas=[0.5, 0.999],
-        weight_decay=1e-3,
-        grad_clip=None,
-    )
-
-
-@dataclass
-class ModelConfig:
-    """``model:``: the space's name; every other key is an option of its network."""
-
-    name: str = "darts"
-    options: dict[str, Any] = field(default_factory=dict, metadata={"extra": True})
-
-
-@dataclass
-class RunConfig:
-    """Keys shared by every command."""
-
-    seed: int = 0
-    context: str = choice("cpu", CONTEXTS)
-    device_id: int = 0
-    epochs: int = 10
-    dataset: DatasetConfig = field(default_factory=DatasetConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
-    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
-
-
-@dataclass
-class CostConfig:
-    """``cost:``: a hardware cost in a one-shot search (searchers that take one).
-
-    Every cost is of one input (batch 1), in the estimator's unit (ms, bytes, FLOPs,
-    parameters), as reports show it.
-    """
-
-    name: str = choice("latency", ESTIMATORS)
-    mode: str = choice("penalty", COST_MODES)  # penalty: + weight * E[cost]; reward: x factor
-    weight: float = 0.0  # penalty coefficient, or the reward exponent (e.g. -0.07)
-    target: float | None = None  # reward: the cost the exponent is relative to
-    latency_table: str | None = None  # latency: reuse and extend this layer table (JSON)
-
-
-@dataclass
-class MultiTrialConfig:
-    """``multitrial:``: multi-trial search (a strategy of `STRATEGIES` as ``searcher``)."""
-
-    trials: int = 100  # the budget: finished evaluations, failed ones included
-    evaluator: str = choice("table", EVALUATORS)  # the space's benchmark table, or training
-    device: str | None = None  # the table's latency device (e.g. raspi4), when it has one
-    max_latency: float | None = None  # ms; candidates above it are infeasible
-    workers: int = 2  # candidate trainings in parallel (Ray)
-    ray_address: str | None = None  # an existing Ray cluster; None starts local workers
-
-
-@dataclass
-class SearchConfig(RunConfig):
-    """``nnabla-nas search``. The searcher's own section is `settings`, written under the
-    searcher's name (``darts:``); `arch_optimizer` and `cost` belong to one-shot searchers,
-    `multitrial` to multi-trial strategies (each None where it does not apply)."""
-
-    searcher: str = "darts"
-    arch_optimizer: OptimizerConfig | None = None
-    cost: CostConfig | None = None
-    multitrial: MultiTrialConfig | None = None
-    settings: Any = None
-
-    @property
-    def multi_trial(self) -> bool:
-        """Whether `searcher` is a multi-trial strategy."""
-        return self.searcher in STRATEGIES
-
-
-@dataclass
-class TrainConfig(RunConfig):
-    """``nnabla-nas train``."""
-
-    aux_weight: float = 0.0  # weight of the auxiliary head's loss
-    drop_path: float = 0.0  # final drop-path probability, reached linearly
-    # Files the finished run also writes: model.nnp and/or model.onnx (inference, batch 1).
-    export: list[str] = field(default_factory=list, metadata={"choices": ("nnp", "onnx")})
-
-
-# -- reading a mapping into dataclasses ---------------------------------------------------
-
-
-def _type_name(tp: Any) -> str:
-    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
-
-
-def _check(value: Any, tp: Any, where: str) -> Any:
-    """Returns `value` converted to `tp`, or raises ConfigError naming `where`."""
-    origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if dataclasses.is_dataclass(tp):
-        return from_dict(tp, value, where)  # type: ignore[arg-type]
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        inner = [a for a in args if a is not type(None)]
-        return _check(value, inner[0], where)
-    if origin in (list, tuple, collections.abc.Sequence):
-        if not isinstance(value, list):
-            raise ConfigError(f"{where}: expected a list, got {value!r}")
-        item = args[0] if args else Any
-        return [_check(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
-    if origin in (dict, collections.abc.Mapping):
-        if not isinstance(value, dict):
-            raise ConfigError(f"{where}: expected a mapping, got {value!r}")
-        return dict(value)
-    if tp is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if tp is Any or (isinstance(value, tp) and not (tp is int and isinstance(value, bool))):
-        return value
-    raise ConfigError(f"{where}: expected {_type_name(tp)}, got {value!r}")
-
-
-def _unknown(where: str, key: str, names: Sequence[str]) -> ConfigError:
-    moved = MOVED.get(f"{where}.{key}")
-    if moved:
-        return ConfigError(f"{where}.{key} has moved to {moved}; write it there")
-    valid = ", ".join(names) if names else "none (this section takes no keys)"
-    return ConfigError(f"{where}: unknown key {key!r}; valid keys are: {valid}")
-
-
-def from_dict(cls: type, data: Any, where: str = "config") -> Any:
-    """Builds dataclass `cls` from a mapping, rejecting unknown keys and wrong types.
-
-    A field with ``extra`` metadata collects the keys of no other field (checked later,
-    against the component they configure).
-    """
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where}: expected a mapping of keys, got {data!r}")
-    hints = typing.get_type_hints(cls)
-    fields = dataclasses.fields(cls)
-    extra = next((f.name for f in fields if f.metadata.get("extra")), None)
-    names = [f.name for f in fields if f.init and f.name != extra]
-    values: dict[str, Any] = {}
-    for key, value in data.items():
-        if key in names:
-            values[key] = _check(value, hints[key], f"{where}.{key}")
-        elif extra is not None:
-            values.setdefault(extra, {})[key] = value
-        else:
-            raise _unknown(where, str(key), names)
-    for f in fields:
-        choices = f.metadata.get("choices")
-        value = values.get(f.name)
-        for item in value if isinstance(value, list) else [value]:
-            if choices and item is not None and item not in choices:
-                raise ConfigError(
-                    f"{where}.{f.name}: unknown value {item!r}; "
-                    f"valid values are: {', '.join(choices)}"
-                )
-    return cls(**values)
-
+__all__ = [
+    "ConfigError",
+    "CostConfig",
+    "DatasetConfig",
+    "ModelConfig",
+    "MultiTrialConfig",
+    "OptimizerConfig",
+    "RunConfig",
+    "SearchConfig",
+    "TrainConfig",
+    "check_search",
+    "check_train",
+    "from_dict",
+    "load_config",
+    "parse_config",
+    "read_config",
+    "set_dotted",
+    "space_of",
+    "to_dict",
+]
 
 # -- the component each section configures --------------------------------------------------
 
@@ -267,7 +80,7 @@ def _typed(given: Mapping[str, Any], builders: Sequence[Any], where: str) -> dic
     for builder in reversed(builders):
         function = getattr(builder, "__init__") if isinstance(builder, type) else builder  # noqa: B009
         hints.update(typing.get_type_hints(function))
-    return {k: _check(v, hints.get(k, Any), f"{where}.{k}") for k, v in given.items()}
+    return {k: check_value(v, hints.get(k, Any), f"{where}.{k}") for k, v in given.items()}
 
 
 def _resolve_options(
@@ -417,7 +230,7 @@ def check_search(cfg: SearchConfig, given: Mapping[str, Any] | None = None) -> S
                 f"multitrial: searcher {cfg.searcher!r} is one-shot; the multitrial section "
                 f"is for {', '.join(STRATEGIES.names())}"
             )
-        cfg.arch_optimizer = cfg.arch_optimizer or _arch_optimizer()
+        cfg.arch_optimizer = cfg.arch_optimizer or arch_optimizer()
         _check_cost(cfg)
         space = _check_model(cfg, "search")
     elif cfg.searcher in STRATEGIES:
@@ -473,38 +286,6 @@ def _search_from(data: dict[str, Any]) -> SearchConfig:
     return cfg
 
 
-def set_dotted(data: dict[str, Any], assignment: str) -> None:
-    """Applies a ``key.sub=value`` override; the value is parsed as YAML (``lr=0.1``)."""
-    if "=" not in assignment:
-        raise ConfigError(f"override {assignment!r} is not of the form key=value")
-    key, text = assignment.split("=", 1)
-    *parents, last = key.strip().split(".")
-    node = data
-    for part in parents:
-        node = node.setdefault(part, {})
-        if not isinstance(node, dict):
-            raise ConfigError(f"override {assignment!r}: {part!r} is not a section")
-    node[last] = yaml.safe_load(text)
-
-
-def read_config(path: str | None, overrides: Sequence[str] = ()) -> dict[str, Any]:
-    """The mapping of a YAML config (safe loading) with overrides applied."""
-    data: dict[str, Any] = {}
-    if path is not None:
-        try:
-            with open(path, encoding="utf-8") as f:
-                data = yaml.safe_load(f) or {}
-        except FileNotFoundError:
-            raise ConfigError(f"config file '{path}' does not exist") from None
-        except yaml.YAMLError as err:
-            raise ConfigError(f"config file '{path}' is not valid YAML: {err}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"config file '{path}' must hold a mapping of keys")
-    for assignment in overrides:
-        set_dotted(data, assignment)
-    return data
-
-
 def parse_config(cls: type, data: Mapping[str, Any]) -> Any:
     """A checked, complete `SearchConfig` or `TrainConfig` of a mapping."""
     plain = dict(data)
@@ -524,37 +305,3 @@ def load_config(
     if seed is not None:
         data["seed"] = seed
     return parse_config(cls, data)
-
-
-def to_dict(config: Any) -> dict[str, Any]:
-    """The fully resolved config as plain data, ready for ``config.yaml``: the extra
-    keys of a section written beside its own, the searcher's settings under its name, and
-    sections that do not apply left out."""
-    data = _plain_dataclass(config)
-    if isinstance(config, SearchConfig):
-        settings = data.pop("settings")
-        data[config.searcher] = settings if settings is not None else {}
-        for key in ("arch_optimizer", "cost", "multitrial"):
-            if data.get(key) is None:
-                data.pop(key, None)
-        if config.multitrial is not None and config.multitrial.evaluator == "table":
-            for key in TRAINING_KEYS:
-                data.pop(key)
-    return data
-
-
-def _plain_dataclass(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        out: dict[str, Any] = {}
-        for f in dataclasses.fields(value):
-            item = _plain_dataclass(getattr(value, f.name))
-            if f.metadata.get("extra"):
-                out.update(item)
-            else:
-                out[f.name] = item
-        return out
-    if isinstance(value, dict):
-        return {k: _plain_dataclass(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain_dataclass(v) for v in value]
-    return value

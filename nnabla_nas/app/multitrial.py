@@ -22,7 +22,15 @@ from tensorboardX import SummaryWriter
 
 from ..contrib.registry import get_space
 from ..contrib.space import Space
-from ..runner.multitrial import STRATEGIES, ChoiceSpace, Constraint, Objective, Strategy, Trial
+from ..runner.multitrial import (
+    STRATEGIES,
+    ChoiceSpace,
+    Constraint,
+    Objective,
+    Strategy,
+    StrategyParts,
+    Trial,
+)
 from ..runner.multitrial.driver import Executor, run_trials
 from ..runner.multitrial.evaluators import TableEvaluator, TrainingEvaluator
 from ..runner.multitrial.executors import RayExecutor, SerialExecutor
@@ -92,10 +100,8 @@ def make_strategy(
     mt = cfg.multitrial
     assert mt is not None
     constraints = [] if mt.max_latency is None else [Constraint("latency", mt.max_latency)]
-    return STRATEGIES[cfg.searcher].create(
-        choices, OBJECTIVES, constraints=constraints, seed=cfg.seed, prefilter=prefilter,
-        budget=mt.trials, settings=cfg.settings,
-    )  # fmt: skip
+    parts = StrategyParts(choices, OBJECTIVES, constraints, cfg.seed, prefilter, mt.trials)
+    return STRATEGIES[cfg.searcher].create(parts, cfg.settings)
 
 
 class TrialBoard:

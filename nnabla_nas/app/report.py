@@ -81,7 +81,7 @@ def write_report(run_dir: str, path: str | None = None) -> str:
 
     Raises:
         FileNotFoundError: `run_dir` does not exist.
-        ValueError: `run_dir` holds none of the files a run writes.
+        RunError: `run_dir` has no valid ``run.json``, so it is not a run folder.
     """
     text = render_report(run_dir)
     path = path or os.path.join(run_dir, "report.html")
@@ -217,11 +217,6 @@ class _Report:
         self.files = {n: os.path.join(run_dir, n) for n in SOURCES}
         self.files = {n: p for n, p in self.files.items() if os.path.isfile(p)}
         self.figures = self._find_figures()
-        if not self.files and not self.figures:
-            raise ValueError(
-                f"'{run_dir}' is not a run folder: it holds none of {', '.join(SOURCES)} "
-                "nor figures/"
-            )
         self.config_text = self._text("config.yaml")
         self.config: Any = None
         if self.config_text is not None:

@@ -22,9 +22,10 @@ from ..runner.callbacks import (
     ProbabilitiesCallback,
 )
 from ..runner.loop import Loop
-from ..runner.searcher import SEARCHERS, SearchParts
+from ..runner.searcher import SEARCHERS, Cost, Searcher, SearchParts
 from ..utils.checkpoint import Checkpointer
 from .build import (
+    Data,
     cost_estimators,
     make_cost,
     make_data,
@@ -48,6 +49,37 @@ class SearchResult:
     arch: Any
     run: RunFolder
     summary: dict[str, Any] = field(default_factory=dict)
+
+
+def _search_loop(
+    cfg: SearchConfig,
+    space: Space,
+    run: RunFolder,
+    data: Data,
+    searcher: Searcher,
+    cost: Cost | None,
+    resume: bool,
+    progress: bool,
+) -> dict[str, float]:
+    """Runs the searcher's epochs with the callbacks of a search run folder."""
+    model = searcher.model
+    callbacks = [
+        CostCallback(
+            cost_estimators(cost, None if cfg.cost is None else cfg.cost.name), data.sample_shape
+        ),
+        *standard_callbacks(run, data.sample_shape),
+        ArchitectureCallback(
+            lambda: space.derive(model), lambda a: space.write(run.file("arch"), a)
+        ),
+        ProbabilitiesCallback(run.file("arch_probs")),
+        FigureCallback(lambda: draw_figures(run, space)),
+    ]
+    loop = Loop(
+        searcher, data.train, epochs=cfg.epochs, eval_loader=data.eval, callbacks=callbacks,
+        checkpointer=Checkpointer(run.file("checkpoint")), seed=cfg.seed, progress=progress,
+        logger=logger,
+    )  # fmt: skip
+    return loop.run(resume=resume)
 
 
 def search_manifest(cfg: SearchConfig) -> Manifest:
@@ -82,7 +114,8 @@ def _one_shot(
     searcher_class = SEARCHERS[cfg.searcher]
     run.check_start(search_manifest(cfg), text, resume=resume)
     data = make_data(cfg.dataset, cfg.seed, search=True)
-    with nn.context_scope(context), run.session(search_manifest(cfg), text, resume=resume):
+    with nn.context_scope(context):
+        # Everything that may refuse the config is built before the run folder is written.
         model = space.make_search_net(
             data.sample_shape[0], data.classes, seed=cfg.seed, options=cfg.model.options
         )
@@ -97,29 +130,14 @@ def _one_shot(
             context=context,
         )
         searcher = searcher_class.create(model, parts, cfg.settings)
-        derive = lambda: space.derive(model)  # noqa: E731
-        callbacks = [
-            CostCallback(
-                cost_estimators(cost, None if cfg.cost is None else cfg.cost.name),
-                data.sample_shape,
-            ),
-            *standard_callbacks(run, data.sample_shape),
-            ArchitectureCallback(derive, lambda arch: space.write(run.file("arch"), arch)),
-            ProbabilitiesCallback(run.file("arch_probs")),
-            FigureCallback(lambda: draw_figures(run, space)),
-        ]
-        loop = Loop(
-            searcher, data.train, epochs=cfg.epochs, eval_loader=data.eval, callbacks=callbacks,
-            checkpointer=Checkpointer(run.file("checkpoint")), seed=cfg.seed, progress=progress,
-            logger=logger,
-        )  # fmt: skip
-        metrics = loop.run(resume=resume)
-        if cost is not None and isinstance(cost.estimator, LatencyEstimator):
-            cost.estimator.save()  # the measured layers, for later runs (cost.latency_table)
-        found = derive()
-        model.save_parameters(run.file("weights"))
-        if not run.has("arch") or space.read(run.file("arch")) != found:
-            space.write(run.file("arch"), found)  # the last epoch's figures show the rest
-            draw_figures(run, space)
-        logger.info(f"architecture written to {run.file('arch')}")
+        with run.session(search_manifest(cfg), text, resume=resume):
+            metrics = _search_loop(cfg, space, run, data, searcher, cost, resume, progress)
+            if cost is not None and isinstance(cost.estimator, LatencyEstimator):
+                cost.estimator.save()  # the measured layers, for later runs (latency_table)
+            found = space.derive(model)
+            model.save_parameters(run.file("weights"))
+            if not run.has("arch") or space.read(run.file("arch")) != found:
+                space.write(run.file("arch"), found)  # the last epoch's figures show the rest
+                draw_figures(run, space)
+            logger.info(f"architecture written to {run.file('arch')}")
     return SearchResult(found, run, metrics)

@@ -58,6 +58,7 @@ def train_network(
     arch: Any,
     data: Data,
     *,
+    trainer: Trainer | None = None,
     callbacks: Sequence[Callback] = (),
     checkpointer: Checkpointer | None = None,
     resume: bool = False,
@@ -69,12 +70,24 @@ def train_network(
 
     With `evaluate`, ``data.eval`` (the test set of a retraining) is evaluated after each
     epoch as ``test/*``."""
+    trainer = trainer or make_trainer(cfg, space, arch, data)
+    loop = Loop(
+        trainer, data.train, epochs=cfg.epochs, eval_loader=data.eval if evaluate else None,
+        callbacks=callbacks, checkpointer=checkpointer, seed=cfg.seed, progress=progress,
+        eval_name="test", logger=logger,
+    )  # fmt: skip
+    loop.run(resume=resume)
+    return Trained(trainer.model, loop)
+
+
+def make_trainer(cfg: TrainConfig, space: Space, arch: Any, data: Data) -> Trainer:
+    """The space's network of `arch` with its optimizer and schedules, ready to train."""
     model = space.make_train_net(
         data.sample_shape[0], data.classes, arch, seed=cfg.seed, options=cfg.model.options,
         drop_path=cfg.drop_path,
     )  # fmt: skip
     steps = len(data.train["train"])
-    trainer = Trainer(
+    return Trainer(
         model,
         make_optimizer(model.get_net_parameters(grad_only=True), cfg.optimizer, cfg.epochs, steps),
         aux_weight=cfg.aux_weight,
@@ -82,13 +95,6 @@ def train_network(
         epochs=cfg.epochs,
         transform=make_transform(cfg.dataset),
     )
-    loop = Loop(
-        trainer, data.train, epochs=cfg.epochs, eval_loader=data.eval if evaluate else None,
-        callbacks=callbacks, checkpointer=checkpointer, seed=cfg.seed, progress=progress,
-        eval_name="test", logger=logger,
-    )  # fmt: skip
-    loop.run(resume=resume)
-    return Trained(model, loop)
 
 
 def train_manifest(cfg: TrainConfig) -> Manifest:
@@ -121,26 +127,42 @@ def run_train(
             f"({run.file('arch')}); resume with --arch {run.file('arch')}"
         )
     data = make_data(cfg.dataset, cfg.seed, search=False)
-    with nn.context_scope(context), run.session(train_manifest(cfg), text, resume=resume):
-        space.write(run.file("arch"), arch)
-        callbacks = [
-            *standard_callbacks(run, data.sample_shape),
-            FigureCallback(lambda: draw_figures(run, space)),
-        ]
-        trained = train_network(
-            cfg, space, arch, data, callbacks=callbacks,
-            checkpointer=Checkpointer(run.file("checkpoint")), resume=resume, progress=progress,
-        )  # fmt: skip
-        trained.model.save_parameters(run.file("weights"))
-        test = trained.loop.evaluate(data.test)
-        result = {"test_accuracy": 1.0 - test["error"], "test_loss": test["loss"]}
-        write_json(run.file("result"), result)
-        logger.info(f"test accuracy {100 * result['test_accuracy']:.2f}%")
-        shape = (1, *data.sample_shape)
-        for fmt in cfg.export:
-            path = os.path.join(output_dir, f"model.{fmt}")
-            export(trained.model, shape, path, format=fmt, transform=make_transform(cfg.dataset))
-            logger.info(f"exported {path}")
+    with nn.context_scope(context):
+        trainer = make_trainer(cfg, space, arch, data)  # may refuse: before any write
+        with run.session(train_manifest(cfg), text, resume=resume):
+            return _train_run(cfg, space, arch, data, trainer, run, resume, progress)
+
+
+def _train_run(
+    cfg: TrainConfig,
+    space: Space,
+    arch: Any,
+    data: Data,
+    trainer: Trainer,
+    run: RunFolder,
+    resume: bool,
+    progress: bool,
+) -> dict[str, float]:
+    """Trains into the run folder: arch, metrics, figures, weights, result, exports."""
+    space.write(run.file("arch"), arch)
+    callbacks = [
+        *standard_callbacks(run, data.sample_shape),
+        FigureCallback(lambda: draw_figures(run, space)),
+    ]
+    trained = train_network(
+        cfg, space, arch, data, trainer=trainer, callbacks=callbacks,
+        checkpointer=Checkpointer(run.file("checkpoint")), resume=resume, progress=progress,
+    )  # fmt: skip
+    trained.model.save_parameters(run.file("weights"))
+    test = trained.loop.evaluate(data.test)
+    result = {"test_accuracy": 1.0 - test["error"], "test_loss": test["loss"]}
+    write_json(run.file("result"), result)
+    logger.info(f"test accuracy {100 * result['test_accuracy']:.2f}%")
+    shape = (1, *data.sample_shape)
+    for fmt in cfg.export:
+        path = os.path.join(run.path, f"model.{fmt}")
+        export(trained.model, shape, path, format=fmt, transform=make_transform(cfg.dataset))
+        logger.info(f"exported {path}")
     return result
 
 

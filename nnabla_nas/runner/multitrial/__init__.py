@@ -10,7 +10,7 @@ from .evolution import EvolutionSettings, RegularizedEvolution
 from .optuna_adapter import OptunaSettings, OptunaStrategy
 from .pareto import hypervolume, hypervolume_2d, pareto_front
 from .space import Arch, ChoiceSpace
-from .strategy import Constraint, Objective, RandomSearch, Strategy, Trial
+from .strategy import Constraint, Objective, RandomSearch, Strategy, StrategyParts, Trial
 
 STRATEGIES: Registry[type[Strategy]] = Registry("multi-trial strategy")
 STRATEGIES.add("random", RandomSearch)
@@ -29,6 +29,7 @@ __all__ = [
     "RandomSearch",
     "RegularizedEvolution",
     "Strategy",
+    "StrategyParts",
     "Trial",
     "hypervolume",
     "hypervolume_2d",

@@ -11,7 +11,15 @@ from typing import Any
 import numpy as np
 
 from .space import Arch, ChoiceSpace
-from .strategy import DEFAULT_MAX_RETRIES, Constraint, Objective, Prefilter, Strategy, Trial
+from .strategy import (
+    DEFAULT_MAX_RETRIES,
+    Constraint,
+    Objective,
+    Prefilter,
+    Strategy,
+    StrategyParts,
+    Trial,
+)
 
 
 @dataclass(frozen=True)
@@ -42,23 +50,10 @@ class RegularizedEvolution(Strategy):
     Settings = EvolutionSettings
 
     @classmethod
-    def create(
-        cls,
-        space: ChoiceSpace,
-        objectives: Sequence[Objective],
-        *,
-        constraints: Sequence[Constraint],
-        seed: int,
-        prefilter: Prefilter | None,
-        budget: int,
-        settings: Any,
-    ) -> RegularizedEvolution:
-        population = settings.population_size or max(budget // 2, 2)
+    def create(cls, parts: StrategyParts, settings: Any) -> RegularizedEvolution:
+        population = settings.population_size or max(parts.budget // 2, 2)
         sample = settings.sample_size or max(population // 5, 1)
-        return cls(
-            space, objectives, constraints=constraints, seed=seed, prefilter=prefilter,
-            population_size=population, sample_size=sample,
-        )  # fmt: skip
+        return cls(**parts.arguments(), population_size=population, sample_size=sample)
 
     def __init__(
         self,

@@ -41,7 +41,15 @@ import numpy as np
 from ...utils.extras import require
 from ...utils.fields import choice
 from .space import Arch, ChoiceSpace
-from .strategy import DEFAULT_MAX_RETRIES, Constraint, Objective, Prefilter, Strategy, Trial
+from .strategy import (
+    DEFAULT_MAX_RETRIES,
+    Constraint,
+    Objective,
+    Prefilter,
+    Strategy,
+    StrategyParts,
+    Trial,
+)
 
 if TYPE_CHECKING:
     import optuna
@@ -160,21 +168,8 @@ class OptunaStrategy(Strategy):
     Settings = OptunaSettings
 
     @classmethod
-    def create(
-        cls,
-        space: ChoiceSpace,
-        objectives: Sequence[Objective],
-        *,
-        constraints: Sequence[Constraint],
-        seed: int,
-        prefilter: Prefilter | None,
-        budget: int,
-        settings: Any,
-    ) -> OptunaStrategy:
-        return cls(
-            space, objectives, constraints=constraints, seed=seed, prefilter=prefilter,
-            sampler=named_sampler(settings.sampler),
-        )  # fmt: skip
+    def create(cls, parts: StrategyParts, settings: Any) -> OptunaStrategy:
+        return cls(**parts.arguments(), sampler=named_sampler(settings.sampler))
 
     def propose(self, rng: np.random.Generator) -> Arch:
         """The sampler's next architecture passing the prefilter (rejections told infeasible)."""

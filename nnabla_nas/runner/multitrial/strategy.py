@@ -98,6 +98,25 @@ class Constraint:
         return values[self.name] - self.max_value
 
 
+@dataclass(frozen=True)
+class StrategyParts:
+    """What every strategy is built from, besides its own settings."""
+
+    space: ChoiceSpace
+    objectives: Sequence[Objective]
+    constraints: Sequence[Constraint] = ()
+    seed: int = 0
+    prefilter: Prefilter | None = None
+    budget: int = 100  # the trials the search will run
+
+    def arguments(self) -> dict[str, Any]:
+        """The arguments of `Strategy.__init__`."""
+        return {
+            "space": self.space, "objectives": self.objectives, "constraints": self.constraints,
+            "seed": self.seed, "prefilter": self.prefilter,
+        }  # fmt: skip
+
+
 class Strategy(ABC):
     """Proposes architectures of `space` and learns from the trials it is told.
 
@@ -130,19 +149,9 @@ class Strategy(ABC):
     Settings: ClassVar[type] = NoSettings
 
     @classmethod
-    def create(
-        cls,
-        space: ChoiceSpace,
-        objectives: Sequence[Objective],
-        *,
-        constraints: Sequence[Constraint],
-        seed: int,
-        prefilter: Prefilter | None,
-        budget: int,
-        settings: Any,
-    ) -> Strategy:
-        """The strategy of a search of `budget` trials, from its `settings`."""
-        return cls(space, objectives, constraints=constraints, seed=seed, prefilter=prefilter)
+    def create(cls, parts: StrategyParts, settings: Any) -> Strategy:
+        """The strategy of a search, from the common parts and its own `settings`."""
+        return cls(**parts.arguments())
 
     def __init__(
         self,

@@ -1,6 +1,5 @@
 import collections
 import os
-import re
 
 import pytest
 from matplotlib import _pylab_helpers
@@ -142,23 +141,3 @@ def test_space_draw_refuses_what_is_not_a_darts_genotype(tmp_path):
     with pytest.raises(ValueError, match="a genotype is a dict"):
         space.draw([["sep_conv_3x3", 0]], str(tmp_path))
     assert os.listdir(tmp_path) == []
-
-
-def test_space_read_errors_name_the_file_and_the_space(tmp_path):
-    space = get_space("darts")
-    missing = str(tmp_path / "missing.json")
-    with pytest.raises(FileNotFoundError, match=rf"architecture file '{re.escape(missing)}' does"):
-        space.read(missing)
-    path = tmp_path / "arch.json"
-    path.write_text("{oops")
-    with pytest.raises(
-        ValueError, match=rf"architecture file '{re.escape(str(path))}' is not valid"
-    ):
-        space.read(str(path))
-    # A genotype of another space is not guessed at: it is not a DARTS genotype.
-    path.write_text('{"settings": "cifar10", "blocks": ["k3_e3"]}')
-    with pytest.raises(
-        ValueError, match=rf"architecture file '{re.escape(str(path))}' \(darts space\): genotype"
-    ):
-        space.read(str(path))
-    assert os.listdir(tmp_path) == ["arch.json"]

@@ -1,5 +1,4 @@
 import os
-import re
 
 import pytest
 from matplotlib import _pylab_helpers
@@ -106,23 +105,3 @@ def test_space_draw_refuses_what_is_not_a_mobilenet_genotype(tmp_path):
     with pytest.raises(ValueError, match=r"missing keys \['settings', 'blocks'\]"):
         space.draw(darts, str(tmp_path))
     assert os.listdir(tmp_path) == []
-
-
-def test_space_read_errors_name_the_file_and_the_space(tmp_path):
-    space = get_space("mobilenet")
-    missing = str(tmp_path / "missing.json")
-    with pytest.raises(FileNotFoundError, match=rf"architecture file '{re.escape(missing)}' does"):
-        space.read(missing)
-    path = tmp_path / "arch.json"
-    path.write_text("{oops")
-    with pytest.raises(
-        ValueError, match=rf"architecture file '{re.escape(str(path))}' is not valid"
-    ):
-        space.read(str(path))
-    path.write_text('{"blocks": ["k3_e3"], "width": 2}')
-    with pytest.raises(
-        ValueError,
-        match=rf"architecture file '{re.escape(str(path))}' \(mobilenet space\): .*'width'",
-    ):
-        space.read(str(path))
-    assert os.listdir(tmp_path) == ["arch.json"]

@@ -1,7 +1,6 @@
 import collections
 import json
 import os
-import re
 
 import pytest
 from matplotlib import _pylab_helpers
@@ -111,22 +110,3 @@ def test_space_draw_refuses_what_is_not_an_nb201_architecture(tmp_path):
     with pytest.raises(ValueError, match="a sequence of 6 op names, got 3"):
         space.draw(3, str(tmp_path))
     assert os.listdir(tmp_path) == []
-
-
-def test_space_read_errors_name_the_file_and_the_space(tmp_path):
-    space = get_space("nb201")
-    missing = str(tmp_path / "missing.json")
-    with pytest.raises(FileNotFoundError, match=rf"architecture file '{re.escape(missing)}' does"):
-        space.read(missing)
-    path = tmp_path / "arch.json"
-    path.write_text('{"arch": ')
-    with pytest.raises(
-        ValueError, match=rf"architecture file '{re.escape(str(path))}' is not valid"
-    ):
-        space.read(str(path))
-    path.write_text('{"settings": "cifar10", "blocks": ["k3_e3"]}')
-    with pytest.raises(
-        ValueError, match=rf"architecture file '{re.escape(str(path))}' \(nb201 space\): an arch"
-    ):
-        space.read(str(path))
-    assert os.listdir(tmp_path) == ["arch.json"]

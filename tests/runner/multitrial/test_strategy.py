@@ -13,6 +13,7 @@ from nnabla_nas.runner.multitrial import (
     Constraint,
     Objective,
     RandomSearch,
+    StrategyParts,
     Trial,
     optuna_adapter,
     pareto,
@@ -187,3 +188,17 @@ def test_infeasible_trials_from_the_driver_are_excluded_even_if_within_budget():
     search.tell(evaluate(0, SPACE.sample(np.random.default_rng(0))))
     search.tell(_trial(1, 99.0, 1.0, state="infeasible"))
     assert search.best().number == 0
+
+
+@pytest.mark.parametrize("name", sorted(STRATEGIES))
+def test_each_strategy_is_made_from_the_common_parts_and_its_own_settings(name):
+    cls = STRATEGIES[name]
+    parts = StrategyParts(SPACE, [ACCURACY], [budget_constraint()], 3, under_budget, budget=40)
+    made = cls.create(parts, cls.Settings())
+    assert isinstance(made, cls) and made.seed == 3 and made.constraints == (budget_constraint(),)
+    proposals = [made.ask() for _ in range(5)]
+    assert all(under_budget(arch) for arch in proposals)
+    if name == "evolution":  # its population and tournament follow the budget by default
+        assert (made.population_size, made.sample_size) == (20, 4)
+        sized = cls.create(parts, cls.Settings(population_size=6, sample_size=2))
+        assert (sized.population_size, sized.sample_size) == (6, 2)
