@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
 from .app.config import ConfigError, SearchConfig, TrainConfig, load_config
 from .app.exporting import export_run
 from .app.figures import draw_figures
+from .app.multitrial import SearchError
 from .app.profile import profile, report, target_of_config, target_of_run
 from .app.report import write_report
 from .app.run import RunError, RunFolder
+from .app.schema import load_yaml
 from .app.search import run_search
 from .app.train import run_train
 from .contrib.registry import get_space
@@ -22,10 +25,15 @@ from .utils.logging import console_handler, package_logger
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-c", "--config", help="YAML config file")
+    parser.add_argument("-c", "--config", help="YAML config file (with --resume: the run's)")
     parser.add_argument("-o", "--output", required=True, help="the run folder to write")
     parser.add_argument("--seed", type=int, help="seeds the weights, the data order and draws")
-    parser.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from the last checkpoint; overrides may change the budget and the "
+        "learning rates (recorded in run.json)",
+    )
     parser.add_argument("--context", choices=["cpu", "cudnn"], help="nnabla context")
     parser.add_argument("--device-id", type=int, help="GPU index for the cudnn context")
     parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
@@ -86,6 +94,9 @@ def _overrides(args: argparse.Namespace) -> list[str]:
 
 
 def _profile(args: argparse.Namespace) -> int:
+    if args.runs < 1 or args.batch < 1:
+        raise ValueError(f"profile needs --runs and --batch of at least 1, got {args.runs} and "
+                         f"{args.batch}")  # fmt: skip
     if args.run_dir is not None:
         if args.config or args.arch or args.overrides:
             raise ValueError("profile a run folder, or give -c/--arch/overrides, not both")
@@ -123,15 +134,47 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _config_path(args: argparse.Namespace) -> str | None:
+    """The config file: the one given, or on a resume without one, the run's own."""
+    if args.config is None and args.resume:
+        own = RunFolder(args.output).file("config")
+        return own if os.path.isfile(own) else None
+    return str(args.config) if args.config is not None else None
+
+
 def _run(args: argparse.Namespace) -> int:
     progress = not args.no_progress
+    config = _config_path(args)
     if args.command == "search":
-        cfg = load_config(SearchConfig, args.config, _overrides(args), seed=args.seed)
+        cfg = load_config(SearchConfig, config, _overrides(args), seed=args.seed)
         run_search(cfg, args.output, resume=args.resume, progress=progress)
     else:
-        cfg = load_config(TrainConfig, args.config, _overrides(args), seed=args.seed)
+        cfg = load_config(TrainConfig, config, _overrides(args), seed=args.seed)
         run_train(cfg, args.arch, args.output, resume=args.resume, progress=progress)
     return 0
+
+
+def _diverged_advice(args: argparse.Namespace) -> str:
+    """How to continue a run that diverged: lower the learning rate on resume."""
+    if args.command not in ("search", "train"):
+        return ""
+    lr = _saved_lr(RunFolder(args.output))
+    value = f"{lr / 2:g}" if lr else "<lower>"
+    arch = f" --arch {args.arch}" if args.command == "train" else ""
+    return (
+        "\nLower the learning rate (or set optimizer.grad_clip) and continue from the last "
+        f"good checkpoint: nnabla-nas {args.command} -o {args.output}{arch} --resume "
+        f"optimizer.lr={value}"
+    )
+
+
+def _saved_lr(run: RunFolder) -> float | None:
+    text = run.config_text()
+    try:
+        lr = (load_yaml(text) or {}).get("optimizer", {}).get("lr") if text else None
+    except (ValueError, AttributeError):
+        return None
+    return float(lr) if isinstance(lr, (int, float)) else None
 
 
 COMMANDS = {"search": _run, "train": _run, "profile": _profile, "report": _report}
@@ -153,9 +196,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, RunError, FileNotFoundError, ValueError, ImportError) as err:
         print(f"nnabla-nas: error: {err}", file=sys.stderr)
         return 2
-    except NonFiniteLossError as err:
+    except SearchError as err:
         print(f"nnabla-nas: error: {err}", file=sys.stderr)
+        return 1
+    except NonFiniteLossError as err:
+        print(f"nnabla-nas: error: {err}{_diverged_advice(args)}", file=sys.stderr)
         return 3
+    except OSError as err:  # a folder that cannot be written, a full disk, ...
+        where = f" '{err.filename}'" if err.filename else ""
+        print(f"nnabla-nas: error: cannot use{where}: {err.strerror or err}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         if args.command in ("search", "train"):
             print(

@@ -109,13 +109,24 @@ def test_trained_candidates_run_on_ray_and_failures_are_recorded(tmp_path):
     rows = read_trials(out / "trials.csv")
     assert len(rows) == 3 and all(r["state"] == "complete" for r in rows)
     assert all(0.0 <= float(r["accuracy"]) <= 100.0 and float(r["params"]) > 0 for r in rows)
-    # A candidate that cannot be trained (no data) is a failed trial, not a crash.
-    bad = tmp_path / "bad"
+    # Data that is not there is refused before the first trial, and nothing is written.
+    missing = tmp_path / "missing"
     args = ["dataset.name=cifar10", f"dataset.root={tmp_path}", "multitrial.trials=2"]
-    assert main(["search", "-c", str(path), "-o", str(bad), *args]) == 0
+    assert main(["search", "-c", str(path), "-o", str(missing), *args]) == 2
+    assert not missing.exists()
+    # A candidate that cannot be trained is a failed trial, not a crash; a search whose
+    # every trial failed ends with an error (exit 1) naming the first failure.
+    bad = tmp_path / "bad"
+    args = ["dataset.image_size=6", "multitrial.trials=2", "multitrial.workers=1"]
+    assert main(["search", "-c", str(path), "-o", str(bad), *args]) == 1
     rows = read_trials(bad / "trials.csv")
     assert [r["state"] for r in rows] == ["failed", "failed"]
-    assert all("FileNotFoundError" in r["error"] for r in rows)
+    assert all("ResidualBlock halves even spatial sizes" in r["error"] for r in rows)
+    assert not (bad / "arch.json").exists()
+    manifest = json.loads((bad / "run.json").read_text())
+    assert manifest["status"] == "failed" and "no feasible architecture in 2 trials" in (
+        manifest["error"]
+    )
 
 
 def test_random_search_and_evolution_need_no_optuna(tmp_path):

@@ -6,7 +6,10 @@ through constructors.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -175,3 +178,15 @@ def cost_estimators(cost: Cost | None, name: str | None) -> dict[str, Any]:
     if cost is not None and name is not None:
         estimators[name] = cost.estimator
     return estimators
+
+
+FINGERPRINT = "nnabla_nas.fingerprint"
+"""The attribute of a weights file that names the network it belongs to."""
+
+
+def fingerprint(space: str, options: Mapping[str, Any], arch: Any = None) -> str:
+    """A short hash of a network: its space, its model options and (for a fixed network)
+    its architecture; weights and checkpoints carry it, so that they are only ever loaded
+    into the network they were trained for."""
+    text = json.dumps({"space": space, "options": dict(options), "arch": arch}, sort_keys=True)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]

@@ -24,6 +24,7 @@ from ..runner.multitrial import STRATEGIES
 from ..runner.searcher import SEARCHERS
 from .schema import (
     MOVED,
+    RESUMABLE,
     TRAINING_KEYS,
     ConfigError,
     CostConfig,
@@ -43,6 +44,7 @@ from .schema import (
 )
 
 __all__ = [
+    "RESUMABLE",
     "ConfigError",
     "CostConfig",
     "DatasetConfig",
@@ -134,8 +136,6 @@ def _check_dataset(cfg: DatasetConfig) -> None:
         raise ConfigError("dataset.mean/std are given but dataset.normalize is false; drop one")
     if (cfg.mean is None) != (cfg.std is None):
         raise ConfigError("dataset.mean and dataset.std: give both, or neither")
-    if not 0.0 < cfg.valid_fraction < 1.0:
-        raise ConfigError(f"dataset.valid_fraction must lie in (0, 1), got {cfg.valid_fraction}")
 
 
 def _check_model(cfg: RunConfig, which: str) -> Space:
@@ -184,8 +184,6 @@ def _check_multitrial(cfg: SearchConfig, space: Space, given: Mapping[str, Any])
     mt = cfg.multitrial
     assert mt is not None
     table = space.table()
-    if mt.trials < 1:
-        raise ConfigError(f"multitrial.trials must be at least 1, got {mt.trials}")
     if table is None:
         if mt.evaluator == "table":
             raise ConfigError(
@@ -266,8 +264,6 @@ def check_train(cfg: TrainConfig) -> Space:
         raise ConfigError(
             f"drop_path: the networks of space {space.name!r} have no drop path; set drop_path: 0"
         )
-    if not 0.0 <= cfg.drop_path < 1.0:
-        raise ConfigError(f"drop_path must lie in [0, 1), got {cfg.drop_path}")
     return space
 
 

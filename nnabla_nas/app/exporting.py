@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 
@@ -9,11 +10,14 @@ from ..contrib.model import Model
 from ..contrib.space import Space
 from ..dataset.transforms import Transform
 from ..export import DEFAULT_OPSET, export, infer_format
-from .build import make_dataset, make_transform
+from ..module import read_parameter_attrs
+from .build import FINGERPRINT, fingerprint, make_dataset, make_transform
 from .config import TrainConfig, load_config, space_of
 from .run import RunError, RunFolder
 
-__all__ = ["TrainedRun", "export_run", "load_run"]
+__all__ = ["TrainedRun", "check_fingerprint", "export_run", "load_run"]
+
+logger = logging.getLogger("nnabla_nas")
 
 
 @dataclass
@@ -94,6 +98,7 @@ def load_run(
         dataset.sample_shape[0], dataset.classes, genotype, seed=cfg.seed,
         options=cfg.model.options, drop_path=cfg.drop_path,
     )  # fmt: skip
+    check_fingerprint(weights_path, fingerprint(space.name, cfg.model.options, genotype), arch_path)
     try:
         model.load_parameters(weights_path, raise_if_missing=True)
     except (KeyError, ValueError) as err:
@@ -103,6 +108,22 @@ def load_run(
             f"built with the model section of the config: {message}"
         ) from None
     return TrainedRun(model, cfg, space, dataset.sample_shape, dataset.classes)
+
+
+def check_fingerprint(weights: str, expected: str, arch: str) -> None:
+    """Refuses weights trained for another network than the one `expected` names."""
+    found = read_parameter_attrs(weights).get(FINGERPRINT)
+    if found is None:
+        logger.warning(
+            f"weights '{weights}' carry no network fingerprint (not written by a run of this "
+            "version); they are only checked by their shapes"
+        )
+    elif found != expected:
+        raise ValueError(
+            f"weights '{weights}' were trained for another network (fingerprint {found}) than "
+            f"the one of '{arch}' and the config's model section ({expected}); give the "
+            "weights, arch and config of one train run"
+        )
 
 
 def export_run(

@@ -38,7 +38,7 @@ from ..runner.multitrial.trials import TrialLog
 from ..utils.io import write_json, write_text
 from ..visualize.plots import plot_front
 from .build import make_dataset, nnabla_context
-from .config import SearchConfig, TrainConfig, to_dict
+from .config import RESUMABLE, SearchConfig, TrainConfig, to_dict
 from .run import Manifest, RunFolder
 from .train import train_candidate
 
@@ -151,6 +151,20 @@ def summarize(trials: Sequence[Trial], strategy: Strategy, budget: float | None)
     }
 
 
+class SearchError(RuntimeError):
+    """A search ran to its end without finding an architecture; says why."""
+
+
+def _nothing_found(trials: Sequence[Trial], log: str) -> str:
+    failed = [t for t in trials if t.state == "failed"]
+    infeasible = sum(t.state == "infeasible" for t in trials)
+    first = f"; the first failure: {failed[0].error}" if failed else ""
+    return (
+        f"no feasible architecture in {len(trials)} trials ({len(failed)} failed, {infeasible} "
+        f"over the constraint){first}; see {log}"
+    )
+
+
 def run_multitrial(
     cfg: SearchConfig,
     space: Space,
@@ -165,6 +179,8 @@ def run_multitrial(
     mt = cfg.multitrial
     assert mt is not None
     dataset = make_dataset(cfg.dataset)
+    if mt.evaluator == "train":
+        dataset.load(cfg.dataset.split_seed)  # missing files fail now, not in every trial
     channels, classes = dataset.sample_shape[0], dataset.classes
     search_keys = space.options("search")
     options = {k: v for k, v in cfg.model.options.items() if k in search_keys}
@@ -187,9 +203,11 @@ def run_multitrial(
     evaluator = make_evaluator(cfg, space)
     log = TrialLog(run.file("trials"), format_arch=space.format_choices,
                    parse_arch=space.parse_choices)  # fmt: skip
-    run.check_start(manifest, text, resume=resume)
+    run.check_start(manifest, text, resume=resume, changeable=RESUMABLE)
     executor = make_executor(cfg, evaluator)
-    with run.session(manifest, text, resume=resume):
+    with run.session(manifest, text, resume=resume, changeable=RESUMABLE):
+        if resume and not log.load():
+            logger.warning("the trial log holds no finished trial: starting from the first")
         board = TrialBoard(run.file("tensorboard"), strategy)
         trials = run_trials(
             strategy, executor, log, budget=mt.trials, decode=decode, on_trial=board,
@@ -214,6 +232,8 @@ def run_multitrial(
             space.write(run.file("arch"), arch)
             result["best_arch"] = space.describe(arch)
         write_json(run.file("result"), result)
+        if best is None:
+            raise SearchError(_nothing_found(trials, run.file("trials")))
         logger.info(
             f"{result['trials']} trials ({result['failed']} failed); best accuracy "
             f"{result['best_accuracy']} at latency {result['best_latency']} ms; "

@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import json
 import os
 import platform
+import shutil
 import socket
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import nnabla as nn
+import yaml
+from filelock import FileLock, Timeout
 
 from .. import __version__
 from ..utils.io import read_json, write_json, write_text
@@ -53,7 +57,8 @@ class Manifest:
     started: str = field(default_factory=_now)
     ended: str | None = None
     error: str | None = None
-    resumed: list[str] = field(default_factory=list)
+    # One entry per resume: its time and the settings it changed ({key: [old, new]}).
+    resumed: list[dict[str, Any]] = field(default_factory=list)
     host: str = field(default_factory=socket.gethostname)
     python_version: str = field(default_factory=platform.python_version)
     nnabla_version: str = nn.__version__
@@ -112,6 +117,9 @@ class RunFolder:
         "figures": "figures",
     }
 
+    LOCK = ".lock"  # held (flock) for the life of a run; the OS frees it if the process dies
+    HOLDER = ".lock.json"  # who holds it: pid, host, since
+
     def __init__(self, path: str) -> None:
         self.path = path
 
@@ -162,25 +170,31 @@ class RunFolder:
             return f.read()
 
     # -- starting and ending --------------------------------------------------------------
-    def check_start(self, manifest: Manifest, config_text: str, *, resume: bool) -> None:
+    def check_start(
+        self,
+        manifest: Manifest,
+        config_text: str,
+        *,
+        resume: bool,
+        changeable: Collection[str] = (),
+    ) -> dict[str, list[Any]]:
         """Checks that a run of `manifest` and `config_text` may start (or resume) here;
-        writes nothing.
+        writes nothing. Returns the settings a resume changes, ``{key: [old, new]}``.
+
+        Args:
+            changeable: the dotted config keys a resume may change (e.g. the learning rate
+                after a divergence); a change of any other key is refused.
 
         Raises:
             RunError: the folder holds another run, something not made by a run, or (to
-                resume) no run or a different one.
+                resume) no run, a different one, or a change of a key not in `changeable`.
         """
         if resume:
             old = self.manifest()
             reason = old.same_run(manifest)
             if reason:
                 raise RunError(f"cannot resume '{self.path}': {reason}")
-            if self.config_text() != config_text:
-                raise RunError(
-                    f"the config differs from the one the run in '{self.path}' started with; "
-                    f"resume with the same settings (e.g. -c {self.file('config')})"
-                )
-            return
+            return self._changes(config_text, changeable)
         if os.path.isfile(self.path):
             raise RunError(f"'{self.path}' is a file; give a folder as the output")
         if self.has("manifest") or self.has("checkpoint") or self.has("trials"):
@@ -188,43 +202,146 @@ class RunFolder:
                 f"'{self.path}' already holds a run; pass --resume to continue it, "
                 "or choose another --output"
             )
-        if os.path.isdir(self.path) and os.listdir(self.path):
+        if os.path.isdir(self.path) and self._foreign():
             raise RunError(
                 f"'{self.path}' exists and holds files that no run wrote; choose another "
                 "--output (nothing there is overwritten)"
             )
+        return {}
 
-    def start(self, manifest: Manifest, config_text: str, *, resume: bool) -> Manifest:
+    def _foreign(self) -> list[str]:
+        return [n for n in os.listdir(self.path) if n not in (self.LOCK, self.HOLDER)]
+
+    def _changes(self, config_text: str, changeable: Collection[str]) -> dict[str, list[Any]]:
+        saved = self.config_text()
+        if saved == config_text:
+            return {}
+        try:
+            before = _flatten(yaml.safe_load(saved or "") or {})
+        except yaml.YAMLError as err:
+            raise RunError(
+                f"'{self.file('config')}' is not valid YAML ({err}); cannot resume"
+            ) from None
+        after = _flatten(yaml.safe_load(config_text) or {})
+        changes = {k: [before.get(k), after.get(k)] for k in sorted(set(before) | set(after))
+                   if before.get(k) != after.get(k)}  # fmt: skip
+        fixed = [k for k in changes if k not in changeable]
+        if fixed:
+            allowed = ", ".join(sorted(changeable)) or "none"
+            raise RunError(
+                f"the config differs from the one the run in '{self.path}' started with in "
+                f"{', '.join(fixed)}; a resume may change only {allowed} (give -c "
+                f"{self.file('config')} and key=value overrides of those)"
+            )
+        return changes
+
+    def start(
+        self,
+        manifest: Manifest,
+        config_text: str,
+        *,
+        resume: bool,
+        changeable: Collection[str] = (),
+    ) -> Manifest:
         """Checks (`check_start`), then writes ``config.yaml`` and ``run.json``; returns
-        the manifest now on disk."""
-        self.check_start(manifest, config_text, resume=resume)
+        the manifest now on disk. A resume records its time and the settings it changed."""
+        changes = self.check_start(manifest, config_text, resume=resume, changeable=changeable)
         if resume:
             old = self.manifest()
+            entry = {"at": _now(), "changes": changes}
             manifest = dataclasses.replace(
-                old, status="running", ended=None, error=None, resumed=[*old.resumed, _now()],
+                old, status="running", ended=None, error=None, resumed=[*old.resumed, entry],
                 nnabla_version=manifest.nnabla_version, package_version=manifest.package_version,
             )  # fmt: skip
         os.makedirs(self.path, exist_ok=True)
+        self._remove_leftovers()
         write_text(self.file("config"), config_text)
         self.write_manifest(manifest)
         return manifest
+
+    def _remove_leftovers(self) -> None:
+        """Removes the temporary files and folders of writes a kill interrupted."""
+        for name in os.listdir(self.path):
+            path = os.path.join(self.path, name)
+            if name.startswith(".tmp-"):
+                if os.path.isdir(path):
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    os.remove(path)
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Holds the run folder's lock within the block.
+
+        Raises:
+            RunError: another process holds it (naming its PID and host); a lock whose
+                process died is free again, so a killed run never blocks its resume.
+        """
+        os.makedirs(self.path, exist_ok=True)
+        lock = FileLock(os.path.join(self.path, self.LOCK), timeout=0)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise RunError(
+                f"'{self.path}' is in use by another run ({self._holder()}); wait for it to "
+                "end, or choose another --output"
+            ) from None
+        holder = os.path.join(self.path, self.HOLDER)
+        try:
+            info = {"pid": os.getpid(), "host": socket.gethostname(), "since": _now()}
+            write_json(holder, info)
+            yield
+        finally:
+            if os.path.exists(holder):
+                os.remove(holder)
+            lock.release()
+
+    def _holder(self) -> str:
+        try:
+            with open(os.path.join(self.path, self.HOLDER), encoding="utf-8") as f:
+                info = json.load(f)
+            return f"PID {info['pid']} on {info['host']}, since {info['since']}"
+        except (OSError, ValueError, KeyError, TypeError):
+            return "a process that has not said who it is"
 
     def end(self, manifest: Manifest, status: str, error: str | None = None) -> None:
         """Records how the run ended."""
         self.write_manifest(dataclasses.replace(manifest, status=status, ended=_now(), error=error))
 
     @contextmanager
-    def session(self, manifest: Manifest, config_text: str, *, resume: bool) -> Iterator[Manifest]:
-        """Starts the run, logs to ``log.txt`` within the block, and records the outcome:
-        finished, interrupted (Ctrl-C) or failed (with the error)."""
-        manifest = self.start(manifest, config_text, resume=resume)
-        with log_to_file(self.file("log")):
-            try:
-                yield manifest
-            except KeyboardInterrupt:
-                self.end(manifest, "interrupted")
-                raise
-            except BaseException as err:
-                self.end(manifest, "failed", f"{type(err).__name__}: {err}")
-                raise
-        self.end(manifest, "finished")
+    def session(
+        self,
+        manifest: Manifest,
+        config_text: str,
+        *,
+        resume: bool,
+        changeable: Collection[str] = (),
+    ) -> Iterator[Manifest]:
+        """Starts the run holding the folder's lock, logs to ``log.txt`` within the block,
+        and records the outcome: finished, interrupted (Ctrl-C) or failed (with the error).
+        Every check comes before the first write but the lock."""
+        self.check_start(manifest, config_text, resume=resume, changeable=changeable)
+        with self.locked():
+            manifest = self.start(manifest, config_text, resume=resume, changeable=changeable)
+            with log_to_file(self.file("log")):
+                try:
+                    yield manifest
+                except KeyboardInterrupt:
+                    self.end(manifest, "interrupted")
+                    raise
+                except BaseException as err:
+                    self.end(manifest, "failed", f"{type(err).__name__}: {err}")
+                    raise
+            self.end(manifest, "finished")
+
+
+def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{'a': {'b': 1}}`` as ``{'a.b': 1}``."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(_flatten(value, f"{name}."))
+        else:
+            out[name] = value
+    return out

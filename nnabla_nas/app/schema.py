@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import collections.abc
 import dataclasses
+import re
 import types
 import typing
 from collections.abc import Sequence
@@ -20,13 +21,24 @@ import yaml
 from ..contrib.estimator import ESTIMATORS
 from ..optimizer import SCHEDULERS, SOLVERS
 from ..runner.multitrial import STRATEGIES
-from ..utils.fields import choice
+from ..utils.fields import choice, limit_violation, limited
 
 CONTEXTS = ("cpu", "cudnn")
 EVALUATORS = ("table", "train")
 # What only training uses: a multi-trial search with the table evaluator has none of them.
 TRAINING_KEYS = ("epochs", "optimizer")
 COST_MODES = ("penalty", "reward")
+
+# What a resume may change (`nnabla-nas search -o RUN --resume optimizer.lr=0.01`): the
+# budget, the learning rates and their guards, where the run computes; every change is
+# recorded in run.json. Any other change makes another run and is refused.
+RESUMABLE = (
+    "epochs",
+    "context", "device_id",
+    "optimizer.lr", "optimizer.min_lr", "optimizer.grad_clip", "optimizer.weight_decay",
+    "arch_optimizer.lr", "arch_optimizer.grad_clip", "arch_optimizer.weight_decay",
+    "multitrial.trials", "multitrial.workers", "multitrial.ray_address",
+)  # fmt: skip
 
 # Keys of earlier versions, and where they went.
 MOVED = {
@@ -51,12 +63,13 @@ class DatasetConfig:
     """``dataset:``. Keys other than these are the dataset's own (its class's arguments)."""
 
     name: str = "digits"
-    batch_size: int = 64
-    eval_batch_size: int = 256
-    valid_fraction: float = 0.5  # search: share of the training data for architecture steps
-    split_seed: int = 0  # fixed apart from the run seed, so search and retrain share splits
+    batch_size: int = limited(64, minimum=1)
+    eval_batch_size: int = limited(256, minimum=1)
+    # search: the share of the training data for architecture steps
+    valid_fraction: float = limited(0.5, above=0.0, below=1.0)
+    split_seed: int = limited(0, minimum=0)  # apart from the run seed: runs share splits
     augment: bool = False  # random crop (padding a side / 8) and horizontal flip
-    cutout: int = 0  # side of the Cutout square; 0 disables it
+    cutout: int = limited(0, minimum=0)  # side of the Cutout square; 0 disables it
     normalize: bool = True  # per-channel (x - mean) / std of mean/std or the dataset's own
     mean: list[float] | None = None  # None: the dataset's default normalisation, if any
     std: list[float] | None = None
@@ -66,16 +79,17 @@ class DatasetConfig:
 @dataclass
 class OptimizerConfig:
     name: str = choice("momentum", SOLVERS)
-    lr: float = 0.025
+    lr: float = limited(0.025, above=0.0)
     scheduler: str = choice("cosine", SCHEDULERS)
-    min_lr: float = 0.0  # cosine: the final learning rate
-    step_epochs: int = 30  # step: epochs between decays
-    gamma: float = 0.1  # step: decay factor
-    warmup_epochs: int = 0  # linear warm-up before the schedule
-    momentum: float = 0.9
+    min_lr: float = limited(0.0, minimum=0.0)  # cosine: the final learning rate
+    step_epochs: int = limited(30, minimum=1)  # step: epochs between decays
+    gamma: float = limited(0.1, above=0.0)  # step: decay factor
+    warmup_epochs: int = limited(0, minimum=0)  # linear warm-up before the schedule
+    momentum: float = limited(0.9, minimum=0.0, below=1.0)
     betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
-    weight_decay: float = 3e-4
-    grad_clip: float | None = 5.0  # global gradient-norm clipping; None disables it
+    weight_decay: float = limited(3e-4, minimum=0.0)
+    # global gradient-norm clipping; None disables it
+    grad_clip: float | None = limited(5.0, above=0.0)
 
 
 def arch_optimizer() -> OptimizerConfig:
@@ -102,10 +116,10 @@ class ModelConfig:
 class RunConfig:
     """Keys shared by every command."""
 
-    seed: int = 0
+    seed: int = limited(0, minimum=0)
     context: str = choice("cpu", CONTEXTS)
-    device_id: int = 0
-    epochs: int = 10
+    device_id: int = limited(0, minimum=0)
+    epochs: int = limited(10, minimum=1)
     dataset: DatasetConfig = field(default_factory=DatasetConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
@@ -122,7 +136,7 @@ class CostConfig:
     name: str = choice("latency", ESTIMATORS)
     mode: str = choice("penalty", COST_MODES)  # penalty: + weight * E[cost]; reward: x factor
     weight: float = 0.0  # penalty coefficient, or the reward exponent (e.g. -0.07)
-    target: float | None = None  # reward: the cost the exponent is relative to
+    target: float | None = limited(None, above=0.0)  # reward: what the exponent is relative to
     latency_table: str | None = None  # latency: reuse and extend this layer table (JSON)
 
 
@@ -130,11 +144,11 @@ class CostConfig:
 class MultiTrialConfig:
     """``multitrial:``: multi-trial search (a strategy of `STRATEGIES` as ``searcher``)."""
 
-    trials: int = 100  # the budget: finished evaluations, failed ones included
+    trials: int = limited(100, minimum=1)  # the budget: finished evaluations, failed ones too
     evaluator: str = choice("table", EVALUATORS)  # the space's benchmark table, or training
     device: str | None = None  # the table's latency device (e.g. raspi4), when it has one
-    max_latency: float | None = None  # ms; candidates above it are infeasible
-    workers: int = 2  # candidate trainings in parallel (Ray)
+    max_latency: float | None = limited(None, above=0.0)  # ms; candidates above: infeasible
+    workers: int = limited(2, minimum=1)  # candidate trainings in parallel (Ray)
     ray_address: str | None = None  # an existing Ray cluster; None starts local workers
 
 
@@ -160,13 +174,37 @@ class SearchConfig(RunConfig):
 class TrainConfig(RunConfig):
     """``nnabla-nas train``."""
 
-    aux_weight: float = 0.0  # weight of the auxiliary head's loss
-    drop_path: float = 0.0  # final drop-path probability, reached linearly
+    aux_weight: float = limited(0.0, minimum=0.0)  # weight of the auxiliary head's loss
+    # the final drop-path probability, reached linearly
+    drop_path: float = limited(0.0, minimum=0.0, below=1.0)
     # Files the finished run also writes: model.nnp and/or model.onnx (inference, batch 1).
     export: list[str] = field(default_factory=list, metadata={"choices": ("nnp", "onnx")})
 
 
 # -- reading a mapping into dataclasses ---------------------------------------------------
+
+
+_FLOAT = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
+class _Loader(yaml.SafeLoader):
+    """Safe YAML loading that refuses a key given twice in one mapping."""
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        seen: dict[Any, Any] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} appears twice", key_node.start_mark
+                )
+            seen[key] = True
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_yaml(text: Any) -> Any:
+    """Safe YAML of `text` (or a stream): no tags that build objects, no repeated keys."""
+    return yaml.load(text, Loader=_Loader)
 
 
 def _type_name(tp: Any) -> str:
@@ -194,6 +232,8 @@ def check_value(value: Any, tp: Any, where: str) -> Any:
         return dict(value)
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if tp is float and isinstance(value, str) and _FLOAT.fullmatch(value.strip()):
+        return float(value)  # YAML 1.1 reads 1e-3 (no dot) as a string
     if tp is Any or (isinstance(value, tp) and not (tp is int and isinstance(value, bool))):
         return value
     raise ConfigError(f"{where}: expected {_type_name(tp)}, got {value!r}")
@@ -230,6 +270,10 @@ def from_dict(cls: type, data: Any, where: str = "config") -> Any:
         else:
             raise _unknown(where, str(key), names)
     for f in fields:
+        limits = f.metadata.get("limits")
+        problem = limit_violation(values.get(f.name), limits) if limits else None
+        if problem:
+            raise ConfigError(f"{where}.{f.name}: {problem}")
         choices = f.metadata.get("choices")
         value = values.get(f.name)
         for item in value if isinstance(value, list) else [value]:
@@ -252,7 +296,11 @@ def set_dotted(data: dict[str, Any], assignment: str) -> None:
         node = node.setdefault(part, {})
         if not isinstance(node, dict):
             raise ConfigError(f"override {assignment!r}: {part!r} is not a section")
-    node[last] = yaml.safe_load(text)
+    try:
+        node[last] = load_yaml(text)
+    except yaml.YAMLError as err:
+        problem = str(err).splitlines()[0]
+        raise ConfigError(f"override {assignment!r}: not a plain YAML value ({problem})") from None
 
 
 def read_config(path: str | None, overrides: Sequence[str] = ()) -> dict[str, Any]:
@@ -261,11 +309,16 @@ def read_config(path: str | None, overrides: Sequence[str] = ()) -> dict[str, An
     if path is not None:
         try:
             with open(path, encoding="utf-8") as f:
-                data = yaml.safe_load(f) or {}
+                data = load_yaml(f) or {}
         except FileNotFoundError:
             raise ConfigError(f"config file '{path}' does not exist") from None
+        except IsADirectoryError:
+            raise ConfigError(f"config file '{path}' is a directory; give a YAML file") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"config file '{path}' is not a text (UTF-8) file") from None
         except yaml.YAMLError as err:
-            raise ConfigError(f"config file '{path}' is not valid YAML: {err}") from None
+            where = " ".join(str(err).split())
+            raise ConfigError(f"config file '{path}' is not valid YAML: {where}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"config file '{path}' must hold a mapping of keys")
     for assignment in overrides:

@@ -25,15 +25,17 @@ from ..runner.loop import Loop
 from ..runner.searcher import SEARCHERS, Cost, Searcher, SearchParts
 from ..utils.checkpoint import Checkpointer
 from .build import (
+    FINGERPRINT,
     Data,
     cost_estimators,
+    fingerprint,
     make_cost,
     make_data,
     make_optimizer,
     make_transform,
     nnabla_context,
 )
-from .config import SearchConfig, check_search, to_dict
+from .config import RESUMABLE, SearchConfig, check_search, to_dict
 from .figures import draw_figures
 from .multitrial import run_multitrial
 from .run import Manifest, RunFolder
@@ -77,7 +79,7 @@ def _search_loop(
     loop = Loop(
         searcher, data.train, epochs=cfg.epochs, eval_loader=data.eval, callbacks=callbacks,
         checkpointer=Checkpointer(run.file("checkpoint")), seed=cfg.seed, progress=progress,
-        logger=logger,
+        logger=logger, fingerprint=fingerprint(space.name, cfg.model.options),
     )  # fmt: skip
     return loop.run(resume=resume)
 
@@ -112,7 +114,7 @@ def _one_shot(
     assert cfg.arch_optimizer is not None
     context = nnabla_context(cfg)
     searcher_class = SEARCHERS[cfg.searcher]
-    run.check_start(search_manifest(cfg), text, resume=resume)
+    run.check_start(search_manifest(cfg), text, resume=resume, changeable=RESUMABLE)
     data = make_data(cfg.dataset, cfg.seed, search=True)
     with nn.context_scope(context):
         # Everything that may refuse the config is built before the run folder is written.
@@ -130,12 +132,13 @@ def _one_shot(
             context=context,
         )
         searcher = searcher_class.create(model, parts, cfg.settings)
-        with run.session(search_manifest(cfg), text, resume=resume):
+        with run.session(search_manifest(cfg), text, resume=resume, changeable=RESUMABLE):
             metrics = _search_loop(cfg, space, run, data, searcher, cost, resume, progress)
             if cost is not None and isinstance(cost.estimator, LatencyEstimator):
                 cost.estimator.save()  # the measured layers, for later runs (latency_table)
             found = space.derive(model)
-            model.save_parameters(run.file("weights"))
+            mark = {FINGERPRINT: fingerprint(space.name, cfg.model.options)}
+            model.save_parameters(run.file("weights"), attrs=mark)
             if not run.has("arch") or space.read(run.file("arch")) != found:
                 space.write(run.file("arch"), found)  # the last epoch's figures show the rest
                 draw_figures(run, space)

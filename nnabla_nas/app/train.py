@@ -4,6 +4,7 @@ the candidates of a multi-trial search."""
 from __future__ import annotations
 
 import logging
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,12 +23,21 @@ from ..runner.callbacks import (
     MetricsCallback,
     TensorBoardCallback,
 )
-from ..runner.loop import Callback, Loop
+from ..runner.loop import Callback, Loop, NonFiniteLossError
 from ..runner.trainer import Trainer
 from ..utils.checkpoint import Checkpointer
 from ..utils.io import write_json
-from .build import Data, latency_threads, make_data, make_optimizer, make_transform, nnabla_context
-from .config import TrainConfig, check_train, parse_config, to_dict
+from .build import (
+    FINGERPRINT,
+    Data,
+    fingerprint,
+    latency_threads,
+    make_data,
+    make_optimizer,
+    make_transform,
+    nnabla_context,
+)
+from .config import RESUMABLE, TrainConfig, check_train, parse_config, to_dict
 from .figures import draw_figures
 from .run import Manifest, RunError, RunFolder
 
@@ -75,6 +85,7 @@ def train_network(
         trainer, data.train, epochs=cfg.epochs, eval_loader=data.eval if evaluate else None,
         callbacks=callbacks, checkpointer=checkpointer, seed=cfg.seed, progress=progress,
         eval_name="test", logger=logger,
+        fingerprint=fingerprint(space.name, cfg.model.options, space.validate(arch)),
     )  # fmt: skip
     loop.run(resume=resume)
     return Trained(trainer.model, loop)
@@ -126,10 +137,11 @@ def run_train(
             f"'{arch_path}' is not the architecture the run in '{output_dir}' trains "
             f"({run.file('arch')}); resume with --arch {run.file('arch')}"
         )
+    run.check_start(train_manifest(cfg), text, resume=resume, changeable=RESUMABLE)
     data = make_data(cfg.dataset, cfg.seed, search=False)
     with nn.context_scope(context):
         trainer = make_trainer(cfg, space, arch, data)  # may refuse: before any write
-        with run.session(train_manifest(cfg), text, resume=resume):
+        with run.session(train_manifest(cfg), text, resume=resume, changeable=RESUMABLE):
             return _train_run(cfg, space, arch, data, trainer, run, resume, progress)
 
 
@@ -153,7 +165,8 @@ def _train_run(
         cfg, space, arch, data, trainer=trainer, callbacks=callbacks,
         checkpointer=Checkpointer(run.file("checkpoint")), resume=resume, progress=progress,
     )  # fmt: skip
-    trained.model.save_parameters(run.file("weights"))
+    mark = fingerprint(space.name, cfg.model.options, space.validate(arch))
+    trained.model.save_parameters(run.file("weights"), attrs={FINGERPRINT: mark})
     test = trained.loop.evaluate(data.test)
     result = {"test_accuracy": 1.0 - test["error"], "test_loss": test["loss"]}
     write_json(run.file("result"), result)
@@ -186,6 +199,8 @@ def train_candidate(
     with nn.context_scope(nnabla_context(cfg)):
         trained = train_network(cfg, space, arch, weights_only, progress=False, evaluate=False)
         held_out = trained.loop.evaluate(data.eval)
+        if not all(math.isfinite(v) for v in held_out.values()):
+            raise NonFiniteLossError(f"the trained candidate evaluates to {held_out}: it diverged")
         values = {
             "accuracy": 100.0 * (1.0 - held_out["error"]),
             "params": float(trained.model.count_parameters()),

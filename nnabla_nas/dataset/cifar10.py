@@ -88,8 +88,11 @@ def _read_batch(path: str) -> tuple[np.ndarray, np.ndarray]:
     with open(path, "rb") as f:
         try:
             batch = _BatchUnpickler(f, encoding="bytes").load()
-        except (pickle.UnpicklingError, EOFError, ValueError) as error:
-            raise ValueError(f"{path} is not a CIFAR-10 python batch: {error}") from error
+        except Exception as error:  # a damaged file fails in many ways; none may escape
+            raise ValueError(
+                f"{path} is not a CIFAR-10 python batch ({type(error).__name__}: {error}); "
+                "download and extract cifar-10-python.tar.gz again"
+            ) from None
     return _check_batch(path, batch)
 
 

@@ -10,7 +10,7 @@ from .convolution import Conv, DwConv
 from .linear import Linear
 from .misc import Dropout, DropPath, Identity, Lambda, Merging, Zero
 from .mixedop import MODES, Choice, MixedOp, choice_probs, find_choices, most_likely
-from .module import Module, read_parameters
+from .module import Module, read_parameter_attrs, read_parameters
 from .noise import Noise, collect_noise, uniform
 from .parameter import Parameter
 from .pooling import AvgPool, GlobalAvgPool, MaxPool
@@ -46,6 +46,7 @@ __all__ = [
     "collect_noise",
     "find_choices",
     "most_likely",
+    "read_parameter_attrs",
     "read_parameters",
     "uniform",
 ]

@@ -209,11 +209,23 @@ class Module:
             own[key].d = array
 
     def save_parameters(
-        self, path: str, params: Mapping[str, nn.Variable] | None = None, grad_only: bool = False
+        self,
+        path: str,
+        params: Mapping[str, nn.Variable] | None = None,
+        grad_only: bool = False,
+        *,
+        attrs: Mapping[str, str] | None = None,
     ) -> None:
-        """Writes parameters to an nnabla ``.h5`` file, atomically."""
+        """Writes parameters to an nnabla ``.h5`` file, atomically.
+
+        Args:
+            attrs: text attributes of the file itself (e.g. a fingerprint of the network);
+                `read_parameter_attrs` reads them, nnabla's loader ignores them.
+        """
         params = self.get_parameters(grad_only) if params is None else params
         with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+            for name, value in (attrs or {}).items():
+                f.attrs[name] = str(value)
             for index, (key, p) in enumerate(params.items()):
                 f.create_dataset(key, data=p.d)
                 f[key].attrs["need_grad"] = p.need_grad
@@ -254,3 +266,13 @@ def read_parameters(path: str) -> OrderedDict[str, np.ndarray]:
             )
         )
     return OrderedDict((key, value) for _, key, value in sorted(found, key=lambda t: t[0]))
+
+
+def read_parameter_attrs(path: str) -> dict[str, str]:
+    """The text attributes `save_parameters` wrote to a parameter file itself."""
+    try:
+        f = h5py.File(path, "r")
+    except OSError as err:
+        raise FileNotFoundError(f"cannot read parameter file '{path}': {err}") from None
+    with f:
+        return {k: str(v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 import numpy as np
 from tqdm import tqdm
 
-from ..utils.checkpoint import Checkpointer
+from ..utils.checkpoint import Checkpointer, CheckpointError
 from .algorithm import Algorithm, Batch
 
 
@@ -75,6 +75,9 @@ class Loop:
             (`epoch_rng`), which the algorithm draws from.
         eval_name: the metric prefix of `eval_loader` (``'valid'``, or ``'test'`` when
             the held-out data is the test set).
+        fingerprint: identifies the network the checkpoints hold (e.g. a hash of the space,
+            its options and the architecture); stored in each checkpoint and checked when
+            resuming, so that a checkpoint of another network is never loaded into this one.
     """
 
     def __init__(
@@ -90,6 +93,7 @@ class Loop:
         progress: bool = True,
         logger: logging.Logger | None = None,
         eval_name: str = "valid",
+        fingerprint: str | None = None,
     ) -> None:
         self.algorithm = algorithm
         self.train_loaders = dict(train_loaders)
@@ -101,6 +105,7 @@ class Loop:
         self.progress = progress
         self.logger = logger or logging.getLogger("nnabla_nas")
         self.eval_name = eval_name
+        self.fingerprint = fingerprint
         self.start_epoch = 0
         self.history: list[dict[str, float]] = []
 
@@ -127,9 +132,12 @@ class Loop:
         if self.eval_loader is not None:
             held_out = self.evaluate(self.eval_loader)
             metrics.update({f"{self.eval_name}/{k}": v for k, v in held_out.items()})
+            self._check_finite(held_out, epoch, None)
         self._emit("on_epoch_end", epoch, metrics)
         if self.checkpointer is not None:
-            state = {"metrics": metrics, "algorithm": self.algorithm.state_dict()}
+            state: dict[str, Any] = {"metrics": metrics, "algorithm": self.algorithm.state_dict()}
+            if self.fingerprint is not None:
+                state["fingerprint"] = self.fingerprint
             self.checkpointer.save(epoch, self.algorithm.save, state)
         return metrics
 
@@ -160,25 +168,33 @@ class Loop:
             self._emit("on_batch_end", epoch, step, result)
         return _mean(rows)
 
-    def _check_finite(self, metrics: dict[str, float], epoch: int, step: int) -> None:
+    def _check_finite(self, metrics: dict[str, float], epoch: int, step: int | None) -> None:
+        """Stops the run at a NaN or infinite loss, before its epoch's checkpoint."""
         bad = {k: v for k, v in metrics.items() if "loss" in k and not np.isfinite(v)}
         if not bad:
             return
         latest = self.checkpointer.latest() if self.checkpointer else None
         where = f"'{latest}'" if latest else "none (no epoch has finished)"
+        at = "in the evaluation" if step is None else f"at step {step + 1}"
         raise NonFiniteLossError(
-            f"non-finite loss {bad} at epoch {epoch}, step {step}; the run stopped. "
-            f"Last good checkpoint: {where}. Lower the learning rate or enable gradient "
-            f"clipping, then resume with --resume."
+            f"non-finite loss {bad} in epoch {epoch + 1} {at}; the run stopped. "
+            f"Last good checkpoint: {where}."
         )
 
     def _resume(self) -> int:
         folder = self.checkpointer.latest() if self.checkpointer else None
         if folder is None:
-            self.logger.info("no checkpoint to resume from: starting at epoch 0")
+            self.logger.warning("no checkpoint to resume from (no epoch had finished): starting "
+                                "at the first epoch")  # fmt: skip
             return 0
-        self.algorithm.load(folder)
         state = Checkpointer.read_state(folder)
+        stored = state.get("fingerprint")
+        if self.fingerprint is not None and stored is not None and stored != self.fingerprint:
+            raise CheckpointError(
+                f"checkpoint '{folder}' holds another network (fingerprint {stored}, this "
+                f"run's is {self.fingerprint}); resume with the run's own config and arch"
+            )
+        self.algorithm.load(folder)
         self.algorithm.load_state_dict(state.get("algorithm", {}))
         self.logger.info(f"resumed from {folder} (epoch {state['epoch']} done)")
         return int(state["epoch"]) + 1

@@ -66,6 +66,10 @@ def read_json(path: str, what: str) -> Any:
             text = f.read()
     except FileNotFoundError:
         raise FileNotFoundError(f"{what} file '{path}' does not exist") from None
+    except IsADirectoryError:
+        raise ValueError(f"{what} file '{path}' is a directory; give a JSON file") from None
+    except UnicodeDecodeError:
+        raise ValueError(f"{what} file '{path}' is not a text (UTF-8) file") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as err:

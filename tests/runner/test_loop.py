@@ -1,6 +1,7 @@
 """The run loop: hooks, metric averaging, per-epoch seeding, non-finite losses."""
 
 import math
+import os
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ from nnabla_nas.dataset import ArrayDataset, DataLoader
 from nnabla_nas.optimizer import Optimizer
 from nnabla_nas.runner.loop import Callback, Loop, NonFiniteLossError, epoch_rng
 from nnabla_nas.runner.trainer import Trainer
-from nnabla_nas.utils.checkpoint import Checkpointer
+from nnabla_nas.utils.checkpoint import Checkpointer, CheckpointError
 
 
 class Net(Model):
@@ -108,10 +109,47 @@ def test_non_finite_loss_stops_with_step_and_last_good_checkpoint(tmp_path):
     algo = NaNAt(net, Optimizer(net.get_net_parameters(grad_only=True), "sgd", 0.1))
     ck = Checkpointer(str(tmp_path))
     loop = Loop(algo, {"train": loader()}, epochs=3, checkpointer=ck, progress=False)
-    with pytest.raises(NonFiniteLossError, match=r"epoch 1, step 1.*epoch_0000"):
+    # Epochs and steps are numbered from 1 in messages.
+    with pytest.raises(NonFiniteLossError, match=r"in epoch 2 at step 2.*epoch_0000"):
         loop.run()
     assert ck.latest().endswith("epoch_0000")
     assert Checkpointer.read_state(ck.latest())["epoch"] == 0
+
+
+class NaNEval(Trainer):
+    """Evaluates to a NaN loss in its second epoch, as a diverged network does."""
+
+    def on_epoch_start(self, epoch):
+        self.epoch = epoch
+
+    def valid_on_batch(self, batch):
+        result = super().valid_on_batch(batch)
+        return {**result, "loss": float("nan")} if self.epoch == 1 else result
+
+
+def test_a_non_finite_evaluation_loss_stops_the_run_too(tmp_path):
+    net = Net()
+    algo = NaNEval(net, Optimizer(net.get_net_parameters(grad_only=True), "sgd", 0.1))
+    ck = Checkpointer(str(tmp_path))
+    loop = Loop(algo, {"train": loader()}, epochs=3, eval_loader=loader(), checkpointer=ck,
+                progress=False)  # fmt: skip
+    with pytest.raises(NonFiniteLossError, match=r"in epoch 2 in the evaluation.*epoch_0000"):
+        loop.run()
+    assert sorted(os.listdir(tmp_path)) == ["epoch_0000", "latest.json"]
+
+
+def test_resume_refuses_a_checkpoint_of_another_network(tmp_path):
+    ck = Checkpointer(str(tmp_path))
+    Loop(trainer(), {"train": loader()}, epochs=1, checkpointer=ck, progress=False,
+         fingerprint="aaaa").run()  # fmt: skip
+    other = Loop(trainer(), {"train": loader()}, epochs=2, checkpointer=ck, progress=False,
+                 fingerprint="bbbb")  # fmt: skip
+    with pytest.raises(CheckpointError, match=r"holds another network \(fingerprint aaaa"):
+        other.run(resume=True)
+    same = Loop(trainer(), {"train": loader()}, epochs=2, checkpointer=ck, progress=False,
+                fingerprint="aaaa")  # fmt: skip
+    same.run(resume=True)
+    assert same.start_epoch == 1
 
 
 def test_resume_continues_after_the_last_checkpoint(tmp_path):

@@ -1,9 +1,10 @@
 import json
 import os
+import shutil
 
 import pytest
 
-from nnabla_nas.utils.checkpoint import Checkpointer
+from nnabla_nas.utils.checkpoint import Checkpointer, CheckpointError
 from nnabla_nas.utils.io import atomic_path, write_json
 
 
@@ -53,3 +54,49 @@ def test_atomic_path_keeps_old_file_on_error(tmp_path):
         raise RuntimeError
     assert json.loads(target.read_text()) == {"a": 1}
     assert os.listdir(tmp_path) == ["arch.json"]
+
+
+def saved(tmp_path, epochs, keep=5):
+    ck = Checkpointer(str(tmp_path), keep=keep)
+    for epoch in range(epochs):
+        ck.save(epoch, write_marker(f"e{epoch}"), {})
+    return ck
+
+
+def test_a_deleted_latest_folder_falls_back_to_the_newest_intact_one(tmp_path, caplog):
+    ck = saved(tmp_path, 3)
+    shutil.rmtree(tmp_path / "epoch_0002")
+    assert ck.latest().endswith("epoch_0001")
+    assert "names '" in caplog.text and "missing or incomplete; using" in caplog.text
+    # An incomplete folder (no state) is passed over as well.
+    os.remove(tmp_path / "epoch_0001" / "state.json")
+    assert ck.latest().endswith("epoch_0000")
+
+
+@pytest.mark.parametrize("pointer", ["{not json", "{}", '{"latest": 3}', '{"latest": "../x"}',
+                                     b"\x00\xff\xfe"])  # fmt: skip
+def test_a_corrupt_pointer_falls_back_with_a_warning(tmp_path, caplog, pointer):
+    ck = saved(tmp_path, 2)
+    path = tmp_path / "latest.json"
+    path.write_bytes(pointer if isinstance(pointer, bytes) else pointer.encode())
+    assert ck.latest().endswith("epoch_0001")
+    assert f"checkpoint pointer '{path}': unreadable" in caplog.text
+
+
+@pytest.mark.parametrize("state", ["{oops", "{}", '{"epoch": "3"}', "[]", '{"epoch": -1}'])
+def test_a_corrupt_state_is_a_clear_error_naming_the_file_and_the_fix(tmp_path, state):
+    ck = saved(tmp_path, 1)
+    folder = tmp_path / "epoch_0000"
+    (folder / "state.json").write_text(state)
+    with pytest.raises(CheckpointError, match=f"'{folder}/state.json'.*delete the folder"):
+        Checkpointer.read_state(str(folder))
+    assert ck.latest() is None  # no intact checkpoint left
+
+
+def test_no_more_than_keep_folders_and_no_temporary_folder_stay(tmp_path):
+    ck = saved(tmp_path, 4, keep=2)
+    os.makedirs(tmp_path / ".tmp-orphan")  # a save killed halfway
+    # A resumed run repeats epoch 1 after a kill: the later folders of the old timeline go.
+    ck.save(1, write_marker("again"), {})
+    assert sorted(os.listdir(tmp_path)) == ["epoch_0001", "latest.json"]
+    assert ck.latest().endswith("epoch_0001")

@@ -10,6 +10,7 @@ users of the same device) reuse.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import statistics
@@ -27,6 +28,9 @@ from .base import Estimator, Shape, build
 __all__ = ["TABLE_FORMAT", "LatencyEstimator", "trimmed_mean"]
 
 TABLE_FORMAT = "nnabla_nas.latency_table/1"
+PLAUSIBLE = 3.0  # how far a table's times may lie from fresh ones before a warning
+
+logger = logging.getLogger("nnabla_nas")
 _FIELDS = ("layer", "args", "input_shapes", "context", "threads", "ms")
 
 
@@ -84,6 +88,9 @@ class LatencyEstimator(Estimator):
         warmup: untimed forwards before timing.
         repeats: timed forwards per layer.
         trim: fraction of runs dropped at each end of the sorted times.
+        check: how many layers of a loaded table are measured again when first used; if
+            the table's times and the fresh ones differ by more than `PLAUSIBLE` times (the
+            median ratio), a warning says the table may come from another machine.
         threads: the thread setting the measurements are made under (part of the key of
             every entry, so tables of different settings do not mix).
     """
@@ -98,6 +105,7 @@ class LatencyEstimator(Estimator):
         warmup: int = 3,
         repeats: int = 10,
         trim: float = 0.2,
+        check: int = 3,
         threads: str = "",
     ) -> None:
         if repeats < 1 or warmup < 0 or not 0.0 <= trim < 0.5:
@@ -107,8 +115,13 @@ class LatencyEstimator(Estimator):
             )
         self.table_path, self.warmup, self.repeats, self.trim = table_path, warmup, repeats, trim
         self.threads = str(threads)
-        self.measurements = 0
+        self.measurements = 0  # layers measured into the table (checks not counted)
         self._entries: dict[str, dict[str, Any]] = {}
+        self._loaded: set[str] = set()  # keys read from the table file
+        self._check = check
+        self._ratios: list[float] = []
+        if table_path is not None and os.path.isdir(table_path):
+            raise ValueError(f"latency table '{table_path}' is a directory; give a JSON file path")
         if table_path is not None and os.path.exists(table_path):
             self._load(table_path)
 
@@ -125,6 +138,7 @@ class LatencyEstimator(Estimator):
         for index, entry in enumerate(entries):
             _check_entry(index, entry, path)
             self._entries[_entry_key(entry)] = entry
+            self._loaded.add(_entry_key(entry))
 
     def save(self, path: str | None = None) -> None:
         """Writes the table (atomically) to `path`, by default `table_path`."""
@@ -151,16 +165,35 @@ class LatencyEstimator(Estimator):
             ms = self._measure(module, input_shapes)
             if ms is None:
                 return 0.0
+            self.measurements += 1
             self._entries[key] = {**entry, "ms": ms}
+        elif key in self._loaded and len(self._ratios) < self._check:
+            self._loaded.discard(key)
+            self._compare(float(self._entries[key]["ms"]), module, input_shapes)
         return float(self._entries[key]["ms"])
 
+    def _compare(self, stored: float, module: Module, input_shapes: list[Shape]) -> None:
+        """Measures a layer of the loaded table again; warns once the table looks foreign."""
+        fresh = self._measure(module, input_shapes)
+        if not fresh or stored <= 0:
+            return
+        self._ratios.append(stored / fresh)
+        if len(self._ratios) == self._check:
+            ratio = statistics.median(self._ratios)
+            if not 1 / PLAUSIBLE <= ratio <= PLAUSIBLE:
+                logger.warning(
+                    f"latency table '{self.table_path}' disagrees with fresh measurements here: "
+                    f"its times are {ratio:.3g}x the measured ones (median of {self._check} "
+                    "layers); it may come from another machine or setting: measure a new table"
+                )
+
     def _measure(self, module: Module, input_shapes: list[Shape]) -> float | None:
+        """A layer's latency measured now (None for one returning its input)."""
         with nn.auto_forward(False), module.modes(training=False):
             inputs = _random_inputs(input_shapes)
             out = module.call(*inputs)
         if any(out is x for x in inputs):
             return None
-        self.measurements += 1
         return trimmed_mean(self._time(out, self.warmup, self.repeats), self.trim)
 
     @staticmethod

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from ...utils.fields import limited
 from .space import Arch, ChoiceSpace
 from .strategy import (
     DEFAULT_MAX_RETRIES,
@@ -29,8 +30,8 @@ class EvolutionSettings:
     # On NAS-Bench-201 with 300 trials, a population of half the budget and a tournament of
     # a fifth of it found better architectures than Real et al.'s 100/25 scaled down
     # (benchmarks/nb201_search.py); None applies those ratios to the budget.
-    population_size: int | None = None
-    sample_size: int | None = None
+    population_size: int | None = limited(None, minimum=2)
+    sample_size: int | None = limited(None, minimum=1)
 
 
 class RegularizedEvolution(Strategy):

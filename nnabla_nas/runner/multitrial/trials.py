@@ -37,15 +37,39 @@ class TrialLog:
         self.seconds: list[float] = []
 
     def load(self) -> list[Trial]:
-        """Reads the trials of an earlier run (none if the file does not exist)."""
+        """Reads the trials of an earlier run (none if the file does not exist).
+
+        Raises:
+            ValueError: the file is not a trial log, or a row is damaged (naming its line).
+        """
         self.trials, self.seconds = [], []
         if not os.path.exists(self.path):
             return []
-        with open(self.path, encoding="utf-8", newline="") as f:
-            for row in csv.DictReader(f):
-                self.trials.append(self._trial(row))
-                self.seconds.append(float(row.get("seconds") or 0.0))
+        try:
+            with open(self.path, encoding="utf-8", newline="") as f:
+                reader = csv.DictReader(f)
+                missing = [c for c in self.FIXED if c not in (reader.fieldnames or [])]
+                if missing:
+                    raise ValueError(f"no column {', '.join(missing)} in the header")
+                for row in reader:
+                    self._read_row(row, reader.line_num)
+        except (UnicodeDecodeError, csv.Error, ValueError) as err:
+            raise ValueError(
+                f"trial log '{self.path}' is damaged: {err}; restore it or delete the damaged "
+                "line, then resume"
+            ) from None
         return list(self.trials)
+
+    def _read_row(self, row: dict[str, str], line: int) -> None:
+        if None in row or any(v is None for v in row.values()):
+            raise ValueError(f"line {line} has {len(row)} fields, not one per column")
+        try:
+            trial = self._trial(row)
+            seconds = float(row.get("seconds") or 0.0)
+        except (TypeError, ValueError, KeyError) as err:
+            raise ValueError(f"line {line}: {err}") from None
+        self.trials.append(trial)
+        self.seconds.append(seconds)
 
     def _trial(self, row: dict[str, str]) -> Trial:
         values = {k: float(v) for k, v in row.items() if k not in self.FIXED and v != ""}

@@ -10,6 +10,7 @@ import numpy as np
 
 from ...contrib.model import Model
 from ...optimizer import Optimizer
+from ...utils.fields import limited
 from ..algorithm import Batch, Graph, Transform
 from .search import Searcher, SearchParts
 
@@ -19,8 +20,8 @@ class DartsSettings:
     """The ``darts:`` section of a search config."""
 
     unrolled: bool = False  # second-order approximation (about 3x the cost of a step)
-    xi: float | None = None  # the virtual step size; None: the weights' learning rate
-    fd_scale: float = 0.01  # finite-difference step: fd_scale / ||dL_valid/dw'||
+    xi: float | None = limited(None, above=0.0)  # the virtual step; None: the weights' lr
+    fd_scale: float = limited(0.01, above=0.0)  # finite-difference step: / ||dL_valid/dw'||
 
 
 class DartsSearcher(Searcher):

@@ -12,7 +12,7 @@ import numpy as np
 from ...contrib.model import Model
 from ...module.mixedop import MixedOp
 from ...optimizer import Optimizer
-from ...utils.fields import choice
+from ...utils.fields import choice, limited
 from ..algorithm import Batch, Transform
 from .search import CostModel, Searcher, SearchParts
 
@@ -24,10 +24,10 @@ COST_MODES = ("reward", "penalty")
 class PnasSettings:
     """The ``pnas:`` section of a search config."""
 
-    warmup_epochs: int = 0  # weights only, on paths from the initial (uniform) distribution
+    warmup_epochs: int = limited(0, minimum=0)  # weights only, on uniformly drawn paths
     gradient: str = choice("reinforce", GRADIENTS)
-    samples: int = 2  # paths evaluated per REINFORCE architecture step
-    baseline_decay: float = 0.9  # moving-average reward baseline
+    samples: int = limited(2, minimum=1)  # paths evaluated per REINFORCE architecture step
+    baseline_decay: float = limited(0.9, minimum=0.0, below=1.0)  # moving-average baseline
 
 
 class ProxylessNasSearcher(Searcher):
