@@ -124,8 +124,9 @@ def test_trained_candidates_run_on_ray_and_failures_are_recorded(tmp_path):
     assert all("ResidualBlock halves even spatial sizes" in r["error"] for r in rows)
     assert not (bad / "arch.json").exists()
     manifest = json.loads((bad / "run.json").read_text())
-    assert manifest["status"] == "failed" and "no feasible architecture in 2 trials" in (
-        manifest["error"]
+    assert (
+        manifest["status"] == "failed"
+        and "no feasible architecture in 2 trials" in (manifest["error"])
     )
 
 
