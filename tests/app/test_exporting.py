@@ -257,7 +257,7 @@ def test_export_run_errors(train_run, tmp_path):
     wide.write_text(
         open(f"{train_run}/config.yaml").read().replace("init_channels: 4", "init_channels: 8")
     )
-    with pytest.raises(ValueError, match="were trained for another network .fingerprint"):
+    with pytest.raises(ValueError, match=r"were trained for another network \(fingerprint"):
         export_run(train_run, config=str(wide), output=str(tmp_path / "m.nnp"))
     search = tmp_path / "search.yaml"
     search.write_text("searcher: darts\n")
