@@ -43,8 +43,8 @@ class TrialLog:
             ValueError: the file is not a trial log, or a row is damaged (naming its line).
         """
         self.trials, self.seconds = [], []
-        if not os.path.exists(self.path):
-            return []
+        if not os.path.exists(self.path) or os.path.getsize(self.path) == 0:
+            return []  # a search killed before its first trial ended
         try:
             with open(self.path, encoding="utf-8", newline="") as f:
                 reader = csv.DictReader(f)
