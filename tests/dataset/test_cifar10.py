@@ -139,3 +139,14 @@ def test_the_dataset_object_knows_its_shape_without_loading_and_loads_both_split
     np.testing.assert_array_equal(test.labels, written["test_batch"][1])
     with pytest.raises(ValueError, match=r"dataset\.root: cifar10 needs the directory"):
         DATASETS["cifar10"]()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"\x80\x02", b"\x80\x05garbage", b"not a pickle at all", b"\x80\x02}q\x00(U\x04"],
+)
+def test_a_malformed_batch_is_a_clear_error_naming_the_file(tmp_path: Path, content: bytes) -> None:
+    _write_batches(tmp_path, TRAIN[:4], seed=0)
+    (tmp_path / TRAIN[4]).write_bytes(content)
+    with pytest.raises(ValueError, match=rf"{TRAIN[4]} is not a CIFAR-10 python batch .*again"):
+        load_cifar10(str(tmp_path))
