@@ -268,7 +268,7 @@ def check_train(cfg: TrainConfig) -> Space:
 
 
 def _search_from(data: dict[str, Any]) -> SearchConfig:
-    searcher = data.get("searcher", "darts")
+    searcher = data.get("searcher", SearchConfig.searcher)  # the default searcher
     sections = set(SEARCHERS.names()) | set(STRATEGIES.names())
     own = data.pop(searcher, None) if isinstance(searcher, str) else None
     for name in sorted(sections & set(data)):
