@@ -104,5 +104,5 @@ def test_bad_manifests_are_refused(tmp_path):
 def test_the_run_knows_its_own_files(tmp_path):
     run = RunFolder(str(tmp_path))
     assert run.owns(str(tmp_path / "weights.h5")) and run.owns(str(tmp_path / "config.yaml"))
-    assert run.owns(str(tmp_path / "checkpoint" / "epoch_0001" / "model.h5"))
+    assert run.owns(str(tmp_path / "checkpoint" / "epoch_0001" / "model.npz"))
     assert not run.owns(str(tmp_path / "model.onnx")) and not run.owns(str(tmp_path.parent))
