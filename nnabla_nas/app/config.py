@@ -167,17 +167,21 @@ def _check_cost(cfg: SearchConfig) -> None:
     cost = cfg.cost
     if cost is None:
         return
-    searcher = SEARCHERS[cfg.searcher]
-    if not searcher.takes_cost:
-        takes = [n for n, s in SEARCHERS.items() if s.takes_cost]
+    modes = SEARCHERS[cfg.searcher].cost_modes
+    if not modes:
+        takes = [n for n, s in SEARCHERS.items() if s.cost_modes]
         raise ConfigError(
             f"cost: searcher {cfg.searcher!r} takes no hardware cost; remove the cost "
             f"section or use one of: {', '.join(takes)}"
         )
+    if cost.mode not in modes:
+        raise ConfigError(
+            f"cost.mode: searcher {cfg.searcher!r} takes {', '.join(modes)}, not {cost.mode!r}"
+        )
     if cost.latency_table is not None and cost.name != "latency":
         raise ConfigError(f"cost.latency_table: the {cost.name} cost is not measured; drop it")
-    if cost.mode == "reward" and cost.weight and not cost.target:
-        raise ConfigError("cost: the reward mode with a weight needs a positive cost.target")
+    if cost.mode in ("reward", "target") and cost.weight and not cost.target:
+        raise ConfigError(f"cost: the {cost.mode} mode with a weight needs a positive cost.target")
 
 
 def _check_multitrial(cfg: SearchConfig, space: Space, given: Mapping[str, Any]) -> None:

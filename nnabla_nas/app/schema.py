@@ -27,7 +27,7 @@ CONTEXTS = ("cpu", "cudnn")
 EVALUATORS = ("table", "train")
 # What only training uses: a multi-trial search with the table evaluator has none of them.
 TRAINING_KEYS = ("epochs", "optimizer")
-COST_MODES = ("penalty", "reward")
+COST_MODES = ("penalty", "target", "reward")
 
 # What a resume may change (`nnabla-nas search -o RUN --resume optimizer.lr=0.01`): the
 # budget, the learning rates and their guards, where the run computes; every change is
@@ -134,9 +134,11 @@ class CostConfig:
     """
 
     name: str = choice("latency", ESTIMATORS)
-    mode: str = choice("penalty", COST_MODES)  # penalty: + weight * E[cost]; reward: x factor
-    weight: float = 0.0  # penalty coefficient, or the reward exponent (e.g. -0.07)
-    target: float | None = limited(None, above=0.0)  # reward: what the exponent is relative to
+    # penalty: + weight * E[cost]; target: + weight * |E[cost] / target - 1|;
+    # reward (REINFORCE): the reward times (cost / target) ** weight
+    mode: str = choice("penalty", COST_MODES)
+    weight: float = 0.0  # the term's coefficient, or the reward exponent (e.g. -0.07)
+    target: float | None = limited(None, above=0.0)  # the budget, in the cost's unit
     latency_table: str | None = None  # latency: reuse and extend this layer table (JSON)
 
 

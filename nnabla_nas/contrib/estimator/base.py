@@ -198,6 +198,40 @@ class Estimator:
         value = self._expected(model, "")
         return value if isinstance(value, nn.Variable) else _constant([value])
 
+    def choice_costs(
+        self, model: Module, input_shape: Sequence[int] | None = None
+    ) -> tuple[float, dict[int, np.ndarray]]:
+        """The cost outside every `MixedOp`, and each `MixedOp`'s candidate costs.
+
+        Returns ``(constant, {id(op): costs})``, so that the cost of any path, whatever
+        each op chose, is ``constant + sum(costs[id(op)][op.index])``; ops that share an
+        alpha are priced one by one.
+
+        Raises:
+            ValueError: a `MixedOp` inside another one (its candidates have no one cost).
+        """
+        self._prepare(model, input_shape)
+        per_op: dict[int, np.ndarray] = {}
+        return self._split(model, "", per_op), per_op
+
+    def _split(self, module: Module, path: str, per_op: dict[int, np.ndarray]) -> float:
+        if isinstance(module, MixedOp):
+            costs = []
+            for candidate, cpath in zip(module.operators, _candidate_paths(module, path),
+                                        strict=True):  # fmt: skip
+                _ensure_recorded(module, candidate, cpath)
+                value = self._expected(candidate, cpath)
+                if not isinstance(value, float):
+                    raise ValueError(f"MixedOp '{cpath}' holds another MixedOp: no path cost")
+                costs.append(value)
+            per_op[id(module)] = np.asarray(costs, dtype=np.float64)
+            return 0.0
+        children = list(module.named_children())
+        if not children:
+            shapes = recorded_shapes(module)
+            return 0.0 if shapes is None else float(self.layer_cost(module, shapes))
+        return sum(self._split(child, _join(path, name), per_op) for name, child in children)
+
     def _expected(self, module: Module, path: str) -> float | nn.Variable:
         if isinstance(module, MixedOp):
             return self._expected_mixed(module, path)

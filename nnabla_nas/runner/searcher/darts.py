@@ -12,7 +12,7 @@ from ...contrib.model import Model
 from ...optimizer import Optimizer
 from ...utils.fields import limited
 from ..algorithm import Batch, Graph, Transform
-from .search import Searcher, SearchParts
+from .search import Cost, Searcher, SearchParts
 
 
 @dataclass(frozen=True)
@@ -42,11 +42,15 @@ class DartsSearcher(Searcher):
         xi: the virtual step size; None means the weights' current learning rate.
         fd_scale: the finite-difference step is ``fd_scale / ||dL_valid/dw'||``.
 
+    With a `cost`, every architecture step adds the gradient of its penalty or target term
+    (`CostTerm`, priced on one input) to the validation loss's.
+
     Each `train_on_batch` takes ``{'train': (x, y), 'valid': (x, y)}``. Every graph
     is built with the `MixedOp`s in ``'full'`` mode (the softmax-weighted sum).
     """
 
     Settings = DartsSettings
+    cost_modes = ("penalty", "target")
     choice = "full"
     eval_choice = "full"
 
@@ -61,31 +65,41 @@ class DartsSearcher(Searcher):
         fd_scale: float = 0.01,
         transform: Transform | None = None,
         context: nn.Context | None = None,
+        cost: Cost | None = None,
     ) -> None:
         super().__init__(
             model, {"weights": optimizer, "arch": arch_optimizer}, transform=transform,
             context=context,
         )  # fmt: skip
         self.unrolled, self.xi, self.fd_scale = unrolled, xi, fd_scale
+        self.cost = cost
 
     @classmethod
     def create(cls, model: Model, parts: SearchParts, settings: DartsSettings) -> DartsSearcher:
         return cls(
             model, parts.optimizer, parts.arch_optimizer, unrolled=settings.unrolled,
             xi=settings.xi, fd_scale=settings.fd_scale, transform=parts.transform,
-            context=parts.context,
+            context=parts.context, cost=parts.cost,
         )  # fmt: skip
 
     def train_on_batch(self, batch: Mapping[str, Batch]) -> dict[str, float]:
         train = self.graph("train", batch["train"][0].shape)
         arch = self.graph("arch", batch["valid"][0].shape)
+        term = self.cost_term(batch["valid"][0].shape)
         self.feed(arch, batch["valid"])
+        opt = self.optimizers["arch"]
         if self.unrolled:
             self._unrolled_arch_gradient(train, arch, batch["train"])
-            self.optimizers["arch"].step()
         else:
-            self.minimize(arch, self.optimizers["arch"])
+            opt.zero_grad()
+            arch.loss.forward(clear_no_need_grad=True)
+            arch.loss.backward(clear_buffer=True)
+        if term is not None:
+            term.add_gradient()
+        opt.step()
         result = self.metrics(arch, prefix="arch_")
+        if term is not None:
+            result["arch_cost"] = term.value()
         self.feed(train, batch["train"])
         self.minimize(train, self.optimizers["weights"])
         return {**self.metrics(train), **result}

@@ -14,10 +14,10 @@ from ...module.mixedop import MixedOp
 from ...optimizer import Optimizer
 from ...utils.fields import choice, limited
 from ..algorithm import Batch, Transform
-from .search import CostModel, Searcher, SearchParts
+from .cost import COST_MODES, Cost, CostModel
+from .search import Searcher, SearchParts
 
 GRADIENTS = ("reinforce", "binary_gate")
-COST_MODES = ("reward", "penalty")
 
 
 @dataclass(frozen=True)
@@ -47,18 +47,20 @@ class ProxylessNasSearcher(Searcher):
     pair receive ``sum_j dL/dg_j * p_j * (delta_ij - p_i)`` with p the softmax over the
     pair's two alphas. Memory: two paths instead of the supernet's all.
 
-    Hardware cost (optional, an estimator with ``cost`` and ``expected``):
+    Hardware cost (optional, an estimator; every cost is of one input, see `CostTerm`):
         ``cost_mode='reward'``: R is multiplied by ``(cost / cost_target) ** cost_weight``
-        (a negative weight, e.g. -0.07, favours cheaper paths; the ProxylessNAS/MnasNet form).
+        of the sampled path (a negative weight, e.g. -0.07, favours cheaper paths; the
+        ProxylessNAS/MnasNet form).
         ``cost_mode='penalty'``: ``cost_weight * E[cost]``, differentiable in the alphas,
-        is added to the architecture loss (both gradients).
+        is added to the architecture loss (both gradients); ``cost_mode='target'``:
+        ``cost_weight * |E[cost] / cost_target - 1|`` likewise.
 
     Each `train_on_batch` takes ``{'train': (x, y), 'valid': (x, y)}``; evaluation uses
     the most likely path (every choice at its argmax).
     """
 
     Settings = PnasSettings
-    takes_cost = True
+    cost_modes = COST_MODES
     choice = "sample"
     eval_choice = "max"
 
@@ -89,14 +91,18 @@ class ProxylessNasSearcher(Searcher):
             raise ValueError("the reward factor is REINFORCE's; use cost_mode='penalty'")
         if cost_mode not in COST_MODES:
             raise ValueError(f"cost_mode must be one of {COST_MODES}, got {cost_mode!r}")
-        if estimator is not None and cost_mode == "reward" and cost_weight and not cost_target:
-            raise ValueError("cost_mode='reward' with a cost_weight needs a positive cost_target")
+        if estimator is not None and cost_mode != "penalty" and cost_weight and not cost_target:
+            raise ValueError(
+                f"cost_mode={cost_mode!r} with a cost_weight needs a positive cost_target"
+            )
         if samples < 1:
             raise ValueError(f"samples must be at least 1, got {samples}")
         self.warmup_epochs, self.gradient = warmup_epochs, gradient
         self.samples, self.baseline_decay = samples, baseline_decay
         self.estimator, self.cost_mode = estimator, cost_mode
         self.cost_weight, self.cost_target = cost_weight, cost_target
+        if estimator is not None:
+            self.cost = Cost(estimator, cost_mode, cost_weight, cost_target)
         self.baseline: float | None = None
         self.epoch = 0
         self.choices = [m for _, m in model.get_modules() if isinstance(m, MixedOp)]
@@ -141,16 +147,17 @@ class ProxylessNasSearcher(Searcher):
 
     def _arch_step(self, batch: Batch) -> dict[str, float]:
         alphas = self.model.get_arch_parameters()
+        term = self.cost_term(batch[0].shape)
         rewards, directions, costs = [], [], []
         for _ in range(self.samples):
             graph = self.build_graph(batch[0].shape, training=True)
             self.feed(graph, batch)
             graph.loss.forward(clear_buffer=True)
             reward = 1.0 - self.metrics(graph)["error"]
-            if self.estimator is not None:
-                costs.append(self.estimator.cost(self.model))
-                if self.cost_mode == "reward" and self.cost_weight and self.cost_target:
-                    reward *= (costs[-1] / self.cost_target) ** self.cost_weight
+            if term is not None:
+                costs.append(term.path_cost(self.choices) if self.cost_mode == "reward"
+                             else term.value())  # fmt: skip
+                reward *= term.reward_factor(costs[-1])
             rewards.append(reward)
             directions.append(self._log_prob_gradient())
         baseline = float(np.mean(rewards)) if self.baseline is None else self.baseline
@@ -159,7 +166,8 @@ class ProxylessNasSearcher(Searcher):
         for reward, direction in zip(rewards, directions, strict=True):
             for alpha in alphas.values():
                 alpha.g += -(reward - baseline) * direction.get(id(alpha), 0.0) / self.samples
-        self._add_penalty()
+        if term is not None:
+            term.add_gradient()
         opt.step()
         mean = float(np.mean(rewards))
         decay = self.baseline_decay
@@ -170,13 +178,6 @@ class ProxylessNasSearcher(Searcher):
         if costs:
             result["arch_cost"] = float(np.mean(costs))
         return result
-
-    def _add_penalty(self) -> None:
-        """Adds the gradient of ``cost_weight * E[cost]`` to the alphas' gradients."""
-        if self.estimator is not None and self.cost_mode == "penalty" and self.cost_weight:
-            penalty = self.estimator.expected(self.model) * self.cost_weight
-            penalty.forward()
-            penalty.backward()  # nnabla adds to the leaves' gradients
 
     def _gate_step(self, batch: Batch) -> dict[str, float]:
         graph = self.build_graph(batch[0].shape, training=True, choice="gate")
@@ -197,9 +198,13 @@ class ProxylessNasSearcher(Searcher):
             for i in range(2):
                 grad[pair[i]] = sum(dgate[j] * p[j] * ((i == j) - p[i]) for j in range(2))
             op.alpha.g += grad.reshape(op.alpha.shape)  # shared alphas add up
-        self._add_penalty()
+        term = self.cost_term(batch[0].shape)
+        result = self.metrics(graph, prefix="arch_")
+        if term is not None:
+            term.add_gradient()
+            result["arch_cost"] = term.value()
         opt.step()
-        return self.metrics(graph, prefix="arch_")
+        return result
 
     def _log_prob_gradient(self) -> dict[int, np.ndarray]:
         """d log p(sampled path) / d alpha, summed over the choices sharing an alpha."""

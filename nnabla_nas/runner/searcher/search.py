@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar
 
 import nnabla as nn
 
@@ -11,33 +12,9 @@ from ...contrib.model import Model
 from ...optimizer import Optimizer
 from ...utils.fields import NoSettings
 from ..algorithm import Algorithm, Transform
+from .cost import Cost, CostModel, CostTerm
 
 __all__ = ["Cost", "CostModel", "NoSettings", "SearchParts", "Searcher"]
-
-
-class CostModel(Protocol):
-    """What a searcher needs of a hardware estimator (see `nnabla_nas.contrib.estimator`)."""
-
-    def cost(self, model: Any, input_shape: Any = None) -> float: ...
-    def expected(self, model: Any, input_shape: Any = None) -> nn.Variable: ...
-
-
-@dataclass(frozen=True)
-class Cost:
-    """A hardware cost in a search's objective.
-
-    Args:
-        estimator: prices the active path (`cost`) and its expectation (`expected`).
-        mode: ``'penalty'`` (add ``weight * E[cost]`` to the architecture loss) or
-            ``'reward'`` (multiply a sampled path's reward by ``(cost / target) ** weight``).
-        weight: the penalty coefficient or the reward exponent.
-        target: the cost the reward exponent is relative to.
-    """
-
-    estimator: CostModel
-    mode: str = "penalty"
-    weight: float = 0.0
-    target: float | None = None
 
 
 @dataclass(frozen=True)
@@ -63,14 +40,33 @@ class Searcher(Algorithm):
 
     #: The dataclass of this searcher's own hyperparameters (its config section).
     Settings: ClassVar[type] = NoSettings
-    #: Whether the searcher takes a hardware `Cost`; a cost given to one that does not
-    #: is a config error.
-    takes_cost: ClassVar[bool] = False
+    #: The `Cost.mode`s the searcher takes; a cost of another mode (or any cost, when
+    #: empty) is a config error.
+    cost_modes: ClassVar[tuple[str, ...]] = ()
+
+    #: The hardware cost of the objective, if any (set by the subclass's constructor).
+    cost: Cost | None = None
 
     @classmethod
     def create(cls, model: Model, parts: SearchParts, settings: Any) -> Searcher:
         """The searcher of `model` from the common parts and its own `settings`."""
         raise NotImplementedError(f"{cls.__name__} must implement create()")
+
+    def cost_term(self, input_shape: Sequence[int]) -> CostTerm | None:
+        """The `CostTerm` of `cost` on inputs like `input_shape` (priced on one), built on
+        first use."""
+        if self.cost is None:
+            return None
+        term = self.__dict__.get("_cost_term")
+        if term is None:
+            if self.cost.mode not in self.cost_modes:
+                raise ValueError(
+                    f"{type(self).__name__} takes the cost modes {self.cost_modes}, "
+                    f"not {self.cost.mode!r}"
+                )
+            term = CostTerm(self.cost, self.model, input_shape)
+            self.__dict__["_cost_term"] = term
+        return term
 
     def architecture(self) -> dict[str, Any]:
         """The architecture derived from the current architecture parameters."""
