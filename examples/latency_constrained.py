@@ -60,6 +60,5 @@ if __name__ == "__main__":
     for name, (sum_ms, e2e) in (("unconstrained", free_ms), ("constrained", bound_ms)):
         verdict = "under" if sum_ms <= target else "over"
         print(
-            f"{name:>13}: {sum_ms:.3f} ms by the table ({verdict} target), "
-            f"{e2e:.3f} ms end to end"
+            f"{name:>13}: {sum_ms:.3f} ms by the table ({verdict} target), {e2e:.3f} ms end to end"
         )
