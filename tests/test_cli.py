@@ -173,6 +173,15 @@ def test_bad_config_is_one_clear_error_before_any_work(
     assert not out.exists()  # nothing is written before every check has passed
 
 
+def test_early_stop_without_the_eigenvalue_is_refused(tmp_path, search_config, capsys):
+    out = tmp_path / "run"
+    args = ["darts.early_stop=true", "darts.hessian_iterations=0"]
+    assert main(["search", "-c", search_config, "-o", str(out), *args]) == 2
+    err = capsys.readouterr().err
+    assert "set darts.hessian_iterations > 0" in err and "Traceback" not in err
+    assert not out.exists()
+
+
 def test_missing_cifar10_directory_names_the_download(tmp_path, tiny_darts_search, capsys):
     cifar = {"name": "cifar10", "root": str(tmp_path / "nowhere")}
     config = write_config(tmp_path / "cifar.yaml", {**tiny_darts_search, "dataset": cifar})

@@ -17,6 +17,7 @@ from ..contrib.estimator import LatencyEstimator
 from ..contrib.space import Space
 from ..runner.callbacks import (
     ArchitectureCallback,
+    CollapseCallback,
     CostCallback,
     FigureCallback,
     ProbabilitiesCallback,
@@ -69,6 +70,7 @@ def _search_loop(
         CostCallback(
             cost_estimators(cost, None if cfg.cost is None else cfg.cost.name), data.sample_shape
         ),
+        CollapseCallback(lambda: space.derive(model)),
         *standard_callbacks(run, data.sample_shape),
         ArchitectureCallback(
             lambda: space.derive(model), lambda a: space.write(run.file("arch"), a)

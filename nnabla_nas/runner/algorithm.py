@@ -172,6 +172,15 @@ class Algorithm:
         graph.loss.forward(clear_buffer=True)
         return self.metrics(graph)
 
+    def epoch_diagnostics(self) -> dict[str, float]:
+        """Numbers telling how the epoch went beyond its losses (logged as ``diag/<name>``);
+        none here."""
+        return {}
+
+    def stop_reason(self) -> str | None:
+        """Why the run should stop after this epoch (e.g. a search collapsing), or None."""
+        return None
+
     def learning_rates(self) -> dict[str, float]:
         return {f"lr/{name}": opt.lr for name, opt in self.optimizers.items()}
 

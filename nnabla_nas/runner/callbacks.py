@@ -16,7 +16,7 @@ import numpy as np
 from matplotlib.image import imread
 from tensorboardX import SummaryWriter
 
-from ..module.mixedop import choice_probs
+from ..module.mixedop import choice_probs, find_choices
 from ..utils.logging import MetricsTable
 from ..utils.tbgraph import add_nnabla_graph
 from ..visualize.plots import write_probabilities
@@ -178,3 +178,54 @@ class CostCallback(Callback):
         with nn.auto_forward(False), model.modes(training=False, choice="max"):
             for name, estimator in self.estimators.items():
                 metrics[f"cost/{name}"] = float(estimator.cost(model, self.shape))
+
+
+class CollapseCallback(Callback):
+    """Adds the share of parameter-free operations (skip, pooling, none) in the derived
+    architecture to each epoch's metrics as ``diag/param_free_share``, and warns once it
+    reaches `warn_at`: the failure mode of DARTS that Zela et al. (2020) describe, a cell
+    of skips and poolings. A candidate counts as parameter-free when its module in the
+    supernet has no learnable parameter. It must come before the callbacks that write the
+    metrics.
+
+    Args:
+        derive: the architecture the search stands for now (JSON data naming candidates).
+    """
+
+    def __init__(self, derive: Callable[[], Any], warn_at: float = 0.5) -> None:
+        self.derive, self.warn_at = derive, warn_at
+        self.free: set[str] = set()
+        self.names: set[str] = set()
+        self.warned = False
+
+    def on_run_start(self, loop: Loop) -> None:
+        for choice in find_choices(loop.algorithm.model):
+            for op in choice.ops:
+                for name, candidate in zip(op.names, op.operators, strict=True):
+                    self.names.add(name)
+                    if not candidate.get_parameters(grad_only=True):
+                        self.free.add(name)
+
+    def on_epoch_end(self, loop: Loop, epoch: int, metrics: dict[str, float]) -> None:
+        used = [s for s in _strings(self.derive()) if s in self.names]
+        if not used:
+            return
+        share = sum(name in self.free for name in used) / len(used)
+        metrics["diag/param_free_share"] = share
+        if share >= self.warn_at and not self.warned:
+            self.warned = True
+            loop.logger.warning(
+                f"{100 * share:.0f}% of the derived architecture's operations are "
+                "parameter-free (skip, pooling): the search may be collapsing"
+            )
+
+
+def _strings(data: Any) -> list[str]:
+    """Every string in nested JSON data."""
+    if isinstance(data, str):
+        return [data]
+    if isinstance(data, dict):
+        return [s for v in data.values() for s in _strings(v)]
+    if isinstance(data, (list, tuple)):
+        return [s for v in data for s in _strings(v)]
+    return []

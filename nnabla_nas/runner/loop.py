@@ -117,6 +117,10 @@ class Loop:
         for epoch in range(self.start_epoch, self.epochs):
             metrics = self.run_epoch(epoch)
             self.history.append(metrics)
+            reason = self.algorithm.stop_reason()
+            if reason:
+                self.logger.warning(f"stopped after epoch {epoch + 1}/{self.epochs}: {reason}")
+                break
         self._emit("on_run_end", metrics)
         return metrics
 
@@ -133,6 +137,7 @@ class Loop:
             held_out = self.evaluate(self.eval_loader)
             metrics.update({f"{self.eval_name}/{k}": v for k, v in held_out.items()})
             self._check_finite(held_out, epoch, None)
+        metrics.update({f"diag/{k}": v for k, v in self.algorithm.epoch_diagnostics().items()})
         self._emit("on_epoch_end", epoch, metrics)
         if self.checkpointer is not None:
             state: dict[str, Any] = {"metrics": metrics, "algorithm": self.algorithm.state_dict()}

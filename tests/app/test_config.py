@@ -35,7 +35,9 @@ def test_the_resolved_config_holds_every_default_and_reads_back_the_same():
     assert data["model"]["init_channels"] == 4 and data["model"]["num_cells"] == 8
     assert data["model"]["candidates"][0] == "sep_conv_3x3"
     assert data["dataset"]["image_size"] == 8 and data["dataset"]["test_fraction"] == 0.2
-    assert data["darts"] == {"unrolled": False, "xi": None, "fd_scale": 0.01}
+    assert data["darts"] == {"unrolled": False, "xi": None, "fd_scale": 0.01,
+                             "hessian_iterations": 2, "early_stop": False,
+                             "early_stop_window": 3}  # fmt: skip
     assert "multitrial" not in data and "cost" not in data and "pnas" not in data
     again = parse_config(SearchConfig, yaml.safe_load(yaml.safe_dump(data)))
     assert to_dict(again) == data

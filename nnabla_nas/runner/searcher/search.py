@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import nnabla as nn
+import numpy as np
 
 from ...contrib.model import Model
+from ...module.mixedop import find_choices
 from ...optimizer import Optimizer
 from ...utils.fields import NoSettings
 from ..algorithm import Algorithm, Transform
@@ -67,6 +69,18 @@ class Searcher(Algorithm):
             term = CostTerm(self.cost, self.model, input_shape)
             self.__dict__["_cost_term"] = term
         return term
+
+    def epoch_diagnostics(self) -> dict[str, float]:
+        """The entropy of the choices' probabilities, as a share of its maximum (1: uniform,
+        0: decided): the mean and the least over choices."""
+        entropies = [
+            float(-(p * np.log(np.maximum(p, 1e-30))).sum() / np.log(len(p)))
+            for p in (c.probs() for c in find_choices(self.model))
+            if len(p) > 1
+        ]
+        if not entropies:
+            return {}
+        return {"entropy_mean": float(np.mean(entropies)), "entropy_min": min(entropies)}
 
     def architecture(self) -> dict[str, Any]:
         """The architecture derived from the current architecture parameters."""
