@@ -13,7 +13,8 @@ What a space provides:
 - its architecture codec: `validate` (JSON data in, a normalised JSON-serialisable
   architecture out, or a ValueError naming the problem), `derive` (the architecture a
   search net stands for now), `read` and `write`;
-- its diagram (`draw`) and the colours of its candidates (`colors`);
+- its diagram (`draw`), the colours of its candidates (`colors`) and the readable name
+  of each choice (`choice_label`), for figures and reports;
 - optionally a benchmark `table` of measured accuracy and latency.
 
 The discrete decisions a multi-trial strategy needs come from the search net's
@@ -215,6 +216,19 @@ class Space(ABC):
     def draw(self, arch: Any, out_dir: str, stem: str = "arch") -> list[str]:
         """Draws the diagram(s) of `arch` into `out_dir` as ``<stem>*.svg`` and ``.png``;
         returns the paths written."""
+
+    def choice_label(self, choice: str, *, options: Mapping[str, Any] | None = None) -> str:
+        """A readable name of the choice `choice` (a `MixedOp` label such as
+        ``'normal/edge_3'``) for figures and tables; `choice` itself here.
+
+        A space overrides it to name an edge by its nodes or a block by its place. A name
+        the space does not know is returned unchanged; it never raises.
+
+        Args:
+            options: the ``model:`` keys of the run, for a space whose choices depend on
+                them (MobileNetV2's stages); None for the defaults.
+        """
+        return choice
 
     # -- multi-trial ------------------------------------------------------------------
     def table(self) -> BenchmarkTable | None:

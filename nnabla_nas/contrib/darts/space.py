@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..model import Model
 from ..space import Space
 from .diagram import COLORS, draw_darts
-from .genotype import validate_genotype
+from .genotype import CELL_TYPES, validate_genotype
 from .modules import CANDIDATE_NAMES
 from .network import SearchNet, TrainNet
 
 __all__ = ["DartsSpace"]
+
+_EDGE = re.compile(rf"({'|'.join(CELL_TYPES)})/edge_(\d+)")
+
+
+def _edge_ends(edge: int) -> tuple[int, int]:
+    """The intermediate node of a cell's edge `edge` and the state it comes from: edges
+    are ordered by node, node ``i`` taking one from each of its ``i + 2`` earlier states
+    (the two cell inputs, then nodes ``0..i-1``), as in `SearchCell`."""
+    node = 0
+    while edge >= node + 2:
+        edge -= node + 2
+        node += 1
+    return node, edge
 
 
 class DartsSpace(Space):
@@ -77,3 +91,14 @@ class DartsSpace(Space):
 
     def draw(self, arch: Any, out_dir: str, stem: str = "arch") -> list[str]:
         return draw_darts(arch, out_dir, stem)
+
+    def choice_label(self, choice: str, *, options: Mapping[str, Any] | None = None) -> str:
+        """``'<cell> n<i> <- <state>'``: the cell type, the intermediate node the edge
+        enters and the state it leaves, ``c_{k-2}``, ``c_{k-1}`` (the cell inputs) or
+        ``n<j>``; e.g. ``'normal/edge_4'`` is ``'normal n1 <- n0'``."""
+        match = _EDGE.fullmatch(choice)
+        if match is None:
+            return choice
+        node, state = _edge_ends(int(match.group(2)))
+        source = ("c_{k-2}", "c_{k-1}")[state] if state < 2 else f"n{state - 2}"
+        return f"{match.group(1)} n{node} <- {source}"

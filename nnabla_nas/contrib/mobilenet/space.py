@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..model import Model
 from ..space import Space
-from .arch import validate_genotype
+from .arch import resolve_stages, searchable_blocks, validate_genotype
 from .diagram import COLORS, draw_mobilenet
 from .network import SearchNet, TrainNet
 
 __all__ = ["MobileNetSpace"]
+
+_BLOCK = re.compile(r"block_(\d+)")
 
 
 class MobileNetSpace(Space):
@@ -62,3 +65,21 @@ class MobileNetSpace(Space):
 
     def draw(self, arch: Any, out_dir: str, stem: str = "arch") -> list[str]:
         return draw_mobilenet(arch, out_dir, stem)
+
+    def choice_label(self, choice: str, *, options: Mapping[str, Any] | None = None) -> str:
+        """``'stage <s> block <r>'``: the stage of the searchable block and its place in
+        the stage, both from 0 as in the diagram (stage 0 is fixed), from the ``settings``
+        and ``stages`` of `options`; e.g. ``'block_2'`` of the default stages is
+        ``'stage 2 block 0'``. The name itself when the stages are not valid."""
+        match = _BLOCK.fullmatch(choice)
+        if match is None:
+            return choice
+        given = {**self.options("search"), **(options or {})}
+        try:
+            blocks = searchable_blocks(resolve_stages(given["settings"], given["stages"]))
+        except ValueError:
+            return choice
+        index = int(match.group(1))
+        if index >= len(blocks):
+            return choice
+        return f"stage {blocks[index].stage} block {blocks[index].repeat}"

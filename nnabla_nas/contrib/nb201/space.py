@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..model import Model
 from ..space import Space
-from .arch import NUM_EDGES, arch_record, format_arch, parse_arch
+from .arch import EDGES, NUM_EDGES, arch_record, format_arch, parse_arch
 from .diagram import COLORS, draw_nb201
 from .network import SearchNet, TrainNet
 from .table import NB201Table
 
 __all__ = ["NB201Space"]
+
+_EDGE = re.compile(r"cell/edge_(\d+)")
 
 
 class NB201Space(Space):
@@ -64,6 +67,15 @@ class NB201Space(Space):
 
     def draw(self, arch: Any, out_dir: str, stem: str = "arch") -> list[str]:
         return draw_nb201(arch, out_dir, stem)
+
+    def choice_label(self, choice: str, *, options: Mapping[str, Any] | None = None) -> str:
+        """``'n<j> <- n<i>'`` for the edge from node ``i`` to node ``j`` (`arch.EDGES`);
+        e.g. ``'cell/edge_2'`` is ``'n2 <- n1'``."""
+        match = _EDGE.fullmatch(choice)
+        if match is None or int(match.group(1)) >= NUM_EDGES:
+            return choice
+        source, target = EDGES[int(match.group(1))]
+        return f"n{target} <- n{source}"
 
     def table(self) -> NB201Table:
         return NB201Table.load()
