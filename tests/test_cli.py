@@ -323,12 +323,14 @@ def test_search_draws_its_figures_and_logs_them(search_run, read_events):
     last = [float(r["probability"]) for r in rows if r["epoch"] == "2"]
     assert sum(last) == pytest.approx(2 * 5, rel=1e-5)
     figures = set(os.listdir(f"{search_run}/figures"))
-    expected = {"probs.png", "curves.png", "costs.png", "arch_normal.svg", "arch_reduce.png"}
+    expected = {"probs.png", "decision.png", "curves.png", "costs.png", "tradeoff.png"}
+    expected |= {"arch_normal.svg", "arch_reduce.png"}
     assert expected <= figures
     assert imread(f"{search_run}/figures/curves.png").shape[2] in (3, 4)
     events = read_events(f"{search_run}/tensorboard")
     images = {(v.tag, e.step) for e in events for v in e.summary.value if v.HasField("image")}
     assert {("figures/probs", 2), ("figures/arch_normal", 0)} <= images
+    assert {("figures/decision", 2), ("figures/tradeoff", 2)} <= images
 
 
 def test_profile_reads_what_a_run_folder_holds_from_its_manifest(search_run, tmp_path, capsys):

@@ -5,13 +5,60 @@ from __future__ import annotations
 import glob
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import yaml
 
 from ..contrib.space import Space
-from ..visualize.plots import plot_costs, plot_curves, plot_probabilities
+from ..visualize.plots import (
+    plot_costs,
+    plot_curves,
+    plot_decision,
+    plot_probabilities,
+    plot_tradeoff,
+    read_probabilities,
+)
 from .run import RunFolder
 
+__all__ = ["choice_labels", "draw_figures", "model_options"]
+
 logger = logging.getLogger("nnabla_nas")
+
+
+def model_options(config: Any) -> dict[str, Any]:
+    """The ``model:`` keys of a run's parsed config but ``name``; empty when it has none."""
+    model = config.get("model") if isinstance(config, Mapping) else None
+    if not isinstance(model, Mapping):
+        return {}
+    return {str(k): v for k, v in model.items() if k != "name"}
+
+
+def choice_labels(
+    space: Space | None, choices: Iterable[str], options: Mapping[str, Any] | None = None
+) -> dict[str, str]:
+    """The label of each choice (`Space.choice_label` with the run's model `options`); a
+    choice keeps its name without a space, or where the space fails to name it, so a
+    label never stops a figure or a report."""
+    labels: dict[str, str] = {}
+    for choice in choices:
+        label = choice
+        if space is not None:
+            try:
+                label = str(space.choice_label(choice, options=options))
+            except Exception as err:  # a space of another package may fail in any way
+                logger.debug(f"choice {choice!r} keeps its name: {type(err).__name__}: {err}")
+        labels[choice] = label
+    return labels
+
+
+def _run_options(run: RunFolder) -> dict[str, Any]:
+    """The model options of `run`'s ``config.yaml``; empty without a readable one (not
+    valid YAML or UTF-8, or gone)."""
+    try:
+        return model_options(yaml.safe_load(run.config_text() or ""))
+    except (OSError, ValueError, yaml.YAMLError):
+        return {}
 
 
 def _diagrams_current(arch: str, out: str) -> bool:
@@ -22,7 +69,8 @@ def _diagrams_current(arch: str, out: str) -> bool:
 
 def draw_figures(run: RunFolder, space: Space) -> list[str]:
     """Draws every figure the files of `run` allow into its ``figures/``: ``probs.png``
-    (``arch_probs.csv``, in the space's colours), ``curves.png`` and ``costs.png``
+    and ``decision.png`` (``arch_probs.csv``, in the space's colours, the choices named by
+    `Space.choice_label`), ``curves.png``, ``costs.png`` and ``tradeoff.png``
     (``metrics.csv``) and the space's diagrams of ``arch.json``.
 
     A figure that cannot be drawn (a missing, truncated or invalid file) is logged as a
@@ -34,11 +82,20 @@ def draw_figures(run: RunFolder, space: Space) -> list[str]:
     """
     out = run.file("figures")
     probs, metrics, arch = run.file("arch_probs"), run.file("metrics"), run.file("arch")
+
+    def decision() -> str | None:
+        history = read_probabilities(probs)
+        labels = choice_labels(space, history, _run_options(run))
+        return plot_decision(history, os.path.join(out, "decision.png"), labels, space.colors)
+
     jobs: list[tuple[str, str, Callable[[], str | list[str] | None]]] = [
         ("probs.png", probs,
          lambda: plot_probabilities(probs, os.path.join(out, "probs.png"), space.colors)),
+        ("decision.png", probs, decision),
         ("curves.png", metrics, lambda: plot_curves(metrics, os.path.join(out, "curves.png"))),
         ("costs.png", metrics, lambda: plot_costs(metrics, os.path.join(out, "costs.png"))),
+        ("tradeoff.png", metrics,
+         lambda: plot_tradeoff(metrics, os.path.join(out, "tradeoff.png"))),
         ("arch diagrams", arch, lambda: space.draw(space.read(arch), out, "arch")),
     ]  # fmt: skip
     written: list[str] = []

@@ -5,7 +5,9 @@ The page shows what the run wrote, each section only when its source exists:
 - the final metrics (last row of ``metrics.csv``, best ``valid/error``) and the test
   result (``result.json``, ``test/*`` metrics);
 - the architecture (``arch.json``, ``figures/arch*``) and the search plots
-  (``figures/probs``, ``curves``, ``costs``);
+  (``figures/probs``, ``decision``, ``curves``, ``costs``, ``tradeoff``), with the table
+  of what each choice decides at the last epoch of ``arch_probs.csv``, its choices named
+  by the run's space (``run.json``) or, when that space is not registered, as written;
 - the hardware cost: ``profile.json`` (``nnabla-nas profile --json``) and the
   ``cost/*`` metrics;
 - a multi-trial search: ``trials.csv``, ``pareto.csv``, ``pareto.png``, ``result.json``;
@@ -29,7 +31,11 @@ from typing import Any
 import yaml
 
 from .. import __version__
+from ..contrib.registry import get_space
+from ..contrib.space import Space
 from ..utils.io import write_text
+from ..visualize.plots import decision_rows, read_probabilities
+from .figures import choice_labels, model_options
 from .run import Manifest, RunFolder
 
 SOURCES = (
@@ -37,6 +43,7 @@ SOURCES = (
     "config.yaml",
     "metrics.csv",
     "arch.json",
+    "arch_probs.csv",
     "result.json",
     "profile.json",
     "trials.csv",
@@ -48,9 +55,15 @@ SOURCES = (
 IMAGE_TYPES = {".png": "image/png", ".svg": "image/svg+xml"}
 SEARCH_PLOTS = (
     ("probs", "Choice probabilities"),
+    ("decision", "The decision at the last epoch: each choice's probabilities, its most "
+     "likely candidate outlined, and the margin over the runner-up"),
     ("curves", "Training curves"),
     ("costs", "Cost of the most likely architecture"),
-)
+    ("tradeoff", "Valid accuracy against the cost of the most likely architecture, epoch "
+     "by epoch"),
+)  # fmt: skip
+"""The search figures the report shows, in order, as ``(stem in figures/, caption)``; the
+decision table follows ``decision``."""
 
 STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em auto;
@@ -118,6 +131,11 @@ def _fmt(value: Any) -> str:
     if number.is_integer() and abs(number) < 1e15:
         return str(int(number))
     return f"{number:.6g}"
+
+
+def _digits(value: float, digits: int = 4) -> float:
+    """`value` rounded to `digits` significant digits."""
+    return float(f"{value:.{digits}g}")
 
 
 def _pretty_json(data: Any, indent: int = 0, width: int = 96) -> str:
@@ -401,7 +419,40 @@ class _Report:
         for stem, caption in SEARCH_PLOTS:
             if stem in self.figures:
                 parts.append(_figure(self.figures[stem], caption))
-        return "\n".join(parts)
+            if stem == "decision":
+                parts.append(self._decision())
+        return "\n".join(part for part in parts if part)
+
+    def _space(self) -> Space | None:
+        """The run's space, or None when it is not registered here."""
+        try:
+            return get_space(self.manifest.space)
+        except Exception:  # unknown, or a space package that fails to load: raw names
+            return None
+
+    def _decision(self) -> str:
+        """The table of `decision_rows` of ``arch_probs.csv``, in the order of its choices."""
+        if "arch_probs.csv" not in self.files:
+            return ""
+        try:
+            history = read_probabilities(self.files["arch_probs.csv"])
+        except (ValueError, csv.Error) as err:
+            return _note(f"arch_probs.csv not read: {err}")
+        labels = choice_labels(self._space(), history, model_options(self.config))
+        rows = decision_rows(history, labels)
+        if not rows:
+            return ""
+        header = ("choice", "chosen", "probability", "runner-up", "margin")
+        cells = [
+            (r.label, r.chosen, _digits(r.probability), r.runner_up or "", _digits(r.margin))
+            for r in rows
+        ]
+        return (
+            f"<p>The decision at epoch {rows[0].epoch} (arch_probs.csv): the most likely "
+            "candidate of each choice, its probability, the runner-up and the margin between "
+            "them. arch.json is derived from these probabilities by the space's own rule.</p>"
+            + _table(header, cells)
+        )
 
     def _other_figures(self) -> str:
         shown = {stem for stem, _ in SEARCH_PLOTS}

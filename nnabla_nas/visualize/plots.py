@@ -6,11 +6,14 @@ edge or a block (``normal/edge_3``, ``cell/edge_0``, ``block_4``). `write_probab
 keeps it the way `MetricsTable` keeps ``metrics.csv``: the whole file is rewritten
 atomically each epoch, and a resumed run drops the rows of the epochs it repeats.
 
-The figures: ``probs.png`` from ``arch_probs.csv`` (`plot_probabilities`), ``curves.png``
-(losses, errors and learning rates of ``metrics.csv``, `plot_curves`), ``costs.png`` (its
-``cost/*`` and ``train/arch_cost`` columns, `plot_costs`) and ``pareto.png`` (the trials
-of a multi-trial search and their front, `plot_front`). Which files of a run folder feed
-them is the run folder's business (`nnabla_nas.app.figures`).
+The figures: ``probs.png`` from ``arch_probs.csv`` (`plot_probabilities`), ``decision.png``
+(the probabilities of its last epoch as a heatmap, each choice's most likely candidate
+outlined, `plot_decision`; `decision_rows` gives the same decision as data),
+``curves.png`` (losses, errors and learning rates of ``metrics.csv``, `plot_curves`),
+``costs.png`` (its ``cost/*`` and ``train/arch_cost`` columns, `plot_costs`),
+``tradeoff.png`` (valid accuracy against cost, epoch by epoch, `plot_tradeoff`) and
+``pareto.png`` (the trials of a multi-trial search and their front, `plot_front`). Which
+files of a run folder feed them is the run folder's business (`nnabla_nas.app.figures`).
 """
 
 from __future__ import annotations
@@ -20,10 +23,14 @@ import io
 import math
 import os
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+from matplotlib import colormaps
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.patches import Rectangle
 from matplotlib.ticker import EngFormatter, MaxNLocator
 
 from ..utils.io import write_text
@@ -32,16 +39,22 @@ from .diagrams import PALETTE, save_figure
 __all__ = [
     "MAX_PANELS",
     "PROBS_COLUMNS",
+    "DecisionRow",
     "History",
     "costs_figure",
     "curves_figure",
+    "decision_figure",
+    "decision_rows",
     "plot_costs",
     "plot_curves",
+    "plot_decision",
     "plot_front",
     "plot_probabilities",
+    "plot_tradeoff",
     "probabilities_figure",
     "read_metrics",
     "read_probabilities",
+    "tradeoff_figure",
     "write_probabilities",
 ]
 
@@ -68,6 +81,16 @@ _SPLIT_STYLES = {"train": "-", "valid": "--", "test": ":"}
 # -- arch_probs.csv ---------------------------------------------------------------------
 
 _Row = tuple[int, str, str, float]
+_HistoryLike = Mapping[str, Mapping[str, Sequence[tuple[int, float]]]]
+
+
+def _save(fig: Figure | None, path: str) -> str | None:
+    """Writes `fig` to the PNG `path` and returns `path`; None (nothing written) without
+    a figure."""
+    if fig is None:
+        return None
+    save_figure(fig, [path], dpi=_DPI)
+    return path
 
 
 def _read_rows(path: str) -> list[_Row]:
@@ -220,11 +243,158 @@ def plot_probabilities(
     """Writes `probabilities_figure` of `history` (or of the ``arch_probs.csv`` it names)
     to the PNG `path`; returns `path`, or None when there is nothing to plot."""
     data = read_probabilities(history) if isinstance(history, str) else history
-    fig = probabilities_figure(data, colors)
-    if fig is None:
+    return _save(probabilities_figure(data, colors), path)
+
+
+# -- the decision -----------------------------------------------------------------------
+
+_OUTLINE = "#d62728"
+
+
+@dataclass(frozen=True)
+class DecisionRow:
+    """What one choice decides at the last epoch of ``arch_probs.csv``: its most likely
+    candidate, and by how much it leads the next one."""
+
+    choice: str
+    label: str
+    epoch: int
+    chosen: str
+    probability: float
+    #: The second most likely candidate, None for a choice of one candidate.
+    runner_up: str | None
+    #: Its probability, 0 without one.
+    runner_up_probability: float
+    #: ``probability - runner_up_probability``.
+    margin: float
+
+
+def _last_epoch(history: _HistoryLike) -> tuple[int, dict[str, dict[str, float]]] | None:
+    """The last epoch of `history` and, by choice, the probability of each candidate at
+    it; choices without a probability at that epoch are left out. None when empty."""
+    epochs = [e for candidates in history.values() for points in candidates.values()
+              for e, _ in points]  # fmt: skip
+    if not epochs:
         return None
-    save_figure(fig, [path], dpi=_DPI)
-    return path
+    last = max(epochs)
+    probs: dict[str, dict[str, float]] = {}
+    for choice, candidates in history.items():
+        at = {name: p for name, points in candidates.items() for e, p in points if e == last}
+        if at:
+            probs[choice] = at
+    return last, probs
+
+
+def decision_rows(
+    history: _HistoryLike, labels: Mapping[str, str] | None = None
+) -> list[DecisionRow]:
+    """The decision of every choice at the last epoch of `history`, in the order of the
+    choices: the candidate of largest probability (the first of equal ones) and the
+    runner-up. `labels` names the choices (a choice not in it keeps its name); empty
+    when `history` holds no probability."""
+    found = _last_epoch(history)
+    if found is None:
+        return []
+    epoch, probs = found
+    rows = []
+    for choice, candidates in probs.items():
+        ranked = sorted(candidates.items(), key=lambda item: -item[1])  # stable: ties in order
+        chosen, p = ranked[0]
+        runner_up, q = ranked[1] if len(ranked) > 1 else (None, 0.0)
+        label = (labels or {}).get(choice, choice)
+        rows.append(DecisionRow(choice, label, epoch, chosen, p, runner_up, q, p - q))
+    return rows
+
+
+def _margin_text(margin: float) -> str:
+    return "<0.001" if 0 < margin < 0.0005 else f"{margin:.3f}"
+
+
+def decision_figure(
+    history: _HistoryLike,
+    labels: Mapping[str, str] | None = None,
+    colors: Mapping[str, str] | None = None,
+) -> Figure | None:
+    """The probabilities of the last epoch of `history` as a heatmap: a row per choice
+    (named by `labels`), a column per candidate of any choice (blank where a choice lacks
+    it, a strip of its `colors` one on top), every cell annotated, the most likely
+    candidate of each row outlined and, at the row's end, its margin over the runner-up.
+    The height grows with the rows, so 28 DARTS edges stay readable. None when `history`
+    holds no probability."""
+    found = _last_epoch(history)
+    if found is None:
+        return None
+    epoch, probs = found
+    rows = decision_rows(history, labels)
+    names = list(dict.fromkeys(name for candidates in probs.values() for name in candidates))
+    colors = _candidate_colors(names, colors or {})
+    grid = np.full((len(rows), len(names)), np.nan)
+    for i, row in enumerate(rows):
+        for name, p in probs[row.choice].items():
+            grid[i, names.index(name)] = p
+    # A fixed layout in inches, as in `probabilities_figure`.
+    cell_w, cell_h = 0.78, 0.3
+    longest = max(len(name) for name in names)
+    left = 0.3 + 0.062 * max(len(row.label) for row in rows)
+    top, bottom, right = 0.75 + 0.042 * longest, 0.85, 0.9
+    width = max(left + cell_w * len(names) + right, 5.6)  # room for the title
+    height = top + cell_h * len(rows) + bottom
+    fig = Figure(figsize=(width, height), dpi=_DPI)
+    box = (left / width, bottom / height, cell_w * len(names) / width, cell_h * len(rows) / height)
+    ax = fig.add_axes(box)
+    cmap = colormaps["Blues"]
+    mesh = ax.pcolormesh(np.ma.masked_invalid(grid), cmap=cmap, vmin=0.0, vmax=1.0,
+                         edgecolors="white", linewidth=1.0)  # fmt: skip
+    ax.set_xlim(0, len(names))
+    ax.set_ylim(len(rows), 0)
+    for i, row in enumerate(rows):
+        for j in range(len(names)):
+            if np.isnan(grid[i, j]):
+                continue
+            ink = "white" if grid[i, j] > 0.6 else "#222222"
+            ax.text(j + 0.5, i + 0.5, f"{grid[i, j]:.3f}", ha="center", va="center",
+                    fontsize=7, color=ink)  # fmt: skip
+        chosen = names.index(row.chosen)
+        ax.add_patch(Rectangle((chosen + 0.04, i + 0.06), 0.92, 0.88, fill=False,
+                               ec=_OUTLINE, lw=1.8, zorder=3))  # fmt: skip
+        ax.text(len(names) + 0.12, i + 0.5, _margin_text(row.margin), ha="left", va="center",
+                fontsize=7, color="#222222", clip_on=False)  # fmt: skip
+    for j, name in enumerate(names):  # the candidates' colours, above their columns
+        ax.add_patch(Rectangle((j + 0.06, -0.42), 0.88, 0.3, fc=colors[name], ec="none",
+                               clip_on=False))  # fmt: skip
+    ax.text(len(names) + 0.12, -0.27, "p1 - p2", ha="left", va="center", fontsize=7,
+            color="#555555", clip_on=False)  # fmt: skip
+    ax.xaxis.tick_top()
+    ax.set_xticks([j + 0.5 for j in range(len(names))])
+    ax.set_xticklabels(names, rotation=40, ha="left", rotation_mode="anchor", fontsize=7.5)
+    ax.set_yticks([i + 0.5 for i in range(len(rows))])
+    ax.set_yticklabels([row.label for row in rows], fontsize=8)
+    for text in ax.get_yticklabels():
+        text.set_parse_math(False)  # labels such as 'c_{k-1}' are text, not TeX
+    ax.tick_params(length=0, pad=2)
+    ax.tick_params(axis="x", pad=11)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    cax = fig.add_axes((left / width, 0.45 / height, min(3.0, cell_w * len(names)) / width,
+                        0.12 / height))  # fmt: skip
+    bar = fig.colorbar(mesh, cax=cax, orientation="horizontal")
+    bar.set_label("probability", fontsize=7)
+    bar.ax.tick_params(labelsize=7)
+    fig.suptitle(f"Decision at epoch {epoch}: the most likely candidate of each choice "
+                 "(outlined)", fontsize=10, y=1 - 0.12 / height)  # fmt: skip
+    return fig
+
+
+def plot_decision(
+    history: str | History,
+    path: str,
+    labels: Mapping[str, str] | None = None,
+    colors: Mapping[str, str] | None = None,
+) -> str | None:
+    """Writes `decision_figure` of `history` (or of the ``arch_probs.csv`` it names) to
+    the PNG `path`; returns `path`, or None when there is nothing to plot."""
+    data = read_probabilities(history) if isinstance(history, str) else history
+    return _save(decision_figure(data, labels, colors), path)
 
 
 # -- metrics.csv ------------------------------------------------------------------------
@@ -342,21 +512,73 @@ def costs_figure(metrics_csv: str) -> Figure | None:
 def plot_curves(metrics_csv: str, path: str) -> str | None:
     """Writes `curves_figure` to the PNG `path`; returns `path`, or None (nothing written)
     when there is nothing to plot."""
-    fig = curves_figure(metrics_csv)
-    if fig is None:
-        return None
-    save_figure(fig, [path], dpi=_DPI)
-    return path
+    return _save(curves_figure(metrics_csv), path)
 
 
 def plot_costs(metrics_csv: str, path: str) -> str | None:
     """Writes `costs_figure` to the PNG `path`; returns `path`, or None (nothing written)
     when ``metrics.csv`` has no cost column."""
-    fig = costs_figure(metrics_csv)
-    if fig is None:
+    return _save(costs_figure(metrics_csv), path)
+
+
+def _labelled(n: int, most: int = 6) -> list[int]:
+    """The indices of `n` points to label: the first, the last and evenly spaced ones
+    between them, `most` in all at most."""
+    return sorted({round(float(k)) for k in np.linspace(0, n - 1, min(n, most))})
+
+
+def tradeoff_figure(metrics_csv: str) -> Figure | None:
+    """Valid accuracy (``1 - valid/error``, in %) against cost, one point per epoch joined
+    in epoch order and labelled with its epoch (the first, the last and a few between):
+    one panel for ``cost/latency`` when the search has one, else one per ``cost/*``
+    column. None without ``valid/error`` or a cost."""
+    columns = {k: v for k, v in read_metrics(metrics_csv).items() if v}
+    error = dict(columns.get("valid/error", []))
+    keys = [c for c in columns if c.startswith("cost/")]
+    keys = [k for k in keys if k.split("/", 1)[1] in ("latency", "latency_ms")] or keys
+    panels = []
+    for key in keys:
+        points = [(epoch, cost, 100 * (1 - error[epoch])) for epoch, cost in columns[key]
+                  if epoch in error]  # fmt: skip
+        if points:
+            panels.append((key, points))
+    if not panels:
         return None
-    save_figure(fig, [path], dpi=_DPI)
-    return path
+    ncols = min(len(panels), 3)
+    nrows = math.ceil(len(panels) / ncols)
+    # At least 5 inches wide, so that the title fits above a single panel.
+    width = max(4.0 * ncols, 5.0)
+    fig = Figure(figsize=(width, 3.2 * nrows + 0.7), dpi=_DPI, layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        if k >= len(panels):
+            ax.set_visible(False)
+            continue
+        key, points = panels[k]
+        epochs, x, y = (list(v) for v in zip(*points, strict=True))
+        ax.plot(x, y, color="#9a9a9a", lw=1.0, zorder=1)
+        ax.scatter(x, y, c=epochs, cmap="viridis", s=24, zorder=2, edgecolors="none")
+        ax.scatter(x[-1:], y[-1:], s=70, facecolors="none", edgecolors="#222222", lw=1.2,
+                   zorder=3)  # fmt: skip
+        for i in _labelled(len(points)):
+            ax.annotate(f"{epochs[i]:g}", (x[i], y[i]), xytext=(4, 4), textcoords="offset points",
+                        fontsize=7, color="#333333")  # fmt: skip
+        ax.set_xlabel(_cost_title(key), fontsize=9)
+        ax.set_ylabel("valid accuracy (%)", fontsize=9)
+        ax.tick_params(labelsize=8)
+        ax.grid(alpha=0.3)
+        if key.split("/", 1)[1] in _COUNTS:
+            ax.xaxis.set_major_formatter(EngFormatter())
+        ax.margins(0.12)
+    fig.suptitle("Valid accuracy against cost over the epochs\n(labels: epoch; ring: the last)",
+                 fontsize=11)  # fmt: skip
+    return fig
+
+
+def plot_tradeoff(metrics_csv: str, path: str) -> str | None:
+    """Writes `tradeoff_figure` to the PNG `path`; returns `path`, or None (nothing
+    written) without ``valid/error`` or a cost column."""
+    return _save(tradeoff_figure(metrics_csv), path)
 
 
 # -- multi-trial ------------------------------------------------------------------------

@@ -3,12 +3,15 @@ import logging
 import os
 
 import numpy as np
+import yaml
 from visualize.figure_checks import has_color, png
 
-from nnabla_nas.app.figures import draw_figures
+from nnabla_nas.app import figures as app_figures
+from nnabla_nas.app.figures import choice_labels, draw_figures, model_options
 from nnabla_nas.app.run import RunFolder
 from nnabla_nas.contrib.darts.diagram import COLORS
 from nnabla_nas.contrib.darts.genotype import DARTS_V2
+from nnabla_nas.contrib.darts.space import DartsSpace
 from nnabla_nas.contrib.registry import get_space
 from nnabla_nas.visualize.plots import write_probabilities
 
@@ -23,7 +26,7 @@ epoch,train/loss,valid/error,cost/flops,cost/params,cost/memory,cost/latency,tra
 3,1.7,0.6,600000.0,57000.0,283000.0,0.33,23.2
 """
 
-FIGURES = ["probs.png", "curves.png", "costs.png"]
+FIGURES = ["probs.png", "decision.png", "curves.png", "costs.png", "tradeoff.png"]
 DARTS_DIAGRAMS = ["arch_normal.svg", "arch_normal.png", "arch_reduce.svg", "arch_reduce.png"]
 
 
@@ -96,10 +99,10 @@ def test_draw_figures_draws_what_the_folder_holds(tmp_path):
     other = make_run(tmp_path / "nb201", NB201)
     os.remove(other.file("arch_probs"))
     assert [os.path.basename(p) for p in draw_figures(other, get_space("nb201"))] == [
-        "curves.png", "costs.png", "arch.svg", "arch.png",
+        "curves.png", "costs.png", "tradeoff.png", "arch.svg", "arch.png",
     ]  # fmt: skip
     assert sorted(os.listdir(other.file("figures"))) == [
-        "arch.png", "arch.svg", "costs.png", "curves.png",
+        "arch.png", "arch.svg", "costs.png", "curves.png", "tradeoff.png",
     ]  # fmt: skip
     empty = RunFolder(str(tmp_path / "empty"))
     assert draw_figures(empty, get_space("darts")) == []
@@ -111,12 +114,13 @@ def test_draw_figures_skips_what_it_cannot_draw(tmp_path):
     (tmp_path / "run" / "arch.json").write_text('{"normal": [["conv_9x9", 0]]}')
     (tmp_path / "run" / "arch_probs.csv").write_text("epoch,choice\n0,e\n")
     written, messages = warnings_of(lambda: draw_figures(run, get_space("darts")))
-    assert [os.path.basename(p) for p in written] == ["curves.png", "costs.png"]
-    assert len(messages) == 2
-    assert "probs.png" in messages[0] and "lacks the columns" in messages[0]
-    assert "arch diagrams" in messages[1] and "(darts space)" in messages[1]
-    assert "genotype keys must be" in messages[1]
-    assert sorted(os.listdir(run.file("figures"))) == ["costs.png", "curves.png"]
+    assert [os.path.basename(p) for p in written] == ["curves.png", "costs.png", "tradeoff.png"]
+    assert len(messages) == 3
+    for message, figure in zip(messages[:2], ["probs.png", "decision.png"], strict=True):
+        assert figure in message and "lacks the columns" in message
+    assert "arch diagrams" in messages[2] and "(darts space)" in messages[2]
+    assert "genotype keys must be" in messages[2]
+    assert sorted(os.listdir(run.file("figures"))) == ["costs.png", "curves.png", "tradeoff.png"]
 
 
 def test_draw_figures_draws_with_the_space_it_is_given(tmp_path):
@@ -132,3 +136,90 @@ def test_draw_figures_draws_with_the_space_it_is_given(tmp_path):
     written, messages = warnings_of(lambda: draw_figures(run, get_space("nb201")))
     assert [os.path.basename(p) for p in written] == ["arch.svg", "arch.png"]
     assert messages == []
+
+
+def calls_of(monkeypatch, name):
+    """The arguments of every call of `nnabla_nas.app.figures.<name>`, which still draws."""
+    calls, draw = [], getattr(app_figures, name)
+
+    def spy(*args):
+        calls.append(args)
+        return draw(*args)
+
+    monkeypatch.setattr(app_figures, name, spy)
+    return calls
+
+
+def test_decision_png_names_the_choices_by_the_space(tmp_path, monkeypatch):
+    calls = calls_of(monkeypatch, "plot_decision")
+    run = make_run(tmp_path / "run")
+    space = get_space("darts")
+    assert os.path.join(run.file("figures"), "decision.png") in draw_figures(run, space)
+    ((history, path, labels, colors),) = calls
+    assert list(history) == ["normal/edge_0", "normal/edge_1", "block_2"]
+    assert path == os.path.join(run.file("figures"), "decision.png")
+    assert labels == {
+        "normal/edge_0": "normal n0 <- c_{k-2}",
+        "normal/edge_1": "normal n0 <- c_{k-1}",
+        "block_2": "block_2",  # not a DARTS edge: as written
+    }
+    assert colors == space.colors
+    png(path)
+    png(os.path.join(run.file("figures"), "tradeoff.png"))
+
+
+def test_decision_png_takes_the_stages_of_the_runs_config(tmp_path, monkeypatch):
+    # Custom stages in config.yaml: block_1 is the first block of stage 2, not the second
+    # of stage 1 as in the default stages.
+    calls = calls_of(monkeypatch, "plot_decision")
+    folder = tmp_path / "run"
+    folder.mkdir()
+    choices = [f"block_{i}" for i in range(4)]
+    write_probabilities(str(folder / "arch_probs.csv"), 0, epoch_probs(0, choices))
+    run, mobilenet = RunFolder(str(folder)), get_space("mobilenet")
+    stages = [[1, 8, 1, 1], [6, 8, 1, 2], [6, 16, 3, 1]]
+    configs = [
+        (None, ["stage 1 block 0", "stage 1 block 1", "stage 2 block 0", "stage 2 block 1"]),
+        ({"model": {"name": "mobilenet", "stages": stages}},
+         ["stage 1 block 0", "stage 2 block 0", "stage 2 block 1", "stage 2 block 2"]),
+        ("model: [unclosed", ["stage 1 block 0", "stage 1 block 1", "stage 2 block 0",
+                              "stage 2 block 1"]),
+    ]  # fmt: skip
+    for config, expected in configs:
+        if config is not None:
+            text = config if isinstance(config, str) else yaml.safe_dump(config)
+            (folder / "config.yaml").write_text(text)
+        assert [os.path.basename(p) for p in draw_figures(run, mobilenet)] == [
+            "probs.png", "decision.png",
+        ]  # fmt: skip
+        assert list(calls.pop()[2].values()) == expected, config
+
+
+class HalfNamingSpace(DartsSpace):
+    """DARTS, but naming an edge of the reduction cell fails."""
+
+    def choice_label(self, choice, *, options=None):
+        if choice.startswith("reduce/"):
+            raise RuntimeError(f"cannot name {choice}")
+        return super().choice_label(choice, options=options)
+
+
+def test_choice_labels_keep_the_names_the_space_cannot_give():
+    choices = ["normal/edge_4", "reduce/edge_4", "cell/edge_0"]
+    assert choice_labels(None, choices) == {c: c for c in choices}
+    assert choice_labels(HalfNamingSpace(), choices) == {
+        "normal/edge_4": "normal n1 <- n0",
+        "reduce/edge_4": "reduce/edge_4",
+        "cell/edge_0": "cell/edge_0",
+    }
+    assert choice_labels(get_space("darts"), []) == {}
+    stages = [[1, 8, 1, 1], [6, 8, 1, 2], [6, 16, 3, 1]]
+    assert choice_labels(get_space("mobilenet"), ["block_1"], {"stages": stages}) == {
+        "block_1": "stage 2 block 0"
+    }
+
+
+def test_model_options_are_the_model_keys_but_its_name():
+    assert model_options({"model": {"name": "darts", "init_channels": 4}}) == {"init_channels": 4}
+    for config in (None, [], "model: x", {"seed": 1}, {"model": "darts"}, {"model": None}):
+        assert model_options(config) == {}, config

@@ -18,6 +18,8 @@ from nnabla_nas.app.report import render_report, write_report
 from nnabla_nas.app.run import Manifest, RunError, RunFolder
 from nnabla_nas.app.search import run_search
 from nnabla_nas.app.train import run_train
+from nnabla_nas.contrib.registry import get_space
+from nnabla_nas.visualize.plots import read_probabilities, write_probabilities
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -357,6 +359,16 @@ def test_report_of_a_real_search(real_runs):
     assert header in "".join(page.text)
     check_figures(page, out)
     assert 'src="http' not in text and "<link" not in text and "script" not in page.tags
+    # The decision: every edge of arch_probs.csv named by its nodes, its figure drawn.
+    assert {"decision.png", "tradeoff.png"} <= set(os.listdir(os.path.join(out, "figures")))
+    history = read_probabilities(os.path.join(out, "arch_probs.csv"))
+    rows = decision_cells(text)
+    assert [row[0] for row in rows] == [get_space("darts").choice_label(c) for c in history]
+    assert rows[0][0] == "normal n0 <- c_{k-2}"
+    for row, choice in zip(rows, history, strict=True):
+        last = {name: points[-1][1] for name, points in history[choice].items()}
+        assert row[1] == max(last, key=last.get)
+        assert float(row[2]) == pytest.approx(last[row[1]], rel=1e-3)
 
 
 def test_report_of_a_real_train_run(real_runs):
@@ -372,3 +384,116 @@ def test_report_of_a_real_train_run(real_runs):
     assert page.cells[page.cells.index("test_accuracy") + 1] == f"{result['test_accuracy']:.6g}"
     with open(os.path.join(search, "arch.json")) as f:
         assert json.loads(page.pres[0]) == json.load(f)
+
+
+# -- the decision -------------------------------------------------------------------------
+
+# The last of two epochs decides; 0.123456 shows with 4 significant digits.
+DECISION = {
+    0: {
+        "normal/edge_0": {"sep_conv_3x3": 0.25, "skip_connect": 0.75},
+        "reduce/edge_4": {"max_pool_3x3": 0.5, "none": 0.5},
+    },
+    1: {
+        "normal/edge_0": {"sep_conv_3x3": 0.625, "skip_connect": 0.25, "none": 0.125},
+        "reduce/edge_4": {"max_pool_3x3": 0.123456, "none": 0.876544},
+    },
+}
+DECISION_TABLE = [
+    ["normal n0 <- c_{k-2}", "sep_conv_3x3", "0.625", "skip_connect", "0.375"],
+    ["reduce n1 <- n0", "none", "0.8765", "max_pool_3x3", "0.7531"],
+]
+
+
+def search_run(folder, space="darts", probs=DECISION, config=None):
+    """A one-shot search folder with arch_probs.csv, and decision.png and tradeoff.png
+    between the other search plots."""
+    (folder / "figures").mkdir(parents=True)
+    RunFolder(str(folder)).write_manifest(
+        manifest(command="search", kind="one-shot", searcher="darts", space=space)
+    )
+    for epoch, at in probs.items():
+        write_probabilities(str(folder / "arch_probs.csv"), epoch, at)
+    for stem, color in [("probs", "C0"), ("decision", "C1"), ("curves", "C2"), ("tradeoff", "C3")]:
+        png(folder / "figures" / f"{stem}.png", color)
+    if config is not None:
+        (folder / "config.yaml").write_text(yaml.safe_dump(config))
+    return str(folder)
+
+
+def decision_cells(text):
+    """The rows of the decision table of the page `text`, found by its header."""
+    start = text.index("<tr><th>choice</th><th>chosen</th><th>probability</th>")
+    cells = Page(text[start : text.index("</table>", start)]).cells
+    assert cells[:5] == ["choice", "chosen", "probability", "runner-up", "margin"]
+    return [cells[i : i + 5] for i in range(5, len(cells), 5)]
+
+
+def test_report_shows_the_decision_after_its_figure(tmp_path):
+    run = search_run(tmp_path / "search")
+    text = render_report(run)
+    page = Page(text)
+    assert page.sections == ["plots"]
+    assert decision_cells(text) == DECISION_TABLE
+    assert "normal n0 &lt;- c_{k-2}" in text and "normal n0 <- c_{k-2}" not in text
+    assert "The decision at epoch 1 (arch_probs.csv)" in "".join(page.text)
+    # The figures in their order, the table right after the decision figure.
+    images = [decoded(src)[1] for src in page.images]
+    stems = ["probs", "decision", "curves", "tradeoff"]
+    assert images == [open(os.path.join(run, "figures", f"{s}.png"), "rb").read() for s in stems]
+    decision_caption = "The decision at the last epoch: each choice&#x27;s probabilities"
+    marks = [decision_caption, "<th>choice</th>", "Training curves", "Valid accuracy against"]
+    where = [text.index(mark) for mark in marks]
+    assert where == sorted(where)
+
+
+def test_the_decision_table_without_figures_and_with_the_configs_stages(tmp_path):
+    # MobileNetV2 with the stages of config.yaml: block_1 is the first block of stage 2.
+    probs = {0: {f"block_{i}": {"k3_e3": 0.25, "k5_e6": 0.75} for i in range(4)}}
+    stages = [[1, 8, 1, 1], [6, 8, 1, 2], [6, 16, 3, 1]]
+    config = {"model": {"name": "mobilenet", "stages": stages}}
+    run = search_run(tmp_path / "mobilenet", "mobilenet", probs, config)
+    for name in os.listdir(os.path.join(run, "figures")):
+        os.remove(os.path.join(run, "figures", name))
+    text = render_report(run)
+    page = Page(text)
+    assert page.sections == ["plots", "config"] and page.images == []
+    labels = ["stage 1 block 0", "stage 2 block 0", "stage 2 block 1", "stage 2 block 2"]
+    assert decision_cells(text) == [[label, "k5_e6", "0.75", "k3_e3", "0.5"] for label in labels]
+
+
+def test_a_space_that_is_not_registered_shows_the_choices_as_written(tmp_path):
+    run = search_run(tmp_path / "search", space="no_such_space")
+    text = render_report(run)
+    page = Page(text)
+    rows = decision_cells(text)
+    assert [row[0] for row in rows] == ["normal/edge_0", "reduce/edge_4"]
+    assert [row[1:] for row in rows] == [row[1:] for row in DECISION_TABLE]
+    assert "search (darts, one-shot) run of the no_such_space space" in "".join(page.text)
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("epoch,choice\n0,e\n", "lacks the columns"),
+        ("epoch,choice,candidate,probability\n0,e,a,0.5\n1,e,a,much\n", "line 3: expected"),
+    ],
+)
+def test_a_malformed_arch_probs_csv_gives_a_note(tmp_path, content, message):
+    run = search_run(tmp_path / "search")
+    with open(os.path.join(run, "arch_probs.csv"), "w") as f:
+        f.write(content)
+    text = render_report(run)
+    page = Page(text)
+    assert page.sections == ["plots"] and len(page.images) == 4
+    assert '<p class="note">arch_probs.csv not read: ' in text and message in text
+    assert "<th>chosen</th>" not in text
+
+
+def test_an_empty_arch_probs_csv_gives_no_table(tmp_path):
+    run = search_run(tmp_path / "search")
+    with open(os.path.join(run, "arch_probs.csv"), "w") as f:
+        f.write("epoch,choice,candidate,probability\n")
+    text = render_report(run)
+    assert "<th>chosen</th>" not in text and "not read" not in text
+    assert len(Page(text).images) == 4

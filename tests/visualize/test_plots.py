@@ -1,3 +1,5 @@
+import dataclasses
+import io
 import os
 
 import numpy as np
@@ -5,6 +7,8 @@ import pytest
 from figure_checks import has_color, png
 from matplotlib import _pylab_helpers
 from matplotlib.colors import to_hex
+from matplotlib.image import imread
+from matplotlib.patches import Rectangle
 
 from nnabla_nas.contrib.darts.diagram import COLORS
 from nnabla_nas.contrib.mobilenet.diagram import COLORS as MOBILENET_COLORS
@@ -13,14 +17,20 @@ from nnabla_nas.visualize import plots
 from nnabla_nas.visualize.diagrams import PALETTE
 from nnabla_nas.visualize.plots import (
     MAX_PANELS,
+    DecisionRow,
     costs_figure,
     curves_figure,
+    decision_figure,
+    decision_rows,
     plot_costs,
     plot_curves,
+    plot_decision,
     plot_probabilities,
+    plot_tradeoff,
     probabilities_figure,
     read_metrics,
     read_probabilities,
+    tradeoff_figure,
     write_probabilities,
 )
 
@@ -235,3 +245,170 @@ def test_candidate_colors_are_distinct():
     assert colors["skip"] != COLORS["skip_connect"]
     assert len(set(colors.values())) == 5
     assert plots._candidate_colors(["a", "b"], {}) == {"a": PALETTE[0], "b": PALETTE[1]}
+
+
+# -- the decision -----------------------------------------------------------------------
+
+# Epoch 0 decides otherwise than epoch 1, the last; the values are exact in binary.
+DECISION = {
+    "normal/edge_0": {
+        "sep_conv_3x3": [(0, 0.625), (1, 0.125)],
+        "skip_connect": [(0, 0.25), (1, 0.625)],
+        "none": [(0, 0.125), (1, 0.25)],
+    },
+    # A tie: the first candidate in the history's order wins, though not the first by name.
+    "normal/edge_1": {
+        "skip_connect": [(0, 0.5), (1, 0.375)],
+        "max_pool_3x3": [(0, 0.25), (1, 0.375)],
+        "my_op": [(0, 0.25), (1, 0.25)],
+    },
+    "block_2": {"k3_e3": [(0, 1.0), (1, 1.0)]},  # one candidate
+    "reduce/edge_0": {"sep_conv_3x3": [(0, 0.5)], "none": [(0, 0.5)]},  # not at epoch 1
+}
+LABELS = {"normal/edge_0": "normal n0 <- c_{k-2}", "normal/edge_1": "normal n0 <- c_{k-1}"}
+
+
+def test_decision_rows_at_the_last_epoch():
+    rows = decision_rows(DECISION, LABELS)
+    assert rows == [
+        DecisionRow("normal/edge_0", "normal n0 <- c_{k-2}", 1, "skip_connect", 0.625,
+                    "none", 0.25, 0.375),
+        DecisionRow("normal/edge_1", "normal n0 <- c_{k-1}", 1, "skip_connect", 0.375,
+                    "max_pool_3x3", 0.375, 0.0),
+        DecisionRow("block_2", "block_2", 1, "k3_e3", 1.0, None, 0.0, 1.0),
+    ]  # fmt: skip
+    # The points of a candidate may come in any order; without labels, the names stay.
+    shuffled = {
+        c: {n: points[::-1] for n, points in cands.items()} for c, cands in DECISION.items()
+    }
+    assert decision_rows(shuffled) == [
+        DecisionRow(r.choice, r.choice, *dataclasses.astuple(r)[2:]) for r in rows
+    ]
+    # Only the first epoch: the one choice of two candidates there, tied.
+    first = {c: {n: p[:1] for n, p in cands.items()} for c, cands in DECISION.items()}
+    assert [(r.choice, r.chosen, r.runner_up, r.margin) for r in decision_rows(first)] == [
+        ("normal/edge_0", "sep_conv_3x3", "skip_connect", 0.375),
+        ("normal/edge_1", "skip_connect", "max_pool_3x3", 0.25),
+        ("block_2", "k3_e3", None, 1.0),
+        ("reduce/edge_0", "sep_conv_3x3", "none", 0.0),
+    ]  # fmt: skip
+    assert decision_rows({}) == decision_rows({"e": {}}) == decision_rows({"e": {"a": []}}) == []
+
+
+def outlined(ax):
+    """The (row, column) of each outlined cell of a decision heatmap, top to bottom."""
+    boxes = [p for p in ax.patches if isinstance(p, Rectangle) and not p.get_fill()]
+    return [(int(p.get_y()), int(p.get_x())) for p in boxes]
+
+
+def test_decision_figure_outlines_the_chosen_candidate_of_each_row():
+    fig = decision_figure(DECISION, LABELS, COLORS)
+    ax = fig.axes[0]
+    names = [t.get_text() for t in ax.get_xticklabels()]
+    assert names == ["sep_conv_3x3", "skip_connect", "none", "max_pool_3x3", "my_op", "k3_e3"]
+    assert outlined(ax) == [(0, 1), (1, 1), (2, 5)]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [*LABELS.values(), "block_2"]
+    grid = ax.collections[0].get_array()
+    assert grid.shape == (3, 6)
+    assert grid[0].tolist() == [0.125, 0.625, 0.25, None, None, None]  # blank: not a candidate
+    assert grid[2].mask.tolist() == [True] * 5 + [False]
+    # Each row ends with its margin; the strip above a column is its candidate's colour.
+    margins = [t.get_text() for t in ax.texts if t.get_position()[0] == len(names) + 0.12]
+    assert margins == ["0.375", "0.000", "1.000", "p1 - p2"]
+    strips = [to_hex(p.get_facecolor()) for p in ax.patches if p.get_fill()]
+    assert strips[:4] == [COLORS[n] for n in names[:4]]
+    assert len(set(strips)) == len(names) and set(strips[4:]) <= set(PALETTE)
+    assert fig.get_suptitle().startswith("Decision at epoch 1:")
+    # Probabilities of a row but the chosen one are annotated with 3 decimals.
+    row = [t.get_text() for t in ax.texts if t.get_position()[1] == 0.5]
+    assert row[:3] == ["0.125", "0.625", "0.250"]
+
+
+def test_decision_labels_are_text_not_mathtext(tmp_path):
+    # A label that mathtext could not parse still draws, character for character.
+    labels = {**LABELS, "block_2": r"$\notacommand$ <- c_{k-1}"}
+    fig = decision_figure(DECISION, labels)
+    fig.savefig(io.BytesIO(), format="png")
+    ticks = fig.axes[0].get_yticklabels()
+    assert [t.get_text() for t in ticks] == list(labels.values())
+    assert not any(t.get_parse_math() for t in ticks)
+    out = str(tmp_path / "decision.png")
+    assert plot_decision(DECISION, out, labels) == out
+
+
+def test_plot_decision_writes_a_png_that_grows_with_the_rows(tmp_path):
+    path = str(tmp_path / "arch_probs.csv")
+    for epoch in range(2):
+        write_probabilities(path, epoch, epoch_probs(epoch))
+    out = str(tmp_path / "figures" / "decision.png")
+    assert plot_decision(path, out, colors=COLORS) == out
+    packed = png(out)
+    for name in CANDIDATES[:2]:  # the colour strip above the columns
+        assert has_color(packed, COLORS[name]), name
+    # 14 rows instead of 3, the same longest candidate name: 11 rows of 0.3 inches more.
+    many = str(tmp_path / "figures" / "many.png")
+    history = {f"normal/edge_{k}": DECISION["normal/edge_0"] for k in range(14)}
+    assert plot_decision(history, many) == many
+    few, lots = imread(out), imread(many)
+    assert lots.shape[0] - few.shape[0] == pytest.approx(11 * 0.3 * 110, abs=2)
+    assert decision_figure({}) is None and decision_figure({"e": {"a": []}}) is None
+    assert plot_decision({}, str(tmp_path / "none.png")) is None
+    assert sorted(os.listdir(tmp_path / "figures")) == ["decision.png", "many.png"]
+    assert not (tmp_path / "none.png").exists()
+    assert _pylab_helpers.Gcf.get_num_fig_managers() == 0
+
+
+# -- valid accuracy against cost ----------------------------------------------------------
+
+
+def points_of(ax, expected, ring=0):
+    """Whether the points of `ax` are `expected` (``ring=1``: the ringed ones)."""
+    np.testing.assert_allclose(ax.collections[ring].get_offsets(), expected)
+    return True
+
+
+def test_tradeoff_prefers_the_latency(tmp_path):
+    costs = write(tmp_path / "metrics.csv", COSTS)
+    out = str(tmp_path / "f" / "tradeoff.png")
+    assert plot_tradeoff(costs, out) == out
+    png(out)
+    fig = tradeoff_figure(costs)
+    (ax,) = visible_axes(fig)
+    assert ax.get_xlabel() == "latency (ms)" and ax.get_ylabel() == "valid accuracy (%)"
+    expected = [(0.63, 10.0), (0.63, 20.0), (0.33, 30.0), (0.33, 40.0)]
+    assert points_of(ax, expected)
+    assert [t.get_text() for t in ax.texts] == ["0", "1", "2", "3"]
+    # The last epoch is ringed; a column named latency_ms is a latency as well.
+    assert points_of(ax, expected[-1:], ring=1)
+    ms = write(tmp_path / "ms.csv", COSTS.replace("cost/latency", "cost/latency_ms"))
+    assert [a.get_xlabel() for a in visible_axes(tradeoff_figure(ms))] == ["latency (ms)"]
+
+
+NO_LATENCY = """\
+epoch,train/loss,valid/error,cost/flops,cost/params,cost/memory,train/arch_cost
+0,2.3,0.9,982026.0,77498.0,368424.0,
+1,2.2,,982026.0,77498.0,368424.0,
+2,1.9,0.7,600000.0,57000.0,283000.0,28.6
+3,1.7,0.6,600000.0,57000.0,283000.0,23.2
+"""
+
+
+def test_tradeoff_without_a_latency_has_a_panel_per_cost(tmp_path):
+    # No latency; the valid error of epoch 1 is missing, so epoch 1 has no point.
+    costs = write(tmp_path / "metrics.csv", NO_LATENCY)
+    axes = visible_axes(tradeoff_figure(costs))
+    assert [ax.get_xlabel() for ax in axes] == ["FLOPs", "parameters", "memory (bytes)"]
+    assert points_of(axes[1], [(77498, 10), (57000, 30), (57000, 40)])
+    assert [t.get_text() for t in axes[1].texts] == ["0", "2", "3"]
+
+
+def test_tradeoff_needs_a_valid_error_and_a_cost(tmp_path):
+    for name, text in [
+        ("no_cost.csv", METRICS),
+        ("no_error.csv", COSTS.replace("valid/error", "train/error")),
+        ("apart.csv", "epoch,valid/error,cost/flops\n0,0.5,\n1,,100\n"),
+    ]:
+        metrics = write(tmp_path / name, text)
+        assert tradeoff_figure(metrics) is None, name
+        assert plot_tradeoff(metrics, str(tmp_path / "out" / "t.png")) is None
+    assert not (tmp_path / "out").exists()
