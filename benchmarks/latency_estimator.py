@@ -9,11 +9,13 @@ architectures within +-5% and +-10%, and Kendall's tau, for the raw layer sum an
 subset and judged on the disjoint rest (and by k-fold cross-validation).
 
 End-to-end times are taken in several rounds, the architectures in a new random order each
-round, and an architecture's latency is the median of its round medians; two rounds against
-each other give the noise floor of the measurement itself.
+round, and an architecture's latency is the median of all its times (as the product's
+calibration takes it); two single rounds, and the odd against the even rounds, give the
+noise ceilings of the measurement itself. The last table is the product's own default
+predictor: `LatencyEstimator.calibrate` on paths of the MobileNetV2 supernet, as
+``nnabla-nas profile --calibrate`` and a search with a latency cost run it.
 
-Run from the repository root (about 2.5 minutes with the defaults on a
-2-core x86 VM)::
+Run from the repository root (about 5 minutes with the defaults on a 2-core x86 VM)::
 
     .venv/bin/python benchmarks/latency_estimator.py
     .venv/bin/python benchmarks/latency_estimator.py --archs 60 --table /tmp/lat.json
@@ -37,7 +39,7 @@ from scipy.stats import kendalltau
 from nnabla_nas.contrib.estimator import LatencyEstimator
 from nnabla_nas.contrib.estimator.base import build
 from nnabla_nas.contrib.estimator.calibration import LinearCalibration
-from nnabla_nas.contrib.mobilenet import TrainNet
+from nnabla_nas.contrib.mobilenet import SearchNet, TrainNet
 from nnabla_nas.contrib.mobilenet.arch import block_choices, resolve_stages
 from nnabla_nas.contrib.mobilenet.modules import CANDIDATE_NAMES
 
@@ -53,11 +55,15 @@ class Arch:
     layer_sum: float = 0.0
     functions: int = 0
     layers: int = 0
-    rounds: list[float] = field(default_factory=list)
+    rounds: list[list[float]] = field(default_factory=list)  # the times of each round
 
     @property
     def measured(self) -> float:
-        return statistics.median(self.rounds)
+        """The median of all the times of all rounds (as `LatencyEstimator.calibrate`)."""
+        return statistics.median(t for r in self.rounds for t in r)
+
+    def pooled(self, rounds: slice) -> float:
+        return statistics.median(t for r in self.rounds[rounds] for t in r)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -67,14 +73,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--width-mult", type=float, default=0.35)
     p.add_argument("--resolution", type=int, default=32, help="input height and width")
     p.add_argument("--batch", type=int, default=1)
-    p.add_argument("--runs", type=int, default=30, help="timed end-to-end runs per round")
-    p.add_argument("--rounds", type=int, default=3, help="end-to-end rounds per architecture")
-    p.add_argument("--warmup", type=int, default=10, help="untimed runs before timing")
+    p.add_argument("--runs", type=int, default=15, help="timed end-to-end runs per round")
+    p.add_argument("--rounds", type=int, default=6, help="end-to-end rounds per architecture")
+    p.add_argument("--warmup", type=int, default=3, help="untimed runs before timing")
     p.add_argument("--table-repeats", type=int, default=50, help="timed runs per layer")
     p.add_argument("--table", default=None, help="latency table JSON (reused if it exists)")
     p.add_argument("--train", type=int, default=25, help="architectures to fit calibration on")
     p.add_argument("--folds", type=int, default=5, help="folds of the cross-validation")
     p.add_argument("--calibration", default=None, help="write the fitted calibration here")
+    p.add_argument(
+        "--product-paths",
+        type=int,
+        default=20,
+        help="paths the product's default calibration measures (profile --calibrate)",
+    )
     p.add_argument("--seed", type=int, default=0)
     return p.parse_args(argv)
 
@@ -97,8 +109,8 @@ def print_machine(args: argparse.Namespace) -> None:
     )
     print(
         f"           end to end: {args.rounds} rounds x ({args.warmup} warm-up + {args.runs} "
-        f"timed runs); table: {args.warmup} warm-up + {args.table_repeats} runs per layer, "
-        f"20% trimmed mean; seed {args.seed}"
+        f"timed runs), median of all; table: {args.warmup} warm-up + {args.table_repeats} "
+        f"runs per layer, 20% trimmed mean; seed {args.seed}"
     )
 
 
@@ -165,12 +177,16 @@ def measure_all(
     args: argparse.Namespace,
     rng: np.random.Generator,
 ) -> float:
-    """Adds one end-to-end median per round to each arch, in a new order each round."""
+    """Adds one round of `args.runs` end-to-end times to each arch per round, the archs in
+    a new order each round; each arch's inference graph is built once."""
     start = time.perf_counter()
+    outputs = []
+    for arch in archs:
+        with arch.net.modes(training=False):
+            outputs.append(build(arch.net, input_shape))
     for r in range(args.rounds):
         for i in rng.permutation(len(archs)):
-            result = estimator.measure_network(archs[i].net, input_shape, runs=args.runs)
-            archs[i].rounds.append(result["median"])
+            archs[i].rounds.append(estimator._time(outputs[i], args.warmup, args.runs))
         print(f"  round {r + 1}/{args.rounds} done, load {load_average()}")
     return time.perf_counter() - start
 
@@ -222,14 +238,17 @@ def report_noise(archs: list[Arch]) -> None:
     """Round-to-round agreement of the same archs: the floor any predictor can reach."""
     if len(archs[0].rounds) < 2:
         return
-    rounds = np.array([a.rounds for a in archs])
+    rounds = np.array([[statistics.median(r) for r in a.rounds] for a in archs])
     spread = (rounds.max(axis=1) - rounds.min(axis=1)) / np.median(rounds, axis=1)
     print(
         f"\nnoise: spread (max-min)/median of an arch's {rounds.shape[1]} round medians: "
         f"median {100 * np.median(spread):.2f}%, max {100 * spread.max():.2f}%"
     )
-    print_header("round 1 taken as a prediction of round 2 (measurement noise floor)")
+    print_header("the measurement against itself (noise ceilings)")
     print_metrics("end-to-end round 1 vs round 2", rounds[:, 0], rounds[:, 1])
+    odd = np.array([a.pooled(slice(0, None, 2)) for a in archs])
+    even = np.array([a.pooled(slice(1, None, 2)) for a in archs])
+    print_metrics("odd rounds vs even rounds (pooled medians)", odd, even)
 
 
 def report(archs: list[Arch], args: argparse.Namespace) -> LinearCalibration:
@@ -263,6 +282,31 @@ def print_summary(archs: list[Arch]) -> None:
     )
 
 
+def product_default(
+    archs: list[Arch], args: argparse.Namespace, input_shape: tuple[int, ...]
+) -> None:
+    """The product's own predictor: a fresh `LatencyEstimator` with its defaults,
+    calibrated as ``nnabla-nas profile --calibrate N`` and a search with a latency cost do
+    it (N paths of the supernet measured end to end), judged on the test archs."""
+    supernet = SearchNet(3, 10, settings=args.settings, width_mult=args.width_mult, rng=args.seed)
+    estimator = LatencyEstimator(scope="benchmark")
+    start = time.perf_counter()
+    record = estimator.calibrate(supernet, input_shape, paths=args.product_paths, seed=args.seed)
+    seconds = time.perf_counter() - start
+    test = archs[args.train :]
+    predicted = np.array([estimator.cost(a.net, input_shape) for a in test])
+    quality = record["quality"]
+    noise = quality["noise_tau"]
+    print_header(f"the product's default predictor, on the same {len(test)} test archs")
+    print_metrics("LatencyEstimator.calibrate (product default)", predicted,
+                  np.array([a.measured for a in test]))  # fmt: skip
+    print(
+        f"      {estimator.predictor}; calibrating took {seconds:.1f} s ({quality['rounds']} "
+        f"rounds x {quality['runs']} runs); its own odd-vs-even-rounds tau "
+        f"{'n/a' if noise is None else f'{noise:.3f}'}"
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     if args.archs < 50 or not 3 <= args.train <= args.archs - 10:
@@ -289,6 +333,7 @@ def main(argv: list[str] | None = None) -> None:
     print_summary(archs)
     report_noise(archs)
     calibration = report(archs, args)
+    product_default(archs, args, input_shape)
     if args.calibration:
         calibration.save(args.calibration)
         print(f"\ncalibration written to {args.calibration}")

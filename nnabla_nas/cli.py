@@ -18,6 +18,7 @@ from .app.run import RunError, RunFolder
 from .app.schema import load_yaml
 from .app.search import run_search
 from .app.train import run_train
+from .contrib.estimator.latency import MIN_CALIBRATION_PATHS
 from .contrib.registry import get_space
 from .runner.loop import NonFiniteLossError
 from .utils.io import write_json
@@ -64,6 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
     prof.add_argument("--batch", type=int, default=1, help="batch size (default 1)")
     prof.add_argument("--runs", type=int, default=50, help="end-to-end runs to time")
     prof.add_argument("--latency-table", help="reuse and extend this layer-latency table")
+    prof.add_argument("--import-table", action="store_true",
+                      help="accept a latency table measured in another setting")  # fmt: skip
+    prof.add_argument("--calibrate", type=int, default=0, metavar="N",
+                      help="fit the latency calibration of a search space on N paths measured "
+                      "end to end, stored with the table (default 0: use the table's)")  # fmt: skip
     prof.add_argument("--json", help="also write the profile as JSON to this file")
     prof.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides")
     rep = commands.add_parser("report", help="write RUN_DIR/report.html (figures embedded)")
@@ -97,16 +103,23 @@ def _profile(args: argparse.Namespace) -> int:
     if args.runs < 1 or args.batch < 1:
         raise ValueError(f"profile needs --runs and --batch of at least 1, got {args.runs} and "
                          f"{args.batch}")  # fmt: skip
+    if args.calibrate and args.calibrate < MIN_CALIBRATION_PATHS:
+        raise ValueError(f"profile --calibrate needs at least {MIN_CALIBRATION_PATHS} paths, "
+                         f"got {args.calibrate}")  # fmt: skip
     if args.run_dir is not None:
         if args.config or args.arch or args.overrides:
             raise ValueError("profile a run folder, or give -c/--arch/overrides, not both")
         target = target_of_run(args.run_dir)
     else:
         target = target_of_config(args.config, args.arch, list(args.overrides))
+    if args.calibrate and not target.supernet:
+        raise ValueError("profile --calibrate samples paths of a search space: give a search "
+                         "config or a one-shot search's run folder, without --arch")  # fmt: skip
     shape = (args.batch, *target.sample_shape)
     result = profile(
-        target.model, shape, choice=target.choice, runs=args.runs, table_path=args.latency_table
-    )
+        target.model, shape, choice=target.choice, runs=args.runs, table_path=args.latency_table,
+        scope=target.scope(args.batch), calibrate=args.calibrate, import_table=args.import_table,
+    )  # fmt: skip
     print(report(result))
     if args.json:
         write_json(args.json, result)

@@ -264,7 +264,7 @@ def test_profile_prints_measurement_and_estimates(tmp_path, search_run, capsys):
     ]
     assert main(args) == 0
     text = capsys.readouterr().out
-    assert "measured end to end: median" in text and "sum of measured layers" in text
+    assert "measured end to end: median" in text and "by the layer sum (uncalibrated)" in text
     result = json.load(open(out_json))
     assert result["input_shape"] == [1, 1, 8, 8]
     assert 0 < result["measured_ms"]["min"] <= result["measured_ms"]["median"]

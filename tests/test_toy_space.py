@@ -107,3 +107,87 @@ def test_multi_trial_search_trains_toy_candidates_and_measures_their_latency(tmp
     assert main(["search", "-c", write(tmp_path / "t.yaml", data), "-o", bad]) == 2
     assert "space 'toy' has no benchmark table" in capsys.readouterr().err
     assert not os.path.exists(bad)
+
+
+def test_a_latency_cost_is_calibrated_before_the_search_and_the_calibration_reused(
+    tmp_path, capsys
+):
+    data = {**BASE, "searcher": "darts", "cost": {"name": "latency", "weight": 0.1}}
+    first = str(tmp_path / "first")
+    assert (
+        main(["search", "-c", write(tmp_path / "a.yaml", data), "-o", first, "--no-progress"]) == 0
+    )
+    err = capsys.readouterr().err
+    assert "calibrating the latency cost: 9 paths measured end to end" in err  # all the toy has
+    table = os.path.join(first, "latency_table.json")
+    with open(table) as f:
+        (record,) = json.load(f)["calibrations"]
+    assert record["scope"].startswith("toy ") and record["scope"].endswith("input 1x1x8x8")
+    assert record["paths"] == 9 and "calibrated" in open(os.path.join(first, "log.txt")).read()
+    with open(os.path.join(first, "cost_model.json")) as f:
+        model = json.load(f)
+    assert model["predictor"].startswith("calibrated") and model["calibration"] == record
+    assert main(["report", first]) == 0
+    with open(os.path.join(first, "report.html")) as f:
+        assert "cost is predicted by the calibrated: " in f.read()
+    # The costs logged per epoch are the calibrated prediction of the most likely path.
+    with open(os.path.join(first, "metrics.csv")) as f:
+        rows = list(csv.DictReader(f))
+    assert float(rows[-1]["cost/latency"]) > 0
+    # A later search on that table reuses its calibration; calibrate: 0 takes the raw sum.
+    data["cost"]["latency_table"] = table
+    second = str(tmp_path / "second")
+    assert (
+        main(["search", "-c", write(tmp_path / "b.yaml", data), "-o", second, "--no-progress"]) == 0
+    )
+    err = capsys.readouterr().err
+    assert "calibrating" not in err and "latency cost predicted by: calibrated" in err
+    data["cost"]["calibrate"] = 0
+    raw = str(tmp_path / "raw")
+    assert main(["search", "-c", write(tmp_path / "c.yaml", data), "-o", raw, "--no-progress"]) == 0
+    assert "predicted by: layer sum (uncalibrated)" in capsys.readouterr().err
+    # More paths than the space has: refused before anything is written.
+    data["cost"] = {"name": "latency", "weight": 0.1, "calibrate": 10}
+    bad = str(tmp_path / "bad")
+    assert main(["search", "-c", write(tmp_path / "d.yaml", data), "-o", bad]) == 2
+    assert "cost.calibrate: the space has 9 paths; use at most 9" in capsys.readouterr().err
+    assert not os.path.exists(bad)
+
+
+def test_profile_calibrates_a_search_space_and_refuses_a_foreign_table(tmp_path, capsys):
+    config = write(tmp_path / "s.yaml", {**BASE, "searcher": "darts"})
+    table, out = str(tmp_path / "latency.json"), str(tmp_path / "profile.json")
+    args = ["profile", "-c", config, "--runs", "3", "--latency-table", table]
+    assert main([*args, "--calibrate", "6", "--json", out]) == 0
+    assert "predicted: " in capsys.readouterr().out
+    with open(out) as f:
+        result = json.load(f)
+    assert result["predictor"].startswith("calibrated") and result["calibration"]["paths"] == 6
+    weights, intercept = result["calibration"]["weights"], result["calibration"]["intercept"]
+    assert result["predicted_ms"] != pytest.approx(result["layer_sum_ms"])
+    assert result["predicted_ms"] >= weights["layer_sum"] * result["layer_sum_ms"] + intercept
+    with open(table) as f:
+        assert [c["scope"] for c in json.load(f)["calibrations"]] == [
+            result["calibration"]["scope"]
+        ]
+    # Profiled again, the stored calibration is used.
+    assert main(args) == 0
+    assert "by the calibrated: " in capsys.readouterr().out
+    # --calibrate needs a search space; a fixed architecture has one path.
+    arch = tmp_path / "arch.json"
+    arch.write_text(json.dumps({"blocks": ["conv3", "skip"]}))
+    train = write(tmp_path / "t.yaml", BASE)
+    assert main(["profile", "-c", train, "--arch", str(arch), "--calibrate", "6"]) == 2
+    assert "samples paths of a search space" in capsys.readouterr().err
+    # A table from another device is refused unless imported.
+    with open(table) as f:
+        data = json.load(f)
+    data["setting"]["device"] = "another board"
+    with open(table, "w") as f:
+        json.dump(data, f)
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "another setting: device 'another board'" in err and err.count("\n") == 1
+    assert main([*args, "--import-table"]) == 0
+    with open(table) as f:
+        assert json.load(f)["imported_from"][0]["device"] == "another board"

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import math
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,8 +19,10 @@ import nnabla as nn
 from nnabla.ext_utils import get_extension_context
 
 from ..contrib.estimator import ESTIMATORS, LatencyEstimator
+from ..contrib.estimator.latency import MIN_CALIBRATION_PATHS
 from ..dataset import DATASETS, ArrayDataset, DataLoader, Dataset, split_dataset
 from ..dataset import transforms as T
+from ..module import Module, find_choices
 from ..optimizer import (
     ConstantScheduler,
     CosineScheduler,
@@ -29,6 +33,8 @@ from ..optimizer import (
 )
 from ..runner.searcher import Cost
 from .config import ConfigError, CostConfig, DatasetConfig, OptimizerConfig, RunConfig
+
+logger = logging.getLogger("nnabla_nas")
 
 
 @dataclass
@@ -156,19 +162,70 @@ def latency_threads() -> str:
     return os.environ.get("OMP_NUM_THREADS", "")
 
 
-def make_estimator(name: str, table: str | None) -> Any:
-    """The named cost estimator; latency measurements go to `table` (reused when it exists)."""
+def make_estimator(
+    name: str, table: str | None, *, scope: str | None = None, import_table: bool = False
+) -> Any:
+    """The named cost estimator; latency measurements go to `table` (reused when it exists)
+    and its costs are calibrated for `scope` when the table holds that calibration."""
     if name == "latency":
-        return LatencyEstimator(table, threads=latency_threads())
+        return LatencyEstimator(
+            table, threads=latency_threads(), scope=scope, import_table=import_table
+        )
     return ESTIMATORS[name]()
 
 
-def make_cost(cfg: CostConfig | None, default_table: str) -> Cost | None:
-    """The search's hardware cost (its latency table by default in the run folder)."""
+CALIBRATION_PATHS = 20
+"""Paths a search measures end to end to calibrate its latency cost (``cost.calibrate``)."""
+
+
+def latency_scope(space: str, options: Mapping[str, Any], input_shape: Sequence[int]) -> str:
+    """What a latency calibration holds for: the space, its model options (`fingerprint`)
+    and the input shape."""
+    shape = "x".join(str(int(d)) for d in input_shape)
+    return f"{space} {fingerprint(space, options)} input {shape}"
+
+
+def make_cost(cfg: CostConfig | None, default_table: str, scope: str | None = None) -> Cost | None:
+    """The search's hardware cost (its latency table by default in the run folder); a
+    latency cost predicts with the table's calibration of `scope` unless
+    ``cost.calibrate`` is 0."""
     if cfg is None:
         return None
-    estimator = make_estimator(cfg.name, cfg.latency_table or default_table)
+    estimator = make_estimator(
+        cfg.name,
+        cfg.latency_table or default_table,
+        scope=None if cfg.calibrate == 0 else scope,
+        import_table=cfg.import_table,
+    )
     return Cost(estimator, mode=cfg.mode, weight=cfg.weight, target=cfg.target)
+
+
+def calibrate_cost(
+    cost: Cost | None, cfg: CostConfig | None, model: Module, input_shape: Sequence[int]
+) -> dict[str, Any] | None:
+    """Calibrates a latency cost on paths of the supernet `model` (``cost.calibrate`` of
+    them, by default `CALIBRATION_PATHS` or all the space has) when its table holds no
+    calibration of its scope yet. Returns the new calibration record, or None when none
+    was made (no latency cost, calibration off, or already calibrated)."""
+    if cost is None or cfg is None or not isinstance(cost.estimator, LatencyEstimator):
+        return None
+    estimator = cost.estimator
+    if estimator.scope is None or estimator.calibration is not None:
+        return None
+    total = math.prod(len(c.names) for c in find_choices(model))
+    paths = cfg.calibrate if cfg.calibrate is not None else min(CALIBRATION_PATHS, total)
+    if paths > total:
+        raise ConfigError(f"cost.calibrate: the space has {total} paths; use at most {total}")
+    if paths < MIN_CALIBRATION_PATHS:
+        raise ConfigError(
+            f"cost.calibrate: a calibration needs at least {MIN_CALIBRATION_PATHS} paths, "
+            f"got {paths}{f' (the space has {total})' if paths == total else ''}; use 0 "
+            "for the raw layer sum"
+        )
+    logger.info(f"calibrating the latency cost: {paths} paths measured end to end")
+    record = estimator.calibrate(model, input_shape, paths=paths)
+    logger.info(f"latency predictor: {estimator.predictor}")
+    return record
 
 
 def cost_estimators(cost: Cost | None, name: str | None) -> dict[str, Any]:

@@ -178,8 +178,10 @@ def _check_cost(cfg: SearchConfig) -> None:
         raise ConfigError(
             f"cost.mode: searcher {cfg.searcher!r} takes {', '.join(modes)}, not {cost.mode!r}"
         )
-    if cost.latency_table is not None and cost.name != "latency":
-        raise ConfigError(f"cost.latency_table: the {cost.name} cost is not measured; drop it")
+    if cost.name != "latency":
+        for key, unset in (("latency_table", None), ("import_table", False), ("calibrate", None)):
+            if getattr(cost, key) != unset:
+                raise ConfigError(f"cost.{key}: the {cost.name} cost is not measured; drop it")
     if cost.mode in ("reward", "target") and cost.weight and not cost.target:
         raise ConfigError(f"cost: the {cost.mode} mode with a weight needs a positive cost.target")
 

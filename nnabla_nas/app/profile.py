@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..contrib.estimator import (
@@ -13,7 +13,7 @@ from ..contrib.estimator import (
     ParamsEstimator,
 )
 from ..contrib.model import Model
-from .build import latency_threads, make_dataset
+from .build import latency_scope, latency_threads, make_dataset
 from .config import (
     SearchConfig,
     TrainConfig,
@@ -29,11 +29,22 @@ from .run import RunFolder
 @dataclass
 class Target:
     """What `profile` measures: a network, the `MixedOp` mode to build it in (``'max'``:
-    a supernet's most likely path), and the shape of one input."""
+    a supernet's most likely path), the shape of one input, and the space and model
+    options it was built from (the scope of its latency calibration)."""
 
     model: Model
     choice: str | None
     sample_shape: tuple[int, int, int]
+    space: str = ""
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def supernet(self) -> bool:
+        return self.choice == "max"
+
+    def scope(self, batch: int) -> str:
+        """The latency calibration's scope of this network at `batch` inputs."""
+        return latency_scope(self.space, self.options, (batch, *self.sample_shape))
 
 
 def _train_target(cfg: TrainConfig, arch_path: str) -> Target:
@@ -43,15 +54,16 @@ def _train_target(cfg: TrainConfig, arch_path: str) -> Target:
         dataset.sample_shape[0], dataset.classes, space.read(arch_path), seed=cfg.seed,
         options=cfg.model.options,
     )  # fmt: skip
-    return Target(model, None, dataset.sample_shape)
+    return Target(model, None, dataset.sample_shape, space.name, dict(cfg.model.options))
 
 
 def _search_target(cfg: SearchConfig) -> Target:
     dataset = make_dataset(cfg.dataset)
-    model = space_of(cfg).make_search_net(
+    space = space_of(cfg)
+    model = space.make_search_net(
         dataset.sample_shape[0], dataset.classes, seed=cfg.seed, options=cfg.model.options
     )
-    return Target(model, "max", dataset.sample_shape)
+    return Target(model, "max", dataset.sample_shape, space.name, dict(cfg.model.options))
 
 
 def target_of_run(run_dir: str) -> Target:
@@ -85,17 +97,32 @@ def profile(
     choice: str | None = None,
     runs: int = 50,
     table_path: str | None = None,
+    scope: str | None = None,
+    calibrate: int = 0,
+    import_table: bool = False,
 ) -> dict[str, Any]:
     """Measures `model` end to end and runs every estimator on it, in inference mode with
-    its `MixedOp`s in `choice` mode (the tree's modes are restored afterwards)."""
+    its `MixedOp`s in `choice` mode (the tree's modes are restored afterwards).
+
+    The latency prediction is calibrated for `scope` when the table holds that calibration;
+    with `calibrate` > 0 (a supernet only) it is first fitted on that many paths measured
+    end to end and stored with the table. `import_table` accepts a table of another
+    setting (`LatencyEstimator`).
+    """
+    latency = LatencyEstimator(
+        table_path, threads=latency_threads(), scope=scope, import_table=import_table
+    )
+    if calibrate:
+        if scope is None:
+            raise ValueError("profile --calibrate needs the scope of the network")
+        latency.calibrate(model, input_shape, paths=calibrate)
     with model.modes(training=False, choice=choice):
-        return _profile(model, input_shape, runs=runs, table_path=table_path)
+        return _profile(model, input_shape, runs=runs, latency=latency, save=bool(table_path))
 
 
 def _profile(
-    model: Model, input_shape: Sequence[int], *, runs: int, table_path: str | None
+    model: Model, input_shape: Sequence[int], *, runs: int, latency: LatencyEstimator, save: bool
 ) -> dict[str, Any]:
-    latency = LatencyEstimator(table_path, threads=latency_threads())
     measured = latency.measure_network(model, input_shape, runs=runs)
     rows: dict[str, dict[str, Any]] = {}
     named = {"ms": latency, "flops": FLOPsEstimator(), "params": ParamsEstimator()}
@@ -107,13 +134,16 @@ def _profile(
         "input_shape": list(input_shape),
         "measured_ms": measured,
         "predicted_ms": latency.cost(model, input_shape),
+        "layer_sum_ms": latency.layer_sum(model, input_shape),
+        "predictor": latency.predictor,
+        "calibration": latency.calibration,
         "flops": FLOPsEstimator().cost(model, input_shape),
         "params": ParamsEstimator().cost(model, input_shape),
         "parameter_bytes": memory.parameter_bytes(model, input_shape),
         "peak_activation_bytes": memory.peak_activation_bytes(model, input_shape),
         "layers": list(rows.values()),
     }
-    if table_path:
+    if save:
         latency.save()
     return result
 
@@ -126,7 +156,8 @@ def report(result: dict[str, Any]) -> str:
         f"input {tuple(result['input_shape'])}",
         f"latency, measured end to end: median {m['median']:.3f} ms "
         f"(min {m['min']:.3f}, max {m['max']:.3f})",
-        f"latency, sum of measured layers: {predicted:.3f} ms ({error:+.1f}% vs measured)",
+        f"latency, predicted: {predicted:.3f} ms ({error:+.1f}% vs measured) by the "
+        f"{result['predictor']}",
         f"FLOPs: {result['flops'] / 1e6:.3f} M   parameters: {int(result['params']):,}",
         f"memory: parameters {result['parameter_bytes'] / 2**20:.3f} MiB, peak activations "
         f"{result['peak_activation_bytes'] / 2**20:.3f} MiB",

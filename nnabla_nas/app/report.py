@@ -46,6 +46,7 @@ SOURCES = (
     "arch_probs.csv",
     "result.json",
     "profile.json",
+    "cost_model.json",
     "trials.csv",
     "pareto.csv",
     "pareto.png",
@@ -472,6 +473,12 @@ class _Report:
                 parts.append(_layers_table(layers))
         elif "profile.json" in self.notes:
             parts.append(_note(self.notes["profile.json"]))
+        model = self._json("cost_model.json")
+        if isinstance(model, Mapping) and isinstance(model.get("predictor"), str):
+            parts.append(
+                f"<p>The search's {html.escape(str(model.get('name', 'cost')))} cost is "
+                f"predicted by the {html.escape(model['predictor'])} (cost_model.json).</p>"
+            )
         if self.metrics:
             last = self.metrics[-1]
             costs = [
@@ -516,7 +523,8 @@ def _profile_table(profile: Mapping[str, Any]) -> str:
             if _number(measured.get(key)) is not None:
                 rows.append((f"latency {key} (ms)", f"{float(measured[key]):.4g}"))
     named = (
-        ("predicted_ms", "latency, sum of layers (ms)", lambda v: f"{v:.4g}"),
+        ("predicted_ms", "latency, predicted (ms)", lambda v: f"{v:.4g}"),
+        ("layer_sum_ms", "latency, sum of layers (ms)", lambda v: f"{v:.4g}"),
         ("params", "parameters", lambda v: f"{int(v):,}"),
         ("flops", "FLOPs", lambda v: f"{v / 1e6:.4g} M"),
         ("parameter_bytes", "parameter memory", lambda v: f"{v / 2**20:.4g} MiB"),
@@ -526,6 +534,8 @@ def _profile_table(profile: Mapping[str, Any]) -> str:
         value = _number(profile.get(key))
         if value is not None:
             rows.append((label, show(value)))
+        if key == "layer_sum_ms" and isinstance(profile.get("predictor"), str):
+            rows.append(("latency predictor", profile["predictor"]))
     return _pairs(rows)
 
 

@@ -112,6 +112,7 @@ class RunFolder:
         "profile": "profile.json",
         "report": "report.html",
         "latency_table": "latency_table.json",
+        "cost_model": "cost_model.json",
         "checkpoint": "checkpoint",
         "tensorboard": "tensorboard",
         "figures": "figures",

@@ -140,6 +140,11 @@ class CostConfig:
     weight: float = 0.0  # the term's coefficient, or the reward exponent (e.g. -0.07)
     target: float | None = limited(None, above=0.0)  # the budget, in the cost's unit
     latency_table: str | None = None  # latency: reuse and extend this layer table (JSON)
+    # latency: accept a table measured in another setting (device, threads, versions)
+    import_table: bool = False
+    # latency: paths measured end to end to calibrate the layer sum before the search when
+    # the table has no calibration of this network (default 20); 0: the raw layer sum
+    calibrate: int | None = limited(None, minimum=0)
 
 
 @dataclass

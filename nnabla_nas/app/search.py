@@ -25,11 +25,14 @@ from ..runner.callbacks import (
 from ..runner.loop import Loop
 from ..runner.searcher import SEARCHERS, Cost, Searcher, SearchParts
 from ..utils.checkpoint import Checkpointer
+from ..utils.io import write_json
 from .build import (
     FINGERPRINT,
     Data,
+    calibrate_cost,
     cost_estimators,
     fingerprint,
+    latency_scope,
     make_cost,
     make_data,
     make_optimizer,
@@ -86,6 +89,23 @@ def _search_loop(
     return loop.run(resume=resume)
 
 
+def _write_cost_model(run: RunFolder, estimator: LatencyEstimator) -> None:
+    """Logs which prediction the latency cost is and records it in ``cost_model.json``
+    (the report shows it): the predictor, the calibration's scope and record, the table."""
+    logger.info(f"latency cost predicted by: {estimator.predictor}")
+    write_json(
+        run.file("cost_model"),
+        {
+            "name": estimator.name,
+            "unit": estimator.unit,
+            "predictor": estimator.predictor,
+            "scope": estimator.scope if estimator.calibration is not None else None,
+            "calibration": estimator.calibration,
+            "table": estimator.table_path,
+        },
+    )
+
+
 def search_manifest(cfg: SearchConfig) -> Manifest:
     return Manifest(
         command="search", kind="multi-trial" if cfg.multi_trial else "one-shot",
@@ -125,7 +145,10 @@ def _one_shot(
         )
         steps = len(data.train["train"])
         net, arch = model.get_net_parameters(True), model.get_arch_parameters(True)
-        cost = make_cost(cfg.cost, run.file("latency_table"))
+        one = (1, *data.sample_shape)  # every cost is of one input
+        scope = latency_scope(space.name, cfg.model.options, one)
+        cost = make_cost(cfg.cost, run.file("latency_table"), scope)
+        calibrated = calibrate_cost(cost, cfg.cost, model, one)
         parts = SearchParts(
             optimizer=make_optimizer(net, cfg.optimizer, cfg.epochs, steps),
             arch_optimizer=make_optimizer(arch, cfg.arch_optimizer, cfg.epochs, steps),
@@ -135,6 +158,10 @@ def _one_shot(
         )
         searcher = searcher_class.create(model, parts, cfg.settings)
         with run.session(search_manifest(cfg), text, resume=resume, changeable=RESUMABLE):
+            if cost is not None and isinstance(cost.estimator, LatencyEstimator):
+                if calibrated is not None:
+                    cost.estimator.save()  # the calibration, reused on resume and later runs
+                _write_cost_model(run, cost.estimator)
             metrics = _search_loop(cfg, space, run, data, searcher, cost, resume, progress)
             if cost is not None and isinstance(cost.estimator, LatencyEstimator):
                 cost.estimator.save()  # the measured layers, for later runs (latency_table)

@@ -91,6 +91,11 @@ class Estimator:
     name: str = "cost"
     unit: str = ""
 
+    def offset(self) -> float:
+        """A constant every network's cost includes beyond its layers' (0 here; the
+        intercept of a calibrated `LatencyEstimator`)."""
+        return 0.0
+
     def layer_cost(self, module: Module, input_shapes: list[Shape]) -> float:
         """The cost of one leaf layer on inputs of `input_shapes`."""
         raise NotImplementedError(f"{type(self).__name__} must implement layer_cost()")
@@ -120,7 +125,8 @@ class Estimator:
             model: a module called at least once (``model(x)``) so that shapes are recorded.
             input_shape: if given, a throwaway graph is built on an input of this shape first.
         """
-        return float(sum(weight * cost for _, _, weight, cost in self._rows(model, input_shape)))
+        rows = self._rows(model, input_shape)
+        return float(sum(weight * cost for _, _, weight, cost in rows)) + self.offset()
 
     def table(
         self, model: Module, input_shape: Sequence[int] | None = None
@@ -128,10 +134,14 @@ class Estimator:
         """Rows ``(module path, layer type, cost)`` of the layers `cost` sums, in tree order.
 
         Under a `MixedOp` in ``'full'`` mode the cost of a candidate's layer is weighted by
-        the candidate's probability, so the rows always add up to `cost`.
+        the candidate's probability, so the rows always add up to `cost`; a nonzero
+        `offset` is the last row, ``('(offset)', 'offset', value)``.
         """
         rows = self._rows(model, input_shape)
-        return [(path, type(m).__name__, weight * cost) for path, m, weight, cost in rows]
+        found = [(path, type(m).__name__, weight * cost) for path, m, weight, cost in rows]
+        if self.offset():
+            found.append(("(offset)", "offset", self.offset()))
+        return found
 
     def _rows(
         self, model: Module, input_shape: Sequence[int] | None
@@ -195,7 +205,7 @@ class Estimator:
         (``'sample'``/``'max'`` mode) is built once on the `MixedOp`'s input shape.
         """
         self._prepare(model, input_shape)
-        value = self._expected(model, "")
+        value = _add([self._expected(model, ""), self.offset()])
         return value if isinstance(value, nn.Variable) else _constant([value])
 
     def choice_costs(
@@ -212,7 +222,7 @@ class Estimator:
         """
         self._prepare(model, input_shape)
         per_op: dict[int, np.ndarray] = {}
-        return self._split(model, "", per_op), per_op
+        return self._split(model, "", per_op) + self.offset(), per_op
 
     def _split(self, module: Module, path: str, per_op: dict[int, np.ndarray]) -> float:
         if isinstance(module, MixedOp):

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from scipy.optimize import lsq_linear
 
 from ...utils.io import read_json, write_json
 
@@ -58,7 +59,12 @@ class LinearCalibration:
 
     @classmethod
     def fit(
-        cls, features: Any, measured: Any, names: Sequence[str] | None = None
+        cls,
+        features: Any,
+        measured: Any,
+        names: Sequence[str] | None = None,
+        *,
+        nonnegative: bool = False,
     ) -> LinearCalibration:
         """Least-squares fit of `measured` (one value per network) on `features`.
 
@@ -66,6 +72,8 @@ class LinearCalibration:
             features: a (networks, features) array, or one feature per network as a vector.
             measured: the measured costs, one per network.
             names: the feature names; ``x0``, ``x1``, ... when None.
+            nonnegative: constrain every weight (not the intercept) to be >= 0, so that no
+                feature lowers the prediction (scipy's bounded least squares).
 
         Raises:
             ValueError: shapes disagree, values are not finite, or there are fewer networks
@@ -84,7 +92,11 @@ class LinearCalibration:
                 f"got {x.shape[0]}"
             )
         design = np.hstack([x, np.ones((x.shape[0], 1))])
-        coef, *_ = np.linalg.lstsq(design, y, rcond=None)
+        if nonnegative:
+            low = [0.0] * x.shape[1] + [-np.inf]
+            coef = lsq_linear(design, y, bounds=(low, np.inf)).x
+        else:
+            coef, *_ = np.linalg.lstsq(design, y, rcond=None)
         labels = list(names) if names is not None else [f"x{i}" for i in range(x.shape[1])]
         return cls(labels, coef[:-1], coef[-1])
 

@@ -1,37 +1,68 @@
-"""`LatencyEstimator`: measured inference latency, with a shareable lookup table.
+"""`LatencyEstimator`: measured inference latency, with a shareable, calibrated table.
 
 Each distinct layer configuration is measured once: the key is the layer type, its
 arguments (its ``extra_repr()``), its input shapes, the nnabla context and the thread
 setting the estimator is given (e.g. the ``OMP_NUM_THREADS`` the command line reads).
 Results are kept in memory and, with a table path, in a JSON file that later runs (and
 users of the same device) reuse.
+
+A table records the setting it was measured in (`measurement_setting`: device, context,
+threads, nnabla and package versions); a table of another setting is refused unless it
+is imported (``import_table=True``), and then its times are taken as this setting's.
+
+The sum of a network's layer times misses what only a whole graph has (caches shared
+between layers, the overhead of running a graph): it underestimates in proportion to the
+network's size. `LatencyEstimator.calibrate` samples paths of a supernet, measures each end
+to end and fits ``measured ~ slope * layer_sum + intercept`` (`LinearCalibration`), stored
+in the table under a *scope* (the network family and input shape it holds for). An
+estimator given that scope predicts ``slope * layer_sum + intercept``: every layer costs
+``slope * ms`` and every network `offset` = intercept more, so expectations over the
+architecture probabilities stay exact.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import math
 import os
+import platform
 import statistics
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timezone
 from typing import Any
 
 import nnabla as nn
 import numpy as np
+from scipy.stats import kendalltau
 
-from ...module import Module
+from ... import __version__
+from ...module import Module, find_choices, most_likely
 from ...utils.io import read_json, write_json
-from .base import Estimator, Shape, build
+from .base import Estimator, Shape, build, recorded_shapes
+from .calibration import LinearCalibration
 
-__all__ = ["TABLE_FORMAT", "LatencyEstimator", "trimmed_mean"]
+__all__ = [
+    "MIN_CALIBRATION_PATHS",
+    "SETTING_KEYS",
+    "TABLE_FORMAT",
+    "LatencyEstimator",
+    "measurement_setting",
+    "trimmed_mean",
+]
 
-TABLE_FORMAT = "nnabla_nas.latency_table/1"
+TABLE_FORMAT = "nnabla_nas.latency_table/2"
 PLAUSIBLE = 3.0  # how far a table's times may lie from fresh ones before a warning
+MIN_CALIBRATION_PATHS = 5  # the fewest paths `LatencyEstimator.calibrate` fits on
+SETTING_KEYS = ("device", "context", "threads", "nnabla", "nnabla_nas")
 
 logger = logging.getLogger("nnabla_nas")
 _FIELDS = ("layer", "args", "input_shapes", "context", "threads", "ms")
+_CALIBRATION_FIELDS = ("scope", "weights", "intercept", "paths", "points", "fitted", "quality")
+FEATURES = ("layer_sum", "functions")  # what a calibration weighs: ms and function calls
 
 
 def trimmed_mean(values: Sequence[float], trim: float) -> float:
@@ -40,6 +71,36 @@ def trimmed_mean(values: Sequence[float], trim: float) -> float:
     cut = int(len(ordered) * trim)
     kept = ordered[cut : len(ordered) - cut] or ordered
     return sum(kept) / len(kept)
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown processor"
+
+
+def _context_name() -> str:
+    ctx = nn.get_current_context()
+    return f"{','.join(ctx.backend)} device {ctx.device_id}"
+
+
+def measurement_setting(threads: str = "") -> dict[str, str]:
+    """What a latency depends on beyond the layer: the device (processor and machine
+    type, with its CPU count), the nnabla context, the thread setting, and the nnabla
+    and nnabla_nas versions."""
+    device = f"{_cpu_model()} ({platform.machine()}, {os.cpu_count()} CPUs)"
+    return {
+        "device": device,
+        "context": _context_name(),
+        "threads": str(threads),
+        "nnabla": str(nn.__version__),
+        "nnabla_nas": __version__,
+    }
 
 
 def _random_inputs(shapes: Sequence[Shape]) -> list[nn.Variable]:
@@ -62,17 +123,68 @@ def _check_entry(index: int, entry: Any, path: str) -> None:
         isinstance(s, list) and all(isinstance(d, int) for d in s) for s in entry["input_shapes"]
     ):
         problem = "'input_shapes' must be a list of lists of ints"
-    elif (
-        not isinstance(entry["ms"], (int, float))
-        or not math.isfinite(entry["ms"])
-        or entry["ms"] < 0
-    ):
+    elif not _finite(entry["ms"]) or entry["ms"] < 0:
         problem = "'ms' must be a finite number >= 0"
     if problem:
         raise ValueError(
             f"latency table '{path}': entry {index} {problem}; fix or delete the file to "
             f"measure again"
         )
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _check_calibration(index: int, record: Any, path: str) -> None:
+    problem = None
+    if not isinstance(record, dict) or sorted(record) != sorted(_CALIBRATION_FIELDS):
+        problem = f"must be an object with exactly the keys {list(_CALIBRATION_FIELDS)}"
+    elif not isinstance(record["scope"], str) or not record["scope"]:
+        problem = "'scope' must be a non-empty string"
+    elif not isinstance(record["weights"], dict) or sorted(record["weights"]) != sorted(FEATURES):
+        problem = f"'weights' must be an object with the keys {list(FEATURES)}"
+    elif not all(_finite(w) and w >= 0 for w in record["weights"].values()):
+        problem = "the 'weights' must be finite numbers >= 0"
+    elif not _finite(record["intercept"]):
+        problem = "'intercept' must be a finite number"
+    elif not isinstance(record["quality"], dict) or not _finite(record["quality"].get("within10")):
+        problem = "'quality' must be an object with a number 'within10'"
+    if problem:
+        raise ValueError(
+            f"latency table '{path}': calibration {index} {problem}; fix the file or delete "
+            f"its 'calibrations' to calibrate again"
+        )
+
+
+def _tau(a: Any, b: Any) -> float | None:
+    """Kendall's tau of `a` and `b`; None where it is undefined (a constant input)."""
+    value = float(kendalltau(a, b).statistic)
+    return value if math.isfinite(value) else None
+
+
+def _pooled_median(times: np.ndarray) -> np.ndarray:
+    """The median of all the times of each network in a (networks, rounds, runs) array.
+
+    Measured on this 2-CPU VM, the pooled median agrees with itself across halves of the
+    rounds better than the median of the round medians, a low percentile or the minimum
+    (Kendall's tau 0.88 against 0.82, 0.72 and 0.70 on 30 MobileNetV2 paths): a run's
+    time is the network's plus noise of either sign, not a floor plus delays.
+    """
+    return np.median(times.reshape(times.shape[0], -1), axis=1)
+
+
+def _halves_tau(times: np.ndarray) -> float | None:
+    """Kendall's tau between the pooled medians of the odd and the even measurement
+    rounds: how well the measurement agrees with itself (None with fewer than 2 rounds)."""
+    if times.shape[1] < 2:
+        return None
+    return _tau(_pooled_median(times[:, 0::2]), _pooled_median(times[:, 1::2]))
+
+
+def _differences(stored: dict[str, Any], here: dict[str, str]) -> str:
+    keys = [k for k in SETTING_KEYS if str(stored.get(k)) != here[k]]
+    return "; ".join(f"{k} {stored.get(k)!r} (here {here[k]!r})" for k in keys)
 
 
 class LatencyEstimator(Estimator):
@@ -82,6 +194,8 @@ class LatencyEstimator(Estimator):
     BatchNormalization updates no statistics and no weight changes), run `warmup` times,
     then timed `repeats` times; its latency is the mean without the `trim` fraction of the
     fastest and slowest runs. A layer that returns its input costs 0 and is not measured.
+    With a calibration for `scope` in the table, every cost is the calibrated prediction
+    (`predictor` says which one is in use; `layer_sum` is always the raw sum).
 
     Args:
         table_path: a JSON lookup table, loaded if the file exists and written by `save`.
@@ -90,9 +204,16 @@ class LatencyEstimator(Estimator):
         trim: fraction of runs dropped at each end of the sorted times.
         check: how many layers of a loaded table are measured again when first used; if
             the table's times and the fresh ones differ by more than `PLAUSIBLE` times (the
-            median ratio), a warning says the table may come from another machine.
-        threads: the thread setting the measurements are made under (part of the key of
-            every entry, so tables of different settings do not mix).
+            median ratio), a warning says the machine's state may have changed.
+        threads: the thread setting the measurements are made under (part of the setting
+            and of the key of every entry).
+        scope: the network family and input shape whose calibration to use (see
+            `calibrate`); None: the raw layer sum.
+        import_table: take a table of another setting (or of one that records none) as
+            measured here; without it such a table is refused.
+
+    Raises:
+        ValueError: the table is malformed, or from another setting without `import_table`.
     """
 
     name = "latency"
@@ -107,6 +228,8 @@ class LatencyEstimator(Estimator):
         trim: float = 0.2,
         check: int = 3,
         threads: str = "",
+        scope: str | None = None,
+        import_table: bool = False,
     ) -> None:
         if repeats < 1 or warmup < 0 or not 0.0 <= trim < 0.5:
             raise ValueError(
@@ -115,19 +238,27 @@ class LatencyEstimator(Estimator):
             )
         self.table_path, self.warmup, self.repeats, self.trim = table_path, warmup, repeats, trim
         self.threads = str(threads)
+        self.setting = measurement_setting(self.threads)
+        self.scope = scope
+        self.imported_from: list[dict[str, Any]] = []  # the settings of imported tables
+        self.calibrations: dict[str, dict[str, Any]] = {}
         self.measurements = 0  # layers measured into the table (checks not counted)
         self._entries: dict[str, dict[str, Any]] = {}
         self._loaded: set[str] = set()  # keys read from the table file
         self._check = check
         self._ratios: list[float] = []
+        self._raw = False
+        self._function_counts: dict[str, int] = {}
         if table_path is not None and os.path.isdir(table_path):
             raise ValueError(f"latency table '{table_path}' is a directory; give a JSON file path")
         if table_path is not None and os.path.exists(table_path):
-            self._load(table_path)
+            self._load(table_path, import_table)
 
-    def _load(self, path: str) -> None:
+    # -- the table file ------------------------------------------------------------------
+    def _load(self, path: str, import_table: bool) -> None:
         data = read_json(path, "latency table")
-        if not isinstance(data, dict) or data.get("format") != TABLE_FORMAT:
+        formats = (TABLE_FORMAT, "nnabla_nas.latency_table/1")
+        if not isinstance(data, dict) or data.get("format") not in formats:
             raise ValueError(
                 f"latency table '{path}' is not a {TABLE_FORMAT!r} table (its 'format' "
                 f"field is missing or different); point table_path at another file"
@@ -137,22 +268,117 @@ class LatencyEstimator(Estimator):
             raise ValueError(f"latency table '{path}': 'entries' must be a list")
         for index, entry in enumerate(entries):
             _check_entry(index, entry, path)
+        stored = data.get("setting")
+        if stored is not None and not isinstance(stored, dict):
+            raise ValueError(f"latency table '{path}': 'setting' must be an object")
+        foreign = "records no measurement setting" if stored is None else ""
+        if stored is not None and _differences(stored, self.setting):
+            foreign = f"was measured in another setting: {_differences(stored, self.setting)}"
+        if foreign and not import_table:
+            raise ValueError(
+                f"latency table '{path}' {foreign}; its times do not hold here: give another "
+                f"table path to measure one, or import it as measured here "
+                f"(cost.import_table: true, profile --import-table)"
+            )
+        previous = data.get("imported_from", [])
+        self.imported_from = list(previous) if isinstance(previous, list) else []
+        if foreign:
+            self.imported_from.append(stored or {"setting": "unrecorded"})
+            logger.warning(f"latency table '{path}' imported: {foreign}")
+        for entry in entries:
+            if foreign:  # taken as this setting's times
+                entry = {**entry, "context": str(nn.get_current_context()), "threads": self.threads}
             self._entries[_entry_key(entry)] = entry
             self._loaded.add(_entry_key(entry))
+        records = data.get("calibrations", [])
+        if not isinstance(records, list):
+            raise ValueError(f"latency table '{path}': 'calibrations' must be a list")
+        for index, record in enumerate(records):
+            _check_calibration(index, record, path)
+            self.calibrations[record["scope"]] = record
 
     def save(self, path: str | None = None) -> None:
-        """Writes the table (atomically) to `path`, by default `table_path`."""
+        """Writes the table (atomically) to `path`, by default `table_path`: the entries,
+        this setting, the calibrations and the settings of tables imported into it."""
         path = path or self.table_path
         if path is None:
             raise ValueError("LatencyEstimator.save: no path; pass one or set table_path")
-        entries = sorted(self._entries.values(), key=_entry_key)
-        write_json(path, {"format": TABLE_FORMAT, "unit": "ms", "entries": entries})
+        data: dict[str, Any] = {
+            "format": TABLE_FORMAT,
+            "unit": "ms",
+            "setting": self.setting,
+            "entries": sorted(self._entries.values(), key=_entry_key),
+            "calibrations": [self.calibrations[k] for k in sorted(self.calibrations)],
+        }
+        if self.imported_from:
+            data["imported_from"] = self.imported_from
+        write_json(path, data)
 
     def __len__(self) -> int:
         return len(self._entries)
 
+    # -- the calibrated prediction -------------------------------------------------------
+    @property
+    def calibration(self) -> dict[str, Any] | None:
+        """The calibration record of `scope` in use, or None."""
+        return None if self.scope is None else self.calibrations.get(self.scope)
+
+    @property
+    def predictor(self) -> str:
+        """Which prediction the costs are: the raw layer sum or the calibration."""
+        record = self.calibration
+        if record is None:
+            return "layer sum (uncalibrated)"
+        w, quality = record["weights"], record["quality"]
+        return (
+            f"calibrated: {w['layer_sum']:.4g} * layer sum + {1000 * w['functions']:.4g} us "
+            f"* functions {record['intercept']:+.4g} ms, fitted on {record['paths']} paths "
+            f"measured end to end ({quality['within10']:.0f}% within +-10% out of sample)"
+        )
+
+    def offset(self) -> float:
+        record = self.calibration
+        return 0.0 if record is None or self._raw else float(record["intercept"])
+
+    @contextmanager
+    def uncalibrated(self) -> Iterator[LatencyEstimator]:
+        """Within the block, costs are the raw layer sums."""
+        raw, self._raw = self._raw, True
+        try:
+            yield self
+        finally:
+            self._raw = raw
+
+    def layer_sum(self, model: Module, input_shape: Sequence[int] | None = None) -> float:
+        """The raw sum of the layer latencies of the network as last built, in ms."""
+        with self.uncalibrated():
+            return self.cost(model, input_shape)
+
+    def layer_functions(self, model: Module, input_shape: Sequence[int] | None = None) -> float:
+        """The number of nnabla functions the layers of the network as last built call
+        (weighted by the probabilities under a `MixedOp` in ``'full'`` mode)."""
+        rows = self._layer_rows(model, input_shape)
+        return float(sum(w * self._functions(m, recorded_shapes(m) or []) for m, w in rows))
+
+    def _layer_rows(
+        self, model: Module, input_shape: Sequence[int] | None
+    ) -> list[tuple[Module, float]]:
+        self._prepare(model, input_shape)
+        return [(m, w) for _, m, w in self.active_layers(model)]
+
     def layer_cost(self, module: Module, input_shapes: list[Shape]) -> float:
-        """The latency of one leaf layer in ms, from the table or measured now."""
+        """The latency of one leaf layer in ms, from the table or measured now; with a
+        calibration in use, ``w_ms * ms + w_functions * functions`` of the layer."""
+        ms = self._layer_ms(module, input_shapes)
+        record = self.calibration
+        if record is None or self._raw:
+            return ms
+        w = record["weights"]
+        return float(w["layer_sum"]) * ms + float(w["functions"]) * self._functions(
+            module, input_shapes
+        )
+
+    def _key(self, module: Module, input_shapes: list[Shape]) -> tuple[str, dict[str, Any]]:
         entry = {
             "layer": type(module).__name__,
             "args": module.extra_repr(),
@@ -160,7 +386,24 @@ class LatencyEstimator(Estimator):
             "context": str(nn.get_current_context()),
             "threads": self.threads,
         }
-        key = _entry_key(entry)
+        return _entry_key(entry), entry
+
+    def _functions(self, module: Module, input_shapes: list[Shape]) -> int:
+        """The number of functions in the graph of the layer alone (0 when it returns its
+        input)."""
+        key, _ = self._key(module, input_shapes)
+        if key not in self._function_counts:
+            with nn.auto_forward(False), module.modes(training=False):
+                inputs = [nn.Variable(tuple(s)) for s in input_shapes]
+                out = module.call(*inputs)
+            found: list[Any] = []
+            if not any(out is x for x in inputs):
+                out.visit(found.append)
+            self._function_counts[key] = len(found)
+        return self._function_counts[key]
+
+    def _layer_ms(self, module: Module, input_shapes: list[Shape]) -> float:
+        key, entry = self._key(module, input_shapes)
         if key not in self._entries:
             ms = self._measure(module, input_shapes)
             if ms is None:
@@ -172,6 +415,117 @@ class LatencyEstimator(Estimator):
             self._compare(float(self._entries[key]["ms"]), module, input_shapes)
         return float(self._entries[key]["ms"])
 
+    def calibrate(
+        self,
+        model: Module,
+        input_shape: Sequence[int],
+        *,
+        paths: int = 20,
+        rounds: int = 8,
+        runs: int = 10,
+        seed: int = 0,
+        scope: str | None = None,
+    ) -> dict[str, Any]:
+        """Fits and stores the calibration of `scope` (default: the estimator's own).
+
+        Draws `paths` distinct paths of the supernet `model`, each choice uniformly (the
+        `MixedOp`s sharing an alpha alike), and for each the raw layer sum, the number of
+        functions its layers call, and the end-to-end latency of its inference graph (the
+        median of all its timed forwards, `runs` in each of `rounds` rounds; the paths in a
+        new order each round). Then fits ``measured ~ w_ms * layer_sum +
+        w_functions * functions + intercept`` by least squares with both weights >= 0
+        (what a call costs in a graph differs from what it costs alone: for small layers
+        the overhead of a call dominates), and judges it by leave-one-out: the share of
+        paths within +-10% and Kendall's tau of the predictions out of sample, next to the
+        tau between the odd and the even rounds (``noise_tau``: the measurement's own
+        agreement, a ceiling for any predictor). Nothing of the model changes: its alphas
+        and modes are restored.
+
+        Returns:
+            The calibration record (also in `calibrations`, saved with the table).
+        """
+        scope = scope or self.scope
+        if not scope:
+            raise ValueError("calibrate needs a scope: the network family it holds for")
+        if paths < MIN_CALIBRATION_PATHS or rounds < 1 or runs < 1:
+            raise ValueError(
+                f"calibrate needs paths >= {MIN_CALIBRATION_PATHS}, rounds >= 1 and runs >= 1, "
+                f"got {paths}, "
+                f"{rounds}, {runs}"
+            )
+        shape = tuple(int(d) for d in input_shape)
+        features, times = self._measure_paths(model, shape, paths, rounds, runs, seed)
+        measured = _pooled_median(times)
+        points = [(f[0], f[1], float(m)) for f, m in zip(features, measured, strict=True)]
+        x, y = np.array(features), measured
+        fit = LinearCalibration.fit(x, y, list(FEATURES), nonnegative=True)
+        loo = np.array([
+            LinearCalibration.fit(np.delete(x, i, axis=0), np.delete(y, i), nonnegative=True)
+            .predict(x[i : i + 1])[0]
+            for i in range(len(y))
+        ])  # fmt: skip
+        record = {
+            "scope": scope,
+            "weights": {n: float(w) for n, w in zip(FEATURES, fit.weights, strict=True)},
+            "intercept": float(fit.intercept),
+            "paths": len(points),
+            "points": [[float(v) for v in p] for p in points],
+            "fitted": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "quality": {
+                "within10": 100.0 * float(np.mean(np.abs(loo - y) <= 0.1 * y)),
+                "tau": _tau(loo, y),
+                "raw_within10": 100.0 * float(np.mean(np.abs(x[:, 0] - y) <= 0.1 * y)),
+                "raw_tau": _tau(x[:, 0], y),
+                "noise_tau": _halves_tau(times),
+                "rounds": rounds,
+                "runs": runs,
+            },
+        }
+        self.calibrations[scope] = record
+        return record
+
+    def _measure_paths(
+        self, model: Module, shape: Shape, paths: int, rounds: int, runs: int, seed: int
+    ) -> tuple[list[tuple[float, float]], np.ndarray]:
+        """The features (layer sum, functions) of `paths` distinct paths of `model`, and
+        the times of their end-to-end forwards, a (paths, rounds, runs) array: `runs` timed
+        forwards per path and round, the paths in a new order each round (so slow phases
+        of the machine are spread over all of them)."""
+        choices = find_choices(model)
+        if not choices:
+            raise ValueError("calibrate needs a supernet: the model has no MixedOp")
+        sizes = [len(c.names) for c in choices]
+        total = math.prod(sizes)
+        if total < paths:
+            raise ValueError(f"the space has {total} paths; calibrate with paths <= {total}")
+        rng = np.random.default_rng(seed)
+        drawn: list[tuple[int, ...]] = []
+        while len(drawn) < paths:
+            path = tuple(int(rng.integers(n)) for n in sizes)
+            if path not in drawn:
+                drawn.append(path)
+        saved = [c.alpha.d.copy() for c in choices]
+        graphs: list[tuple[float, float, nn.Variable]] = []
+        try:
+            with model.modes(training=False), most_likely(model):
+                for path in drawn:
+                    for c, index in zip(choices, path, strict=True):
+                        one_hot = np.zeros(c.alpha.size, dtype=np.float32)
+                        one_hot[index] = 1.0
+                        c.alpha.d = one_hot.reshape(c.alpha.shape)
+                    (data,) = _random_inputs([shape])
+                    output = build(model, data)
+                    graphs.append((self.layer_sum(model), self.layer_functions(model), output))
+        finally:
+            for c, values in zip(choices, saved, strict=True):
+                c.alpha.d = values
+        times = np.zeros((len(graphs), rounds, runs))
+        for r in range(rounds):
+            for i in rng.permutation(len(graphs)):
+                times[i, r] = self._time(graphs[i][2], self.warmup, runs)
+        return [(g[0], g[1]) for g in graphs], times
+
+    # -- measuring -----------------------------------------------------------------------
     def _compare(self, stored: float, module: Module, input_shapes: list[Shape]) -> None:
         """Measures a layer of the loaded table again; warns once the table looks foreign."""
         fresh = self._measure(module, input_shapes)
@@ -184,7 +538,7 @@ class LatencyEstimator(Estimator):
                 logger.warning(
                     f"latency table '{self.table_path}' disagrees with fresh measurements here: "
                     f"its times are {ratio:.3g}x the measured ones (median of {self._check} "
-                    "layers); it may come from another machine or setting: measure a new table"
+                    "layers); the machine's state may have changed: measure a new table"
                 )
 
     def _measure(self, module: Module, input_shapes: list[Shape]) -> float | None:
@@ -198,13 +552,21 @@ class LatencyEstimator(Estimator):
 
     @staticmethod
     def _time(output: nn.Variable, warmup: int, repeats: int) -> list[float]:
-        for _ in range(warmup):
-            output.forward()
-        times = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            output.forward()
-            times.append(1000.0 * (time.perf_counter() - start))
+        """Milliseconds of `repeats` forwards after `warmup` untimed ones, with Python's
+        garbage collector paused (its pauses are not the network's)."""
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            for _ in range(warmup):
+                output.forward()
+            times = []
+            for _ in range(repeats):
+                start = time.perf_counter()
+                output.forward()
+                times.append(1000.0 * (time.perf_counter() - start))
+        finally:
+            if enabled:
+                gc.enable()
         return times
 
     def measure_network(
