@@ -73,7 +73,7 @@ def _search_loop(
         CostCallback(
             cost_estimators(cost, None if cfg.cost is None else cfg.cost.name), data.sample_shape
         ),
-        CollapseCallback(lambda: space.derive(model)),
+        CollapseCallback(lambda: space.derive(model), costed=cost is not None),
         *standard_callbacks(run, data.sample_shape),
         ArchitectureCallback(
             lambda: space.derive(model), lambda a: space.write(run.file("arch"), a)

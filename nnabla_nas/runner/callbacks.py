@@ -190,10 +190,14 @@ class CollapseCallback(Callback):
 
     Args:
         derive: the architecture the search stands for now (JSON data naming candidates).
+        costed: the search has a hardware cost, which may prefer parameter-free
+            operations for good reason (the warning says so).
     """
 
-    def __init__(self, derive: Callable[[], Any], warn_at: float = 0.5) -> None:
-        self.derive, self.warn_at = derive, warn_at
+    def __init__(
+        self, derive: Callable[[], Any], warn_at: float = 0.5, *, costed: bool = False
+    ) -> None:
+        self.derive, self.warn_at, self.costed = derive, warn_at, costed
         self.free: set[str] = set()
         self.names: set[str] = set()
         self.warned = False
@@ -217,6 +221,11 @@ class CollapseCallback(Callback):
             loop.logger.warning(
                 f"{100 * share:.0f}% of the derived architecture's operations are "
                 "parameter-free (skip, pooling): the search may be collapsing"
+                + (
+                    ", or its hardware cost prefers them: compare the accuracy"
+                    if self.costed
+                    else ""
+                )
             )
 
 

@@ -167,3 +167,23 @@ def test_the_share_of_parameter_free_operations_of_the_derived_architecture(capl
     callback.derive = lambda: convs
     callback.on_epoch_end(Stub, 1, metrics)
     assert metrics["diag/param_free_share"] == 0.5
+
+
+def test_a_search_with_a_hardware_cost_is_told_why_skips_may_be_chosen(caplog):
+    space = get_space("darts")
+    model = space.make_search_net(1, 10, seed=0, options=space.quick_options)
+    arch = space.derive(model)
+    skips = {**arch, "normal": [["skip_connect", i] for _, i in arch["normal"]]}
+
+    class Stub:
+        algorithm = type("A", (), {"model": model})
+        logger = logging.getLogger("nnabla_nas")
+
+    for costed in (False, True):
+        caplog.clear()
+        callback = CollapseCallback(lambda: skips, costed=costed)
+        callback.on_run_start(Stub)
+        with caplog.at_level(logging.WARNING, logger="nnabla_nas"):
+            callback.on_epoch_end(Stub, 0, {})
+        assert "may be collapsing" in caplog.text
+        assert ("hardware cost prefers them" in caplog.text) == costed

@@ -85,8 +85,14 @@ def _cpu_model() -> str:
 
 
 def _context_name() -> str:
+    """The current nnabla context as a latency depends on it: its backends (e.g.
+    ``cpu:float``) and, off the CPU, the device id (a CPU context's id means nothing,
+    and contexts made by ``get_extension_context`` and nnabla's default differ in it)."""
     ctx = nn.get_current_context()
-    return f"{','.join(ctx.backend)} device {ctx.device_id}"
+    backends = ",".join(ctx.backend)
+    if all(b.startswith("cpu") for b in ctx.backend):
+        return backends
+    return f"{backends} device {ctx.device_id}"
 
 
 def measurement_setting(threads: str = "") -> dict[str, str]:
@@ -287,7 +293,7 @@ class LatencyEstimator(Estimator):
             logger.warning(f"latency table '{path}' imported: {foreign}")
         for entry in entries:
             if foreign:  # taken as this setting's times
-                entry = {**entry, "context": str(nn.get_current_context()), "threads": self.threads}
+                entry = {**entry, "context": _context_name(), "threads": self.threads}
             self._entries[_entry_key(entry)] = entry
             self._loaded.add(_entry_key(entry))
         records = data.get("calibrations", [])
@@ -383,7 +389,7 @@ class LatencyEstimator(Estimator):
             "layer": type(module).__name__,
             "args": module.extra_repr(),
             "input_shapes": [[int(d) for d in s] for s in input_shapes],
-            "context": str(nn.get_current_context()),
+            "context": _context_name(),
             "threads": self.threads,
         }
         return _entry_key(entry), entry

@@ -7,6 +7,7 @@ import logging
 import nnabla as nn
 import numpy as np
 import pytest
+from nnabla.ext_utils import get_extension_context
 
 from nnabla_nas.contrib.estimator import LatencyEstimator
 from nnabla_nas.contrib.estimator.latency import (
@@ -197,3 +198,13 @@ def test_a_malformed_calibration_in_the_table_is_a_clear_error(tmp_path, change,
     open(path, "w").write(json.dumps(data))
     with pytest.raises(ValueError, match=f"calibration 0 .*{match}"):
         LatencyEstimator(path, scope="toy")
+
+
+def test_a_cpu_table_holds_in_every_cpu_context_whatever_its_device_id(tmp_path):
+    path = str(tmp_path / "latency.json")
+    with nn.context_scope(get_extension_context("cpu", device_id="")):
+        searched = LatencyEstimator(path, **FAST)
+        cost = searched.cost(toy(), SHAPE)
+        searched.save()
+    here = LatencyEstimator(path, **FAST)  # nnabla's default context: device id '0'
+    assert here.cost(toy(), SHAPE) == pytest.approx(cost) and here.measurements == 0
