@@ -1,0 +1,798 @@
+"""Do one-shot searches find better architectures than random sampling at the same latency?
+
+The setting is the demo's (examples/mobilenet_digits_search.yaml and _train.yaml): six
+MobileNetV2 blocks (width 0.5) choosing among k3_e3, k5_e6, k7_e6 and, where the shapes
+allow, skip, on scikit-learn's digits at 16x16. The benchmark
+
+1. builds one latency model for everything: a `LatencyEstimator` table in the output
+   folder, calibrated on 20 paths of the search's supernet (unless the table already holds
+   that calibration); every search is given this table (``cost.latency_table``), so the
+   searches and the random architectures are priced by the same model;
+2. samples random architectures (a uniform candidate per block), predicts their latency
+   (the retrained network, one input) and takes budgets as quantiles of it (default the
+   25th, 50th and 75th percentiles; ``--budgets`` gives them in ms instead);
+3. per budget, retrains ``--random`` distinct random architectures predicted within it
+   (the pool; their seeds cycle through ``--seeds``), after retraining one of them with
+   ``--noise-seeds`` seeds to show the noise floor of a retraining;
+4. runs each searcher (DARTS first and second order, ProxylessNAS REINFORCE and binary
+   gates, all with the TuNAS target term ``|E[latency] / budget - 1|``) per budget and
+   seed, and retrains the architecture found with the same seed.
+
+It prints, per searcher and budget: the test accuracy and loss of the architectures found
+(mean over seeds), their percentile in the pool, their latency (predicted, and measured end
+to end: median of 200 runs) against the budget, the hypervolume of their (accuracy, latency)
+points against the pool's with a common reference point (the lowest accuracy of both, the
+budget), and, at equal compute, the expected best test accuracy of k random architectures of
+the pool, k = floor(search wall time / mean retraining wall time) (at least 1; the exact
+mean over all k-subsets of the pool). Picking the best of k by test accuracy favours random
+sampling: it selects on the test set, the searchers do not.
+
+Every finished run (a retraining or a search) is recorded in OUT/results.json, written
+atomically after each run, keyed by (kind, architecture or searcher, budget, seed, epochs).
+A rerun skips what is recorded, so the benchmark can be run over several sessions and
+Ctrl-C loses nothing recorded (an unrecorded run folder is started afresh). Another config
+needs another ``--out``. Seed 0 was used to develop the demo: the default seeds are 1-3.
+
+Run from the repository root::
+
+    .venv/bin/python benchmarks/search_quality.py --quick --out /tmp/sq   # smoke, ~3 min
+    .venv/bin/python benchmarks/search_quality.py                          # the full run
+
+Time on this 2-core VM (an estimate from the demo's timings, not measured for this
+script: a search takes about 6 minutes at 5 epochs, a retraining about 1 minute at 6
+epochs; second-order DARTS steps cost about 3x first-order ones): the defaults make 36
+searches and about 100 retrainings, roughly 6-8 hours. ``--searchers``, ``--seeds``,
+``--budgets``, ``--random`` and the epoch flags size it down.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import copy
+import csv
+import json
+import math
+import os
+import platform
+import shutil
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import nnabla as nn
+import numpy as np
+import yaml
+
+from nnabla_nas.app.build import latency_scope, latency_threads, make_dataset, nnabla_context
+from nnabla_nas.app.config import ConfigError, SearchConfig, TrainConfig, load_config
+from nnabla_nas.cli import main as cli
+from nnabla_nas.contrib.estimator import LatencyEstimator
+from nnabla_nas.contrib.mobilenet.arch import block_choices, resolve_stages
+from nnabla_nas.contrib.registry import get_space
+from nnabla_nas.runner.multitrial import STRATEGIES
+from nnabla_nas.runner.multitrial.pareto import hypervolume_2d, pareto_front
+from nnabla_nas.runner.searcher import SEARCHERS as ONE_SHOT
+from nnabla_nas.utils.io import read_json, write_json
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SEARCH = os.path.join(ROOT, "examples", "mobilenet_digits_search.yaml")
+TRAIN = os.path.join(ROOT, "examples", "mobilenet_digits_train.yaml")
+FORMAT = "nnabla_nas.search_quality/1"
+CALIBRATION_PATHS = 20
+MAXIMIZE = [True, False]  # (accuracy %, latency ms): accuracy maximised, latency minimised
+
+
+@dataclass(frozen=True)
+class Searcher:
+    """A compared searcher: the config's searcher, its section and the cost mode."""
+
+    searcher: str
+    settings: dict[str, Any]
+    cost_mode: str
+    label: str
+
+
+SEARCHERS = {
+    "darts": Searcher("darts", {"unrolled": False}, "target", "DARTS, first order"),
+    "darts2": Searcher("darts", {"unrolled": True}, "target", "DARTS, second order"),
+    "pnas": Searcher("pnas", {"gradient": "reinforce"}, "target", "ProxylessNAS, REINFORCE"),
+    "pnas_gate": Searcher(
+        "pnas", {"gradient": "binary_gate"}, "target", "ProxylessNAS, binary gates"
+    ),
+}
+FULL: dict[str, Any] = {
+    "searchers": list(SEARCHERS),
+    "quantiles": [25.0, 50.0, 75.0],
+    "seeds": [1, 2, 3],
+    "random": 20,
+    "noise_seeds": 3,
+}
+QUICK: dict[str, Any] = {
+    "searchers": ["darts"],
+    "quantiles": [50.0],
+    "seeds": [1],
+    "random": 3,
+    "noise_seeds": 1,
+    "search_epochs": 1,
+    "train_epochs": 1,
+}
+
+
+# -- arguments -----------------------------------------------------------------------------
+
+
+def _numbers(kind: type) -> Any:
+    def parse(text: str) -> list[Any]:
+        try:
+            return [kind(v) for v in text.split(",") if v.strip()]
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected comma-separated numbers: {text!r}"
+            ) from None
+
+    return parse
+
+
+def _names(text: str) -> list[str]:
+    names = [v.strip() for v in text.split(",") if v.strip()]
+    unknown = [n for n in names if n not in SEARCHERS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown searchers {unknown}; use some of: {', '.join(SEARCHERS)}"
+        )
+    return names
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    p.add_argument("--out", default=os.path.join("runs", "search_quality"), help="output folder")
+    p.add_argument("--search-config", default=SEARCH, help="the search config (YAML)")
+    p.add_argument("--train-config", default=TRAIN, help="the retraining config (YAML)")
+    p.add_argument("--search-epochs", type=int, help="default: the search config's epochs")
+    p.add_argument("--train-epochs", type=int, help="default: the train config's epochs")
+    p.add_argument("--searchers", type=_names, help=f"default {','.join(FULL['searchers'])}")
+    p.add_argument("--seeds", type=_numbers(int), help="search and retraining seeds (1,2,3)")
+    p.add_argument("--random", type=int, help="random architectures per budget (20)")
+    p.add_argument("--noise-seeds", type=int, help="seeds of the noise-floor retraining (3)")
+    p.add_argument("--quantiles", type=_numbers(float), help="budget percentiles (25,50,75)")
+    p.add_argument("--budgets", type=_numbers(float), help="budgets in ms (instead of quantiles)")
+    p.add_argument("--samples", type=int, default=2000, help="random architectures sampled")
+    p.add_argument("--sample-seed", type=int, default=1, help="seed of the random sampling")
+    p.add_argument("--measure-runs", type=int, default=200, help="end-to-end timed runs")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run: darts, one budget (median), seed 1, 3 random architectures, one "
+        "noise seed, 1 search epoch and 1 train epoch (the flags above still override)",
+    )
+    args = p.parse_args(argv)
+    defaults = {**FULL, **QUICK} if args.quick else FULL
+    for key, value in defaults.items():
+        if getattr(args, key, None) is None:
+            setattr(args, key, value)
+    problems = [
+        f"--{k.replace('_', '-')} must be at least 1"
+        for k in ("random", "noise_seeds", "samples", "measure_runs")
+        if getattr(args, k) < 1
+    ]
+    problems += [
+        f"--{k}-epochs must be at least 1"
+        for k in ("search", "train")
+        if getattr(args, f"{k}_epochs") is not None and getattr(args, f"{k}_epochs") < 1
+    ]
+    if not args.seeds or any(s < 0 for s in args.seeds):
+        problems.append("--seeds: give seeds >= 0")
+    if args.budgets is not None and (not args.budgets or any(b <= 0 for b in args.budgets)):
+        problems.append("--budgets: give positive ms values")
+    if args.budgets is None and any(not 0 <= q <= 100 for q in args.quantiles):
+        problems.append("--quantiles: give percentiles in [0, 100]")
+    if problems:
+        p.error("; ".join(problems))
+    return args
+
+
+# -- statistics ----------------------------------------------------------------------------
+
+
+def std(values: Sequence[float]) -> float:
+    """The sample standard deviation (nan with fewer than 2 values)."""
+    return float(np.std(values, ddof=1)) if len(values) >= 2 else math.nan
+
+
+def percentile(value: float, pool: Sequence[float], *, higher_is_better: bool) -> float:
+    """The share (%) of `pool` that `value` beats, ties counting half."""
+    better = sum(value > v if higher_is_better else value < v for v in pool)
+    ties = sum(value == v for v in pool)
+    return 100.0 * (better + 0.5 * ties) / len(pool)
+
+
+def expected_best(values: Sequence[float], k: int) -> float:
+    """The mean over all k-subsets of `values` of the subset's largest value (exact)."""
+    ordered, n = sorted(values), len(values)
+    k = min(k, n)
+    return sum(math.comb(i - 1, k - 1) * ordered[i - 1] for i in range(k, n + 1)) / math.comb(n, k)
+
+
+def fmt(value: float, spec: str, width: int) -> str:
+    return f"{'n/a':>{width}}" if value is None or math.isnan(value) else f"{value:>{width}{spec}}"
+
+
+# -- the results file ----------------------------------------------------------------------
+
+
+class Results:
+    """Finished runs, keyed by (kind, architecture or searcher, budget, seed, epochs);
+    written atomically after every run."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.runs: dict[str, dict[str, Any]] = {}
+        if os.path.exists(path):
+            data = read_json(path, "results")
+            if not isinstance(data, dict) or data.get("format") != FORMAT:
+                sys.exit(f"{path}: not a {FORMAT} results file; use another --out")
+            self.runs = dict(data.get("runs", {}))
+
+    @staticmethod
+    def key(kind: str, what: str, budget: float | None, seed: int, epochs: int) -> str:
+        return json.dumps([kind, what, None if budget is None else round(budget, 4), seed, epochs])
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        return self.runs.get(key)
+
+    def put(self, key: str, record: dict[str, Any]) -> None:
+        self.runs[key] = record
+        write_json(self.path, {"format": FORMAT, "runs": self.runs})
+
+
+# -- the latency model ---------------------------------------------------------------------
+
+
+def arch_id(blocks: Sequence[str]) -> str:
+    return "-".join(blocks)
+
+
+class LatencyModel:
+    """The calibrated latency prediction of a retrained network (one input).
+
+    Every block's layers have the same shapes whatever the other blocks chose, so the
+    prediction is a base plus one term per block: `fit` prices the base architecture and
+    each single-block change with the estimator, checks the sum against the estimator on
+    random architectures, and otherwise prices each architecture directly."""
+
+    def __init__(self, bench: Bench) -> None:
+        self.bench = bench
+        self.base: tuple[str, ...] = ()
+        self.base_ms = 0.0
+        self.deltas: list[dict[str, float]] = []
+        self.additive = False
+        self.cache: dict[tuple[str, ...], float] = {}
+
+    def direct(self, blocks: Sequence[str]) -> float:
+        net = self.bench.train_net(blocks)
+        with nn.context_scope(self.bench.context), net.modes(training=False):
+            return float(self.bench.estimator.cost(net, self.bench.shape))
+
+    def fit(self, rng: np.random.Generator, checks: int = 5) -> float:
+        """Returns the largest error (ms) of the sum on `checks` random architectures."""
+        self.base = tuple(c[0] for c in self.bench.choices)
+        self.base_ms = self.direct(self.base)
+        self.deltas = []
+        for b, options in enumerate(self.bench.choices):
+            row = {}
+            for name in options:
+                blocks = list(self.base)
+                blocks[b] = name
+                row[name] = 0.0 if name == self.base[b] else self.direct(blocks) - self.base_ms
+            self.deltas.append(row)
+        error = 0.0
+        for _ in range(checks):
+            drawn = self.bench.sample(rng)
+            summed = self.base_ms + sum(d[n] for d, n in zip(self.deltas, drawn, strict=True))
+            error = max(error, abs(summed - self.direct(drawn)))
+        self.additive = error <= 1e-6
+        return error
+
+    def __call__(self, blocks: Sequence[str]) -> float:
+        key = tuple(blocks)
+        if key not in self.cache:
+            if self.additive:
+                terms = (d[n] for d, n in zip(self.deltas, key, strict=True))
+                self.cache[key] = self.base_ms + sum(terms)
+            else:
+                self.cache[key] = self.direct(key)
+        return self.cache[key]
+
+
+# -- the benchmark -------------------------------------------------------------------------
+
+
+class Bench:
+    """The runs of the benchmark: retrainings and searches, recorded in the results file."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.out = os.path.abspath(args.out)
+        os.makedirs(self.out, exist_ok=True)
+        self.results = Results(os.path.join(self.out, "results.json"))
+        self.log = os.path.join(self.out, "log.txt")
+        self.table = os.path.join(self.out, "latency_table.json")
+        self.train_config = os.path.abspath(args.train_config)
+        with open(args.search_config, encoding="utf-8") as f:
+            self.search_data = yaml.safe_load(f)
+        try:
+            search_cfg = load_config(SearchConfig, args.search_config)
+            train_cfg = load_config(TrainConfig, self.train_config)
+        except ConfigError as err:
+            sys.exit(f"nnabla-nas config: {err}")
+        if search_cfg.model.name != "mobilenet" or train_cfg.model.name != "mobilenet":
+            sys.exit("the benchmark samples MobileNetV2 blocks: give mobilenet configs")
+        self.search_epochs = args.search_epochs or search_cfg.epochs
+        self.train_epochs = args.train_epochs or train_cfg.epochs
+        self.search_options = dict(search_cfg.model.options)
+        self.train_options = dict(train_cfg.model.options)
+        self.context = nnabla_context(search_cfg)
+        self.space = get_space("mobilenet")
+        dataset = make_dataset(search_cfg.dataset)
+        self.in_channels, self.classes = dataset.sample_shape[0], dataset.classes
+        self.shape = (1, *dataset.sample_shape)
+        self.scope = latency_scope("mobilenet", self.search_options, self.shape)
+        self.estimator = LatencyEstimator(self.table, threads=latency_threads(), scope=self.scope)
+        self.search_configs = {n: self._search_config(n) for n in args.searchers}
+        for path in self.search_configs.values():  # every config error before any work
+            try:
+                cfg = load_config(SearchConfig, path, ["seed=1", "cost.target=1.0"])
+            except ConfigError as err:
+                sys.exit(f"{path}: {err}")
+            if dict(cfg.model.options) != self.search_options:
+                sys.exit(f"{path}: the model options differ from the search config's")
+        self.supernet: Any = None
+        self.choices: list[tuple[str, ...]] = []
+        self.latency = LatencyModel(self)
+
+    # -- configs and networks ------------------------------------------------------------
+    def _search_config(self, name: str) -> str:
+        """A config file of searcher `name`: the search config with the searcher's section
+        (and no other searcher's), the cost mode, the shared latency table."""
+        spec, data = SEARCHERS[name], copy.deepcopy(self.search_data)
+        own = data.get(spec.searcher) if data.get("searcher", "darts") == spec.searcher else None
+        for section in [*ONE_SHOT.names(), *STRATEGIES.names()]:
+            data.pop(section, None)
+        data["searcher"] = spec.searcher
+        data[spec.searcher] = {**(own or {}), **spec.settings}
+        data["cost"] = {**(data.get("cost") or {}), "mode": spec.cost_mode}
+        data["cost"]["latency_table"] = self.table
+        data["epochs"] = self.search_epochs
+        path = os.path.join(self.out, "configs", f"search_{name}.yaml")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", encoding="utf-8") as f:
+            yaml.safe_dump(data, f, sort_keys=False)
+        return path
+
+    def genotype(self, blocks: Sequence[str]) -> dict[str, Any]:
+        genotype: dict[str, Any] = {"settings": self.search_options["settings"]}
+        genotype["blocks"] = list(blocks)
+        if self.search_options.get("stages") is not None:
+            genotype["stages"] = [list(s) for s in self.search_options["stages"]]
+        return genotype
+
+    def train_net(self, blocks: Sequence[str]) -> Any:
+        return self.space.make_train_net(
+            self.in_channels, self.classes, self.genotype(blocks), seed=0,
+            options=self.train_options,
+        )  # fmt: skip
+
+    def sample(self, rng: np.random.Generator) -> tuple[str, ...]:
+        return tuple(str(c[int(rng.integers(len(c)))]) for c in self.choices)
+
+    def prepare_latency(self) -> None:
+        """Calibrates the shared table (unless it holds this scope's calibration), prices
+        every block's candidates, and saves the table."""
+        opts = self.search_options
+        with nn.context_scope(self.context):
+            self.supernet = self.space.make_search_net(
+                self.in_channels, self.classes, seed=0, options=opts
+            )
+            names = self.supernet.candidate_names
+            self.choices = block_choices(resolve_stages(opts["settings"], opts["stages"]), names)
+            if self.estimator.calibration is None:
+                started = time.perf_counter()
+                print(f"calibrating the latency table on {CALIBRATION_PATHS} supernet paths")
+                self.estimator.calibrate(self.supernet, self.shape, paths=CALIBRATION_PATHS)
+                print(f"  took {time.perf_counter() - started:.0f} s")
+            error = self.latency.fit(np.random.default_rng(self.args.sample_seed + 1000))
+        self.estimator.save()
+        how = "block sums" if self.latency.additive else "each architecture priced"
+        print(f"latency table: {self.table}")
+        print(f"predictor:     {self.estimator.predictor}")
+        print(f"prediction of a retrained network: {how} (largest check error {error:.2g} ms)")
+
+    # -- runs ------------------------------------------------------------------------------
+    def run_cli(self, argv: list[str], title: str) -> float:
+        """Runs an nnabla-nas command, its output appended to the log; returns seconds."""
+        with open(self.log, "a", encoding="utf-8") as log:
+            log.write(f"\n=== {datetime.now(timezone.utc):%Y-%m-%d %H:%M:%S} {title}\n")
+            log.write(f"=== nnabla-nas {' '.join(argv)}\n")
+            log.flush()
+            started = time.perf_counter()
+            with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+                status = cli(argv)
+            seconds = time.perf_counter() - started
+        if status == 130:
+            raise KeyboardInterrupt
+        if status != 0:
+            with open(self.log, encoding="utf-8") as f:
+                tail = "".join(f.readlines()[-15:])
+            sys.exit(f"{title} failed (status {status}); the end of {self.log}:\n{tail}")
+        return seconds
+
+    def measure(self, blocks: Sequence[str]) -> float:
+        net = self.train_net(blocks)
+        with nn.context_scope(self.context):
+            timed = self.estimator.measure_network(net, self.shape, runs=self.args.measure_runs)
+        return float(timed["median"])
+
+    def retrain(self, blocks: Sequence[str], seed: int) -> dict[str, Any]:
+        name = arch_id(blocks)
+        key = Results.key("train", name, None, seed, self.train_epochs)
+        done = self.results.get(key)
+        if done is not None:
+            return done
+        folder = os.path.join(self.out, "runs", "train", f"{name}_s{seed}_e{self.train_epochs}")
+        shutil.rmtree(folder, ignore_errors=True)  # an unrecorded run starts afresh
+        arch = os.path.join(self.out, "archs", f"{name}.json")
+        if not os.path.exists(arch):
+            self.space.write(arch, self.genotype(blocks))
+        argv = ["train", "-c", self.train_config, "-o", folder, "--arch", arch, "--no-progress",
+                f"seed={seed}", f"epochs={self.train_epochs}"]  # fmt: skip
+        seconds = self.run_cli(argv, f"retrain {name} seed {seed}")
+        accuracy, loss = read_result(folder)
+        record = {
+            "kind": "train", "arch": name, "blocks": list(blocks), "seed": seed,
+            "epochs": self.train_epochs, "test_accuracy": accuracy, "test_loss": loss,
+            "seconds": seconds, "predicted_ms": self.latency(blocks),
+            "measured_ms": self.measure(blocks), "folder": folder,
+            "finished": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }  # fmt: skip
+        self.results.put(key, record)
+        print(
+            f"  retrained {name} seed {seed}: {100 * accuracy:.2f}%, loss {loss:.4f}, "
+            f"{record['measured_ms']:.3f} ms measured, {seconds:.0f} s"
+        )
+        return record
+
+    def search(self, name: str, budget: float, seed: int) -> dict[str, Any]:
+        key = Results.key("search", name, budget, seed, self.search_epochs)
+        done = self.results.get(key)
+        if done is not None:
+            return done
+        tag = f"{name}_{budget:.4f}ms_s{seed}_e{self.search_epochs}"
+        folder = os.path.join(self.out, "runs", "search", tag)
+        shutil.rmtree(folder, ignore_errors=True)  # an unrecorded run starts afresh
+        argv = ["search", "-c", self.search_configs[name], "-o", folder, "--no-progress",
+                f"seed={seed}", f"epochs={self.search_epochs}",
+                f"cost.target={budget:.4f}"]  # fmt: skip
+        seconds = self.run_cli(argv, f"search {name} budget {budget:.4f} ms seed {seed}")
+        blocks = self.space.read(os.path.join(folder, "arch.json"))["blocks"]
+        cost_model = read_json(os.path.join(folder, "cost_model.json"), "cost model")
+        theirs, ours = cost_model.get("calibration") or {}, self.estimator.calibration or {}
+        shared = cost_model.get("scope") == self.scope and theirs.get("fitted") == ours.get(
+            "fitted"
+        )
+        if not shared:
+            print(f"  warning: {tag} did not price with the shared calibration: {cost_model}")
+        record = {
+            "kind": "search", "searcher": name, "budget": round(budget, 4), "seed": seed,
+            "epochs": self.search_epochs, "arch": arch_id(blocks), "blocks": list(blocks),
+            "seconds": seconds, "shared_calibration": shared, "folder": folder,
+            "finished": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }  # fmt: skip
+        self.results.put(key, record)
+        print(
+            f"  {name} at {budget:.3f} ms, seed {seed}: {arch_id(blocks)} "
+            f"({self.latency(blocks):.3f} ms predicted), {seconds:.0f} s"
+        )
+        return record
+
+
+def read_result(folder: str) -> tuple[float, float]:
+    """Test accuracy (fraction) and loss of a retraining: result.json, else the last
+    ``test/loss`` of metrics.csv."""
+    result = read_json(os.path.join(folder, "result.json"), "result")
+    loss = result.get("test_loss")
+    if loss is None:
+        with open(os.path.join(folder, "metrics.csv"), encoding="utf-8") as f:
+            rows = [r for r in csv.DictReader(f) if r.get("test/loss")]
+        loss = float(rows[-1]["test/loss"])
+    return float(result["test_accuracy"]), float(loss)
+
+
+# -- printing ------------------------------------------------------------------------------
+
+
+def cpu_model() -> str:
+    with contextlib.suppress(OSError), open("/proc/cpuinfo", encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def print_header(bench: Bench) -> None:
+    a, u = bench.args, platform.uname()
+    load = " ".join(f"{v:.2f}" for v in os.getloadavg())
+    print(f"machine:   {u.system} {u.release} {u.machine}, {os.cpu_count()} CPUs, {cpu_model()}")
+    print(f"python {platform.python_version()}, nnabla {nn.__version__}, context {bench.context}")
+    print(f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '')!r}, load {load}")
+    print(f"search:    {os.path.relpath(a.search_config)}, epochs {bench.search_epochs}")
+    print(f"retrain:   {os.path.relpath(a.train_config)}, epochs {bench.train_epochs}")
+    budgets = (
+        f"{', '.join(f'{b:g}' for b in a.budgets)} ms"
+        if a.budgets
+        else f"percentiles {', '.join(f'{q:g}' for q in a.quantiles)}"
+    )
+    print(
+        f"settings:  searchers {', '.join(a.searchers)}; seeds {a.seeds}; budgets {budgets} of "
+        f"{a.samples} random architectures (seed {a.sample_seed}); {a.random} random per "
+        f"budget; {a.noise_seeds} noise seed(s)"
+    )
+    print(f"output:    {bench.out}{' (--quick)' if a.quick else ''}\n")
+
+
+def spread(values: Sequence[float], scale: float, spec: str) -> str:
+    v = [scale * x for x in values]
+    return f"{fmt(std(v), spec, 7)} {min(v):>8{spec}}-{max(v):<8{spec}}"
+
+
+def noise_table(records: list[dict[str, Any]]) -> tuple[float, float]:
+    """Prints the noise floor; returns the std of the accuracy (points) and of the loss
+    (nan with one seed)."""
+    acc = [r["test_accuracy"] for r in records]
+    loss = [r["test_loss"] for r in records]
+    print(f"noise floor: {records[0]['arch']} retrained with seeds {[r['seed'] for r in records]}")
+    print(f"  test accuracy %: {' '.join(f'{100 * a:.2f}' for a in acc)}")
+    print(f"  test loss:       {' '.join(f'{x:.4f}' for x in loss)}")
+    print(f"  {'':<14}{'std':>7} {'min-max':^17}".rstrip())
+    print(f"  {'accuracy %':<14}{spread(acc, 100, '.2f')}".rstrip())
+    print(f"  {'loss':<14}{spread(loss, 1, '.4f')}".rstrip() + "\n")
+    return std([100 * a for a in acc]), std(loss)
+
+
+def pool_table(
+    budgets: list[float], pools: dict[float, list[dict[str, Any]]], noise: tuple[float, float]
+) -> None:
+    print("random pools: test accuracy (%) and loss of the retrained random architectures")
+    print(
+        f"{'budget ms':>9} {'n':>3} {'acc std':>7} {'acc min-max':^17} {'loss std':>8} "
+        f"{'loss min-max':^17} {'meas. ms':^13} {'s/run':>5}  spread > noise?"
+    )
+    for budget in budgets:
+        rs = pools[budget]
+        acc, loss = [100 * r["test_accuracy"] for r in rs], [r["test_loss"] for r in rs]
+        ms = [r["measured_ms"] for r in rs]
+        seconds = np.mean([r["seconds"] for r in rs])
+        verdicts = []
+        for what, s, floor in (("acc", std(acc), noise[0]), ("loss", std(loss), noise[1])):
+            if math.isnan(floor) or math.isnan(s):
+                verdicts.append(f"{what} n/a")
+            else:
+                verdicts.append(f"{what} {'yes' if s > floor else 'no'} (x{s / floor:.1f})")
+        print(
+            f"{budget:>9.3f} {len(rs):>3} {fmt(std(acc), '.2f', 7)} {min(acc):>8.2f}-"
+            f"{max(acc):<8.2f} {fmt(std(loss), '.4f', 8)} {min(loss):>8.4f}-{max(loss):<8.4f} "
+            f"{min(ms):>6.3f}-{max(ms):<6.3f} {seconds:>5.0f}  {', '.join(verdicts)}"
+        )
+    print("  n/a: a spread needs at least 2 runs; x: the pool's std over the noise floor's\n")
+
+
+@dataclass
+class Cell:
+    """One searcher at one budget: its runs and their comparison with the pool."""
+
+    searcher: str
+    budget: float
+    found: list[dict[str, Any]]  # the retrainings of the architectures found, per seed
+    searches: list[dict[str, Any]]
+    pool: list[dict[str, Any]]
+
+    def accuracy(self) -> float:
+        return float(np.mean([100 * r["test_accuracy"] for r in self.found]))
+
+    def loss(self) -> float:
+        return float(np.mean([r["test_loss"] for r in self.found]))
+
+    def percentiles(self) -> tuple[float, float]:
+        acc = [r["test_accuracy"] for r in self.pool]
+        loss = [r["test_loss"] for r in self.pool]
+        by_acc = [percentile(r["test_accuracy"], acc, higher_is_better=True) for r in self.found]
+        by_loss = [percentile(r["test_loss"], loss, higher_is_better=False) for r in self.found]
+        return float(np.mean(by_acc)), float(np.mean(by_loss))
+
+    def hypervolumes(self, latency: str) -> tuple[float, float]:
+        """(searcher's, pool's) hypervolume of (accuracy %, `latency` ms) points with the
+        reference (lowest accuracy of both, the budget)."""
+        mine = [[100 * r["test_accuracy"], r[latency]] for r in self.found]
+        pool = np.array([[100 * r["test_accuracy"], r[latency]] for r in self.pool])
+        reference = [min(p[0] for p in [*mine, *pool]), self.budget]
+        front = pool[pareto_front(pool, MAXIMIZE)]
+        return (
+            hypervolume_2d(mine, reference, MAXIMIZE),
+            hypervolume_2d(front, reference, MAXIMIZE),
+        )
+
+    def equal_compute(self) -> tuple[float, int, float]:
+        """(mean search seconds, k, expected best accuracy % of k random architectures)."""
+        seconds = float(np.mean([s["seconds"] for s in self.searches]))
+        retrain = float(np.mean([r["seconds"] for r in self.pool]))
+        k = max(1, math.floor(seconds / retrain))
+        best = expected_best([100 * r["test_accuracy"] for r in self.pool], k)
+        return seconds, k, best
+
+
+def ratio(a: float, b: float) -> str:
+    return f"{a / b:>7.2f}" if b > 0 else f"{'n/a':>7}"
+
+
+def searcher_tables(cells: list[Cell]) -> None:
+    print("found architectures (means over seeds; pct: the share of the random pool beaten)")
+    print(
+        f"{'searcher':<10} {'budget':>7} {'n':>2} {'acc %':>6} {'loss':>7} {'pct acc':>7} "
+        f"{'pct loss':>8} {'pred ms':>7} {'meas ms':>7} {'met':>5}  architectures"
+    )
+    for c in cells:
+        p_acc, p_loss = c.percentiles()
+        pred = np.mean([r["predicted_ms"] for r in c.found])
+        meas = [r["measured_ms"] for r in c.found]
+        met = f"{sum(m <= c.budget for m in meas)}/{len(meas)}"
+        archs = ", ".join(sorted({r["arch"] for r in c.found}))
+        print(
+            f"{c.searcher:<10} {c.budget:>7.3f} {len(c.found):>2} {c.accuracy():>6.2f} "
+            f"{c.loss():>7.4f} {p_acc:>7.1f} {p_loss:>8.1f} {pred:>7.3f} {np.mean(meas):>7.3f} "
+            f"{met:>5}  {archs}"
+        )
+    print("  met: seeds whose architecture's measured latency is within the budget\n")
+    print("fronts and equal compute (HV: hypervolume of (accuracy, latency) against the pool's)")
+    print(
+        f"{'searcher':<10} {'budget':>7} {'HV meas':>7} {'HV pool':>7} {'ratio':>7} "
+        f"{'r. pred':>7} {'search s':>8} {'k':>3} {'best k %':>8} {'found %':>7} {'diff':>6}"
+    )
+    for c in cells:
+        hv, hv_pool = c.hypervolumes("measured_ms")
+        hv_pred, hv_pred_pool = c.hypervolumes("predicted_ms")
+        seconds, k, best = c.equal_compute()
+        k_text = f"{k}" if k <= len(c.pool) else f"{len(c.pool)}*"
+        print(
+            f"{c.searcher:<10} {c.budget:>7.3f} {hv:>7.2f} {hv_pool:>7.2f} {ratio(hv, hv_pool)} "
+            f"{ratio(hv_pred, hv_pred_pool)} {seconds:>8.0f} {k_text:>3} {best:>8.2f} "
+            f"{c.accuracy():>7.2f} {c.accuracy() - best:>+6.2f}"
+        )
+    print(
+        "  HV in accuracy points x ms, reference (lowest accuracy of both, the budget), "
+        "measured latency;\n  r. pred: the ratio with predicted latency; k = floor(search s /"
+        " mean random retraining s), * capped at the pool;\n  best k %: the mean over all "
+        "k-subsets of the pool of the best test accuracy; diff: found minus best k\n"
+    )
+
+
+def summary(cells: list[Cell]) -> None:
+    print("summary per searcher (over budgets)")
+    print(
+        f"{'searcher':<10} {'budgets':>7} {'mean pct acc':>12} {'> 75th?':>7} "
+        f"{'HV >= pool':>10} {'>= best of k':>12}"
+    )
+    for name in dict.fromkeys(c.searcher for c in cells):
+        mine = [c for c in cells if c.searcher == name]
+        pct = float(np.mean([c.percentiles()[0] for c in mine]))
+        hv = sum(a >= b for a, b in (c.hypervolumes("measured_ms") for c in mine))
+        equal = sum(c.accuracy() >= c.equal_compute()[2] for c in mine)
+        print(
+            f"{name:<10} {len(mine):>7} {pct:>12.1f} {'yes' if pct > 75 else 'no':>7} "
+            f"{f'{hv}/{len(mine)}':>10} {f'{equal}/{len(mine)}':>12}"
+        )
+
+
+# -- the benchmark's steps -----------------------------------------------------------------
+
+
+def budgets_of(bench: Bench, samples: list[tuple[str, ...]]) -> list[float]:
+    latencies = np.array([bench.latency(s) for s in samples])
+    distinct = {s: bench.latency(s) for s in samples}
+    print(
+        f"{len(samples)} random architectures ({len(distinct)} distinct), predicted "
+        f"{latencies.min():.3f}-{latencies.max():.3f} ms, median {np.median(latencies):.3f} ms"
+    )
+    if bench.args.budgets:
+        budgets = [round(b, 4) for b in bench.args.budgets]
+        names = ["given"] * len(budgets)
+    else:
+        budgets = [round(float(np.percentile(latencies, q)), 4) for q in bench.args.quantiles]
+        names = [f"{q:g}th pct" for q in bench.args.quantiles]
+    print(f"{'budget':>10} {'ms':>8} {'feasible':>9}")
+    for name, budget in zip(names, budgets, strict=True):
+        feasible = sum(v <= budget for v in distinct.values())
+        print(f"{name:>10} {budget:>8.3f} {feasible:>9}")
+    print("  feasible: distinct sampled architectures predicted within the budget\n")
+    return budgets
+
+
+def pool_archs(
+    bench: Bench, samples: list[tuple[str, ...]], budget: float
+) -> list[tuple[str, ...]]:
+    """The first `--random` distinct sampled architectures predicted within `budget`."""
+    chosen: list[tuple[str, ...]] = []
+    for blocks in samples:
+        if bench.latency(blocks) <= budget and blocks not in chosen:
+            chosen.append(blocks)
+            if len(chosen) == bench.args.random:
+                break
+    if len(chosen) < bench.args.random:
+        print(f"  only {len(chosen)} sampled architectures fit within {budget:.3f} ms")
+    return chosen
+
+
+def run(args: argparse.Namespace) -> None:
+    started = time.perf_counter()
+    bench = Bench(args)
+    print_header(bench)
+    if 0 in args.seeds:
+        print("note: seed 0 was used to develop the demo; its results are not fresh\n")
+    bench.prepare_latency()
+    rng = np.random.default_rng(args.sample_seed)
+    samples = [bench.sample(rng) for _ in range(args.samples)]
+    budgets = budgets_of(bench, samples)
+    if not budgets:
+        return
+    chosen = {b: pool_archs(bench, samples, b) for b in budgets}
+    if not all(chosen.values()):
+        sys.exit("a budget admits no sampled architecture; give larger --budgets")
+
+    middle = budgets[len(budgets) // 2]
+    seeds = list(range(1, args.noise_seeds + 1))
+    noise = noise_table([bench.retrain(chosen[middle][0], s) for s in seeds])
+
+    pools: dict[float, list[dict[str, Any]]] = {}
+    for budget in budgets:
+        print(f"random pool at {budget:.3f} ms")
+        pools[budget] = [
+            bench.retrain(blocks, args.seeds[i % len(args.seeds)])
+            for i, blocks in enumerate(chosen[budget])
+        ]
+    print()
+    pool_table(budgets, pools, noise)
+
+    runs: dict[tuple[str, float], tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {}
+    for seed in args.seeds:  # every cell gets its first seed before any gets a second
+        for budget in budgets:
+            for name in args.searchers:
+                searched = bench.search(name, budget, seed)
+                trained = bench.retrain(searched["blocks"], seed)
+                searches, found = runs.setdefault((name, budget), ([], []))
+                searches.append(searched)
+                found.append(trained)
+    print()
+    cells = [
+        Cell(name, budget, runs[name, budget][1], runs[name, budget][0], pools[budget])
+        for name in args.searchers
+        for budget in budgets
+    ]
+    searcher_tables(cells)
+    summary(cells)
+    print(f"\ntook {time.perf_counter() - started:.0f} s; results in {bench.results.path}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        run(args)
+    except KeyboardInterrupt:
+        print("\ninterrupted: finished runs are recorded; run again to continue", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
