@@ -248,7 +248,7 @@ def plot_probabilities(
 
 # -- the decision -----------------------------------------------------------------------
 
-_OUTLINE = "#d62728"
+_OUTLINE = "#111111"  # dark: no space colours a candidate so (PALETTE, COLORS)
 
 
 @dataclass(frozen=True)
