@@ -39,6 +39,7 @@ from scipy.stats import kendalltau
 from nnabla_nas.contrib.estimator import LatencyEstimator
 from nnabla_nas.contrib.estimator.base import build
 from nnabla_nas.contrib.estimator.calibration import LinearCalibration
+from nnabla_nas.contrib.estimator.latency import cpu_model
 from nnabla_nas.contrib.mobilenet import SearchNet, TrainNet
 from nnabla_nas.contrib.mobilenet.arch import block_choices, resolve_stages
 from nnabla_nas.contrib.mobilenet.modules import CANDIDATE_NAMES
@@ -98,7 +99,7 @@ def load_average() -> str:
 def print_machine(args: argparse.Namespace) -> None:
     u = platform.uname()
     print(f"machine:   {u.system} {u.release} {u.machine}, {os.cpu_count()} CPUs")
-    print(f"processor: {cpu_model() or platform.processor() or 'unknown'}")
+    print(f"processor: {cpu_model()}")
     print(f"python {platform.python_version()}, nnabla {nn.__version__}")
     print(f"context:   {nn.get_current_context()}")
     print(f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', '')!r}, load {load_average()}")
@@ -112,17 +113,6 @@ def print_machine(args: argparse.Namespace) -> None:
         f"timed runs), median of all; table: {args.warmup} warm-up + {args.table_repeats} "
         f"runs per layer, 20% trimmed mean; seed {args.seed}"
     )
-
-
-def cpu_model() -> str | None:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        return None
-    return None
 
 
 def sample_genotypes(settings: str, count: int, rng: np.random.Generator) -> list[dict[str, Any]]:

@@ -71,6 +71,7 @@ from nnabla_nas.app.build import latency_scope, latency_threads, make_dataset, n
 from nnabla_nas.app.config import ConfigError, SearchConfig, TrainConfig, load_config
 from nnabla_nas.cli import main as cli
 from nnabla_nas.contrib.estimator import LatencyEstimator
+from nnabla_nas.contrib.estimator.latency import cpu_model
 from nnabla_nas.contrib.mobilenet.arch import block_choices, resolve_stages
 from nnabla_nas.contrib.registry import get_space
 from nnabla_nas.runner.multitrial import STRATEGIES
@@ -512,14 +513,6 @@ def read_result(folder: str) -> tuple[float, float]:
 
 
 # -- printing ------------------------------------------------------------------------------
-
-
-def cpu_model() -> str:
-    with contextlib.suppress(OSError), open("/proc/cpuinfo", encoding="utf-8") as f:
-        for line in f:
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
 
 
 def print_header(bench: Bench) -> None:

@@ -23,8 +23,8 @@ import time
 
 import yaml
 
+from nnabla_nas.app.search import search_latency
 from nnabla_nas.cli import main
-from nnabla_nas.contrib.estimator import LatencyEstimator
 from nnabla_nas.contrib.registry import get_space
 from nnabla_nas.visualize.plots import decision_rows, read_probabilities
 
@@ -57,16 +57,12 @@ def separation(search_dir: str) -> float:
 def latency(search_dir: str, train_dir: str, side: int) -> tuple[float, float]:
     """(predicted, measured) ms of one input of the retrained network: predicted by the
     search's calibrated latency model, measured end to end (median of 300 runs)."""
-    with open(os.path.join(search_dir, "cost_model.json"), encoding="utf-8") as f:
-        model = json.load(f)
     with open(os.path.join(train_dir, "config.yaml"), encoding="utf-8") as f:
         options = {k: v for k, v in yaml.safe_load(f)["model"].items() if k != "name"}
     space = get_space("mobilenet")
     arch = space.read(os.path.join(train_dir, "arch.json"))
     net = space.make_train_net(1, 10, arch, seed=0, options=options)
-    estimator = LatencyEstimator(
-        model["table"], scope=model["scope"], threads=os.environ.get("OMP_NUM_THREADS", "")
-    )
+    estimator = search_latency(search_dir)
     shape = (1, 1, side, side)
     with net.modes(training=False):
         predicted = estimator.cost(net, shape)

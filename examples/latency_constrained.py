@@ -9,20 +9,18 @@ Run: python examples/latency_constrained.py   (about 3 minutes on a 2-core CPU)
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sys
 
+from nnabla_nas.app.search import search_latency
 from nnabla_nas.cli import main
-from nnabla_nas.contrib.estimator import LatencyEstimator
 from nnabla_nas.contrib.registry import get_space
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CONFIG = os.path.join(HERE, "pnas_mobilenet_digits.yaml")
 RUN = os.path.join("runs", "latency-constrained")
 SHAPE = (1, 1, 8, 8)  # one input: the cost the reward saw
-THREADS = os.environ.get("OMP_NUM_THREADS", "")  # the setting the search's table is keyed by
 
 
 def search(name: str, *overrides: str) -> str:
@@ -38,9 +36,7 @@ def latency(run: str) -> tuple[float, float]:
     space = get_space("mobilenet")
     arch = space.read(os.path.join(run, "arch.json"))
     net = space.make_train_net(1, 10, arch, seed=0, options={"width_mult": 0.35})
-    with open(os.path.join(run, "cost_model.json"), encoding="utf-8") as f:
-        model = json.load(f)
-    estimator = LatencyEstimator(model["table"], threads=THREADS, scope=model["scope"])
+    estimator = search_latency(run)
     with net.modes(training=False):
         predicted = estimator.cost(net, SHAPE)
         measured = estimator.measure_network(net, (1, 1, 8, 8), runs=50)["median"]

@@ -10,6 +10,7 @@ import onnxruntime
 import pytest
 import yaml
 
+from nnabla_nas.app.search import search_latency
 from nnabla_nas.cli import main
 
 BASE = {
@@ -127,6 +128,7 @@ def test_a_latency_cost_is_calibrated_before_the_search_and_the_calibration_reus
     with open(os.path.join(first, "cost_model.json")) as f:
         model = json.load(f)
     assert model["predictor"].startswith("calibrated") and model["calibration"] == record
+    assert search_latency(first).predictor == model["predictor"]
     assert main(["report", first]) == 0
     with open(os.path.join(first, "report.html")) as f:
         assert "cost is predicted by the calibrated: " in f.read()

@@ -25,7 +25,7 @@ from ..runner.callbacks import (
 from ..runner.loop import Loop
 from ..runner.searcher import SEARCHERS, Cost, Searcher, SearchParts
 from ..utils.checkpoint import Checkpointer
-from ..utils.io import write_json
+from ..utils.io import read_json, write_json
 from .build import (
     FINGERPRINT,
     Data,
@@ -33,6 +33,7 @@ from .build import (
     cost_estimators,
     fingerprint,
     latency_scope,
+    latency_threads,
     make_cost,
     make_data,
     make_optimizer,
@@ -104,6 +105,13 @@ def _write_cost_model(run: RunFolder, estimator: LatencyEstimator) -> None:
             "table": estimator.table_path,
         },
     )
+
+
+def search_latency(run_dir: str) -> LatencyEstimator:
+    """The latency model a search's cost was (its ``cost_model.json``): its table, with the
+    calibration of its scope, in this machine's thread setting."""
+    model = read_json(RunFolder(run_dir).file("cost_model"), "cost model")
+    return LatencyEstimator(model["table"], threads=latency_threads(), scope=model["scope"])
 
 
 def search_manifest(cfg: SearchConfig) -> Manifest:

@@ -50,6 +50,7 @@ __all__ = [
     "SETTING_KEYS",
     "TABLE_FORMAT",
     "LatencyEstimator",
+    "cpu_model",
     "measurement_setting",
     "trimmed_mean",
 ]
@@ -73,7 +74,8 @@ def trimmed_mean(values: Sequence[float], trim: float) -> float:
     return sum(kept) / len(kept)
 
 
-def _cpu_model() -> str:
+def cpu_model() -> str:
+    """The processor's model name (``/proc/cpuinfo``), else `platform.processor`."""
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
             for line in f:
@@ -99,7 +101,7 @@ def measurement_setting(threads: str = "") -> dict[str, str]:
     """What a latency depends on beyond the layer: the device (processor and machine
     type, with its CPU count), the nnabla context, the thread setting, and the nnabla
     and nnabla_nas versions."""
-    device = f"{_cpu_model()} ({platform.machine()}, {os.cpu_count()} CPUs)"
+    device = f"{cpu_model()} ({platform.machine()}, {os.cpu_count()} CPUs)"
     return {
         "device": device,
         "context": _context_name(),
