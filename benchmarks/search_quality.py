@@ -53,14 +53,19 @@ import copy
 import csv
 import json
 import math
+import multiprocessing
 import os
 import platform
+import resource
 import shutil
 import sys
 import time
+from collections import deque
 from collections.abc import Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from itertools import zip_longest
 from typing import Any
 
 import nnabla as nn
@@ -163,7 +168,20 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--budgets", type=_numbers(float), help="budgets in ms (instead of quantiles)")
     p.add_argument("--samples", type=int, default=2000, help="random architectures sampled")
     p.add_argument("--sample-seed", type=int, default=1, help="seed of the random sampling")
-    p.add_argument("--measure-runs", type=int, default=200, help="end-to-end timed runs")
+    p.add_argument(
+        "--measure-rounds", type=int, default=8, help="rounds of the end-to-end measurement"
+    )
+    p.add_argument("--measure-runs", type=int, default=10, help="timed forwards per round")
+    p.add_argument(
+        "--jobs", type=int, default=1,
+        help="runs at a time, each in a worker process (nnabla's CPU kernels use one core: "
+        "up to the number of cores); the end-to-end latencies are measured after all runs, "
+        "with no worker left",
+    )  # fmt: skip
+    p.add_argument(
+        "--report", action="store_true",
+        help="run nothing: print the tables of what is recorded (incomplete cells marked)",
+    )  # fmt: skip
     p.add_argument(
         "--quick",
         action="store_true",
@@ -177,7 +195,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
             setattr(args, key, value)
     problems = [
         f"--{k.replace('_', '-')} must be at least 1"
-        for k in ("random", "noise_seeds", "samples", "measure_runs")
+        for k in ("random", "noise_seeds", "samples", "measure_rounds", "measure_runs", "jobs")
         if getattr(args, k) < 1
     ]
     problems += [
@@ -232,11 +250,13 @@ class Results:
     def __init__(self, path: str) -> None:
         self.path = path
         self.runs: dict[str, dict[str, Any]] = {}
+        self.measured: dict[str, Any] = {}  # the last end-to-end measurement of all
         if os.path.exists(path):
             data = read_json(path, "results")
             if not isinstance(data, dict) or data.get("format") != FORMAT:
                 sys.exit(f"{path}: not a {FORMAT} results file; use another --out")
             self.runs = dict(data.get("runs", {}))
+            self.measured = dict(data.get("measured", {}))
 
     @staticmethod
     def key(kind: str, what: str, budget: float | None, seed: int, epochs: int) -> str:
@@ -247,7 +267,14 @@ class Results:
 
     def put(self, key: str, record: dict[str, Any]) -> None:
         self.runs[key] = record
-        write_json(self.path, {"format": FORMAT, "runs": self.runs})
+        self._write()
+
+    def put_measured(self, measured: dict[str, Any]) -> None:
+        self.measured = measured
+        self._write()
+
+    def _write(self) -> None:
+        write_json(self.path, {"format": FORMAT, "runs": self.runs, "measured": self.measured})
 
 
 # -- the latency model ---------------------------------------------------------------------
@@ -412,92 +439,189 @@ class Bench:
         print(f"predictor:     {self.estimator.predictor}")
         print(f"prediction of a retrained network: {how} (largest check error {error:.2g} ms)")
 
-    # -- runs ------------------------------------------------------------------------------
-    def run_cli(self, argv: list[str], title: str) -> float:
-        """Runs an nnabla-nas command, its output appended to the log; returns seconds."""
-        with open(self.log, "a", encoding="utf-8") as log:
-            log.write(f"\n=== {datetime.now(timezone.utc):%Y-%m-%d %H:%M:%S} {title}\n")
-            log.write(f"=== nnabla-nas {' '.join(argv)}\n")
-            log.flush()
-            started = time.perf_counter()
-            with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
-                status = cli(argv)
-            seconds = time.perf_counter() - started
-        if status == 130:
-            raise KeyboardInterrupt
-        if status != 0:
-            with open(self.log, encoding="utf-8") as f:
-                tail = "".join(f.readlines()[-15:])
-            sys.exit(f"{title} failed (status {status}); the end of {self.log}:\n{tail}")
-        return seconds
-
-    def measure(self, blocks: Sequence[str]) -> float:
-        net = self.train_net(blocks)
+    def measure_all(self, archs: dict[str, Sequence[str]]) -> dict[str, float]:
+        """The end-to-end latency (ms, one input) of every retrained network in `archs`
+        (id: blocks), measured side by side (`LatencyEstimator.measure_networks`: the
+        median of all the timed forwards of each, the networks interleaved in rounds) and
+        recorded with the time and the load."""
+        names = list(archs)
+        nets = [self.train_net(archs[n]) for n in names]
+        rounds, runs = self.args.measure_rounds, self.args.measure_runs
+        print(f"measuring {len(nets)} retrained architectures end to end ({rounds} rounds x "
+              f"{runs} runs, interleaved)")  # fmt: skip
+        load = os.getloadavg()[0]
         with nn.context_scope(self.context):
-            timed = self.estimator.measure_network(net, self.shape, runs=self.args.measure_runs)
-        return float(timed["median"])
+            timed = self.estimator.measure_networks(
+                nets, self.shape, rounds=rounds, runs=runs, seed=self.args.sample_seed
+            )
+        ms = dict(zip(names, timed["median"], strict=True))
+        predicted = np.array([self.latency(archs[n]) for n in names])
+        ratio = float(np.median(np.array(timed["median"]) / predicted))
+        tau = timed["noise_tau"]
+        print(
+            f"  load {load:.2f}; odd against even rounds: tau {fmt(tau, '.3f', 0)}; measured / "
+            f"predicted: median {ratio:.3f}\n"
+        )
+        self.results.put_measured({
+            "when": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "load": load,
+            "rounds": rounds, "runs": runs, "noise_tau": tau, "measured_over_predicted": ratio,
+            "ms": ms,
+        })  # fmt: skip
+        return ms
 
-    def retrain(self, blocks: Sequence[str], seed: int) -> dict[str, Any]:
+    # -- runs ------------------------------------------------------------------------------
+    def retrain_job(self, blocks: Sequence[str], seed: int) -> Job | None:
+        """The retraining of `blocks` with `seed` (None when it is recorded)."""
         name = arch_id(blocks)
         key = Results.key("train", name, None, seed, self.train_epochs)
-        done = self.results.get(key)
-        if done is not None:
-            return done
-        folder = os.path.join(self.out, "runs", "train", f"{name}_s{seed}_e{self.train_epochs}")
-        shutil.rmtree(folder, ignore_errors=True)  # an unrecorded run starts afresh
+        if self.results.get(key) is not None:
+            return None
+        tag = f"{name}_s{seed}_e{self.train_epochs}"
+        folder = os.path.join(self.out, "runs", "train", tag)
         arch = os.path.join(self.out, "archs", f"{name}.json")
         if not os.path.exists(arch):
             self.space.write(arch, self.genotype(blocks))
         argv = ["train", "-c", self.train_config, "-o", folder, "--arch", arch, "--no-progress",
                 f"seed={seed}", f"epochs={self.train_epochs}"]  # fmt: skip
-        seconds = self.run_cli(argv, f"retrain {name} seed {seed}")
-        accuracy, loss = read_result(folder)
-        record = {
-            "kind": "train", "arch": name, "blocks": list(blocks), "seed": seed,
-            "epochs": self.train_epochs, "test_accuracy": accuracy, "test_loss": loss,
-            "seconds": seconds, "predicted_ms": self.latency(blocks),
-            "measured_ms": self.measure(blocks), "folder": folder,
-            "finished": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        }  # fmt: skip
-        self.results.put(key, record)
-        print(
-            f"  retrained {name} seed {seed}: {100 * accuracy:.2f}%, loss {loss:.4f}, "
-            f"{record['measured_ms']:.3f} ms measured, {seconds:.0f} s"
+        return Job(
+            key, f"retrain {name} seed {seed}", argv, folder, self._log(f"train_{tag}"), seed
         )
-        return record
 
-    def search(self, name: str, budget: float, seed: int) -> dict[str, Any]:
+    def search_job(self, name: str, budget: float, seed: int) -> Job | None:
+        """The search of searcher `name` at `budget` with `seed` (None when recorded)."""
         key = Results.key("search", name, budget, seed, self.search_epochs)
-        done = self.results.get(key)
-        if done is not None:
-            return done
+        if self.results.get(key) is not None:
+            return None
         tag = f"{name}_{budget:.4f}ms_s{seed}_e{self.search_epochs}"
         folder = os.path.join(self.out, "runs", "search", tag)
-        shutil.rmtree(folder, ignore_errors=True)  # an unrecorded run starts afresh
         argv = ["search", "-c", self.search_configs[name], "-o", folder, "--no-progress",
                 f"seed={seed}", f"epochs={self.search_epochs}",
                 f"cost.target={budget:.4f}"]  # fmt: skip
-        seconds = self.run_cli(argv, f"search {name} budget {budget:.4f} ms seed {seed}")
-        blocks = self.space.read(os.path.join(folder, "arch.json"))["blocks"]
-        cost_model = read_json(os.path.join(folder, "cost_model.json"), "cost model")
-        theirs, ours = cost_model.get("calibration") or {}, self.estimator.calibration or {}
-        shared = cost_model.get("scope") == self.scope and theirs.get("fitted") == ours.get(
-            "fitted"
-        )
-        if not shared:
-            print(f"  warning: {tag} did not price with the shared calibration: {cost_model}")
-        record = {
-            "kind": "search", "searcher": name, "budget": round(budget, 4), "seed": seed,
-            "epochs": self.search_epochs, "arch": arch_id(blocks), "blocks": list(blocks),
-            "seconds": seconds, "shared_calibration": shared, "folder": folder,
-            "finished": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        }  # fmt: skip
-        self.results.put(key, record)
-        print(
-            f"  {name} at {budget:.3f} ms, seed {seed}: {arch_id(blocks)} "
-            f"({self.latency(blocks):.3f} ms predicted), {seconds:.0f} s"
-        )
+        title = f"search {name} budget {budget:.4f} ms seed {seed}"
+        return Job(key, title, argv, folder, self._log(f"search_{tag}"), seed, (name, budget))
+
+    def _log(self, tag: str) -> str:
+        os.makedirs(os.path.join(self.out, "logs"), exist_ok=True)
+        return os.path.join(self.out, "logs", f"{tag}.txt")
+
+    def finish(self, job: Job, ran: Ran) -> dict[str, Any]:
+        """Records a finished job; returns its record."""
+        if ran.status == 130:
+            raise KeyboardInterrupt
+        if ran.status != 0:
+            with open(job.log, encoding="utf-8") as f:
+                tail = "".join(f.readlines()[-15:])
+            sys.exit(f"{job.title} failed (status {ran.status}); the end of {job.log}:\n{tail}")
+        finished = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        times = {"seconds": ran.seconds, "cpu_seconds": ran.cpu_seconds}
+        if job.search is None:
+            blocks = self.space.read(os.path.join(job.folder, "arch.json"))["blocks"]
+            accuracy, loss = read_result(job.folder)
+            record = {
+                "kind": "train", "arch": arch_id(blocks), "blocks": list(blocks), "seed": job.seed,
+                "epochs": self.train_epochs, "test_accuracy": accuracy, "test_loss": loss,
+                **times, "predicted_ms": self.latency(blocks), "folder": job.folder,
+                "finished": finished,
+            }  # fmt: skip
+            print(
+                f"  retrained {record['arch']} seed {job.seed}: {100 * accuracy:.2f}%, loss "
+                f"{loss:.4f}, {ran.seconds:.0f} s"
+            )
+        else:
+            name, budget = job.search
+            blocks = self.space.read(os.path.join(job.folder, "arch.json"))["blocks"]
+            cost_model = read_json(os.path.join(job.folder, "cost_model.json"), "cost model")
+            theirs, ours = cost_model.get("calibration") or {}, self.estimator.calibration or {}
+            shared = cost_model.get("scope") == self.scope and theirs.get("fitted") == ours.get(
+                "fitted"
+            )
+            if not shared:
+                print(f"  warning: {job.title} did not price with the shared calibration")
+            record = {
+                "kind": "search", "searcher": name, "budget": round(budget, 4), "seed": job.seed,
+                "epochs": self.search_epochs, "arch": arch_id(blocks), "blocks": list(blocks),
+                **times, "shared_calibration": shared, "folder": job.folder,
+                "finished": finished,
+            }  # fmt: skip
+            print(
+                f"  {name} at {budget:.3f} ms, seed {job.seed}: {arch_id(blocks)} "
+                f"({self.latency(blocks):.3f} ms predicted), {ran.seconds:.0f} s"
+            )
+        self.results.put(job.key, record)
         return record
+
+    def execute(self, jobs: Sequence[Job | None]) -> None:
+        """Runs `jobs` (None: recorded already), `--jobs` at a time in worker processes (in
+        this process with one), each search followed by the retraining of what it found
+        with its seed; every finished job recorded at once."""
+        pending = deque(j for j in jobs if j is not None)
+        if not pending:
+            return
+        print(f"{len(pending)} runs to do, {self.args.jobs} at a time")
+
+        def follow(job: Job, record: dict[str, Any]) -> None:
+            if job.search is not None:
+                then = self.retrain_job(record["blocks"], job.seed)
+                if then is not None and all(then.key != j.key for j in pending):
+                    pending.appendleft(then)  # the found architecture's cell completes first
+
+        if self.args.jobs == 1:
+            while pending:
+                job = pending.popleft()
+                shutil.rmtree(job.folder, ignore_errors=True)  # unrecorded: started afresh
+                follow(job, self.finish(job, execute(job)))
+            return
+        running: dict[Future[Ran], Job] = {}
+        spawn = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(self.args.jobs, mp_context=spawn) as pool:
+            while pending or running:
+                while pending and len(running) < self.args.jobs:
+                    job = pending.popleft()
+                    if any(job.key == r.key for r in running.values()):
+                        continue  # two searches found the same architecture at one seed
+                    shutil.rmtree(job.folder, ignore_errors=True)
+                    running[pool.submit(execute, job)] = job
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    job = running.pop(future)
+                    follow(job, self.finish(job, future.result()))
+
+
+@dataclass(frozen=True)
+class Job:
+    """An nnabla-nas command of the benchmark and where it writes."""
+
+    key: str
+    title: str
+    argv: list[str]
+    folder: str
+    log: str
+    seed: int
+    search: tuple[str, float] | None = None  # (searcher, budget) of a search
+
+
+@dataclass(frozen=True)
+class Ran:
+    status: int
+    seconds: float  # wall time
+    cpu_seconds: float  # CPU time of the process that ran it
+
+
+def execute(job: Job) -> Ran:
+    """Runs `job`'s command with its output in its log: in a worker process, or in the
+    benchmark's own with one job at a time."""
+    with open(job.log, "a", encoding="utf-8") as log:
+        log.write(f"\n=== {datetime.now(timezone.utc):%Y-%m-%d %H:%M:%S} {job.title}\n")
+        log.write(f"=== nnabla-nas {' '.join(job.argv)}\n")
+        log.flush()
+        used = resource.getrusage(resource.RUSAGE_SELF)
+        started = time.perf_counter()
+        with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+            status = cli(job.argv)
+        seconds = time.perf_counter() - started
+        now = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = now.ru_utime + now.ru_stime - used.ru_utime - used.ru_stime
+    return Ran(status, seconds, cpu)
 
 
 def read_result(folder: str) -> tuple[float, float]:
@@ -565,9 +689,13 @@ def pool_table(
     )
     for budget in budgets:
         rs = pools[budget]
+        if not rs:
+            print(f"{budget:>9.3f} {0:>3}  not retrained yet")
+            continue
         acc, loss = [100 * r["test_accuracy"] for r in rs], [r["test_loss"] for r in rs]
-        ms = [r["measured_ms"] for r in rs]
-        seconds = np.mean([r["seconds"] for r in rs])
+        ms = [r["measured_ms"] for r in rs if not math.isnan(r["measured_ms"])]
+        span = f"{min(ms):>6.3f}-{max(ms):<6.3f}" if ms else f"{'n/a':^13}"
+        seconds = np.mean([compute(r) for r in rs])
         verdicts = []
         for what, s, floor in (("acc", std(acc), noise[0]), ("loss", std(loss), noise[1])):
             if math.isnan(floor) or math.isnan(s):
@@ -577,9 +705,12 @@ def pool_table(
         print(
             f"{budget:>9.3f} {len(rs):>3} {fmt(std(acc), '.2f', 7)} {min(acc):>8.2f}-"
             f"{max(acc):<8.2f} {fmt(std(loss), '.4f', 8)} {min(loss):>8.4f}-{max(loss):<8.4f} "
-            f"{min(ms):>6.3f}-{max(ms):<6.3f} {seconds:>5.0f}  {', '.join(verdicts)}"
+            f"{span} {seconds:>5.0f}  {', '.join(verdicts)}"
         )
-    print("  n/a: a spread needs at least 2 runs; x: the pool's std over the noise floor's\n")
+    print(
+        "  n/a: a spread needs at least 2 runs; x: the pool's std over the noise floor's;"
+        "\n  s/run: CPU seconds of a retraining\n"
+    )
 
 
 @dataclass
@@ -591,6 +722,7 @@ class Cell:
     found: list[dict[str, Any]]  # the retrainings of the architectures found, per seed
     searches: list[dict[str, Any]]
     pool: list[dict[str, Any]]
+    seeds: int  # the seeds asked for: fewer found means the cell is incomplete
 
     def accuracy(self) -> float:
         return float(np.mean([100 * r["test_accuracy"] for r in self.found]))
@@ -610,6 +742,8 @@ class Cell:
         reference (lowest accuracy of both, the budget)."""
         mine = [[100 * r["test_accuracy"], r[latency]] for r in self.found]
         pool = np.array([[100 * r["test_accuracy"], r[latency]] for r in self.pool])
+        if np.isnan(pool).any() or np.isnan(np.array(mine)).any():
+            return math.nan, math.nan
         reference = [min(p[0] for p in [*mine, *pool]), self.budget]
         front = pool[pareto_front(pool, MAXIMIZE)]
         return (
@@ -618,32 +752,40 @@ class Cell:
         )
 
     def equal_compute(self) -> tuple[float, int, float]:
-        """(mean search seconds, k, expected best accuracy % of k random architectures)."""
-        seconds = float(np.mean([s["seconds"] for s in self.searches]))
-        retrain = float(np.mean([r["seconds"] for r in self.pool]))
+        """(mean search CPU seconds, k, expected best accuracy % of k random
+        architectures)."""
+        seconds = float(np.mean([compute(s) for s in self.searches]))
+        retrain = float(np.mean([compute(r) for r in self.pool]))
         k = max(1, math.floor(seconds / retrain))
         best = expected_best([100 * r["test_accuracy"] for r in self.pool], k)
         return seconds, k, best
 
 
+def compute(record: dict[str, Any]) -> float:
+    """The CPU seconds of a run (its wall time for runs recorded before CPU time was: they
+    ran one at a time, a single-core process each)."""
+    return float(record.get("cpu_seconds", record["seconds"]))
+
+
 def ratio(a: float, b: float) -> str:
-    return f"{a / b:>7.2f}" if b > 0 else f"{'n/a':>7}"
+    return f"{a / b:>7.2f}" if b > 0 and not math.isnan(a + b) else f"{'n/a':>7}"
 
 
 def searcher_tables(cells: list[Cell]) -> None:
     print("found architectures (means over seeds; pct: the share of the random pool beaten)")
     print(
-        f"{'searcher':<10} {'budget':>7} {'n':>2} {'acc %':>6} {'loss':>7} {'pct acc':>7} "
+        f"{'searcher':<10} {'budget':>7} {'n':>3} {'acc %':>6} {'loss':>7} {'pct acc':>7} "
         f"{'pct loss':>8} {'pred ms':>7} {'meas ms':>7} {'met':>5}  architectures"
     )
     for c in cells:
         p_acc, p_loss = c.percentiles()
         pred = np.mean([r["predicted_ms"] for r in c.found])
         meas = [r["measured_ms"] for r in c.found]
-        met = f"{sum(m <= c.budget for m in meas)}/{len(meas)}"
+        met = "n/a" if np.isnan(meas).any() else f"{sum(m <= c.budget for m in meas)}/{len(meas)}"
         archs = ", ".join(sorted({r["arch"] for r in c.found}))
         print(
-            f"{c.searcher:<10} {c.budget:>7.3f} {len(c.found):>2} {c.accuracy():>6.2f} "
+            f"{c.searcher:<10} {c.budget:>7.3f} {f'{len(c.found)}/{c.seeds}':>3} "
+            f"{c.accuracy():>6.2f} "
             f"{c.loss():>7.4f} {p_acc:>7.1f} {p_loss:>8.1f} {pred:>7.3f} {np.mean(meas):>7.3f} "
             f"{met:>5}  {archs}"
         )
@@ -666,26 +808,31 @@ def searcher_tables(cells: list[Cell]) -> None:
     print(
         "  HV in accuracy points x ms, reference (lowest accuracy of both, the budget), "
         "measured latency;\n  r. pred: the ratio with predicted latency; k = floor(search s /"
-        " mean random retraining s), * capped at the pool;\n  best k %: the mean over all "
-        "k-subsets of the pool of the best test accuracy; diff: found minus best k\n"
+        " mean random retraining s), both CPU seconds, * capped at the pool;\n  best k %: the "
+        "mean over all k-subsets of the pool of the best test accuracy; diff: found minus best k\n"
     )
 
 
 def summary(cells: list[Cell]) -> None:
     print("summary per searcher (over budgets)")
     print(
-        f"{'searcher':<10} {'budgets':>7} {'mean pct acc':>12} {'> 75th?':>7} "
-        f"{'HV >= pool':>10} {'>= best of k':>12}"
+        f"{'searcher':<10} {'budgets':>7} {'seeds':>5} {'pct acc':>7} {'> 75?':>5} "
+        f"{'pct loss':>8} {'> 75?':>5} {'HV >= pool':>10} {'>= best of k':>12}"
     )
     for name in dict.fromkeys(c.searcher for c in cells):
         mine = [c for c in cells if c.searcher == name]
-        pct = float(np.mean([c.percentiles()[0] for c in mine]))
+        by_acc = float(np.mean([c.percentiles()[0] for c in mine]))
+        by_loss = float(np.mean([c.percentiles()[1] for c in mine]))
         hv = sum(a >= b for a, b in (c.hypervolumes("measured_ms") for c in mine))
         equal = sum(c.accuracy() >= c.equal_compute()[2] for c in mine)
+        seeds = f"{sum(len(c.found) for c in mine)}/{sum(c.seeds for c in mine)}"
         print(
-            f"{name:<10} {len(mine):>7} {pct:>12.1f} {'yes' if pct > 75 else 'no':>7} "
-            f"{f'{hv}/{len(mine)}':>10} {f'{equal}/{len(mine)}':>12}"
+            f"{name:<10} {len(mine):>7} {seeds:>5} {by_acc:>7.1f} "
+            f"{'yes' if by_acc > 75 else 'no':>5} {by_loss:>8.1f} "
+            f"{'yes' if by_loss > 75 else 'no':>5} {f'{hv}/{len(mine)}':>10} "
+            f"{f'{equal}/{len(mine)}':>12}"
         )
+    print("  seeds: the searches retrained out of those asked for; pct: means over budgets")
 
 
 # -- the benchmark's steps -----------------------------------------------------------------
@@ -727,6 +874,21 @@ def pool_archs(
     return chosen
 
 
+def interleave(*groups: Sequence[Job | None]) -> list[Job]:
+    """The jobs of `groups` taken in turn (None dropped), each key once."""
+    merged: dict[str, Job] = {}
+    for row in zip_longest(*groups):
+        for job in row:
+            if job is not None and job.key not in merged:
+                merged[job.key] = job
+    return list(merged.values())
+
+
+def with_measured(records: list[dict[str, Any]], ms: dict[str, float]) -> list[dict[str, Any]]:
+    """Copies of `records` with the latency measured end to end (nan where not measured)."""
+    return [{**r, "measured_ms": ms.get(r["arch"], math.nan)} for r in records]
+
+
 def run(args: argparse.Namespace) -> None:
     started = time.perf_counter()
     bench = Bench(args)
@@ -743,38 +905,75 @@ def run(args: argparse.Namespace) -> None:
     if not all(chosen.values()):
         sys.exit("a budget admits no sampled architecture; give larger --budgets")
 
+    # the plan: a noise floor, a random pool per budget, the searches (by seed first, so
+    # every cell gets its first seed before any gets a second) and what they found
     middle = budgets[len(budgets) // 2]
-    seeds = list(range(1, args.noise_seeds + 1))
-    noise = noise_table([bench.retrain(chosen[middle][0], s) for s in seeds])
+    noise_plan = [(chosen[middle][0], s) for s in range(1, args.noise_seeds + 1)]
+    pool_plan = {
+        b: [(blocks, args.seeds[i % len(args.seeds)]) for i, blocks in enumerate(chosen[b])]
+        for b in budgets
+    }
+    search_plan = [(n, b, seed) for seed in args.seeds for b in budgets for n in args.searchers]
+    results = bench.results
 
-    pools: dict[float, list[dict[str, Any]]] = {}
-    for budget in budgets:
-        print(f"random pool at {budget:.3f} ms")
-        pools[budget] = [
-            bench.retrain(blocks, args.seeds[i % len(args.seeds)])
-            for i, blocks in enumerate(chosen[budget])
+    def searched(name: str, budget: float, seed: int) -> dict[str, Any] | None:
+        return results.get(Results.key("search", name, budget, seed, bench.search_epochs))
+
+    def trained(blocks: Sequence[str], seed: int) -> dict[str, Any] | None:
+        return results.get(Results.key("train", arch_id(blocks), None, seed, bench.train_epochs))
+
+    if not args.report:
+        unfinished = [  # searches recorded whose architecture is not retrained yet
+            bench.retrain_job(r["blocks"], r["seed"])
+            for r in (searched(*p) for p in search_plan)
+            if r is not None
         ]
-    print()
-    pool_table(budgets, pools, noise)
+        retrains = [bench.retrain_job(*p) for p in noise_plan]
+        retrains += [bench.retrain_job(*p) for b in budgets for p in pool_plan[b]]
+        searches = [bench.search_job(*p) for p in search_plan]
+        bench.execute(interleave(unfinished) + interleave(searches, retrains))
+        print()
 
+    noise = [r for r in (trained(*p) for p in noise_plan) if r is not None]
+    pools = {b: [r for r in (trained(*p) for p in pool_plan[b]) if r is not None] for b in budgets}
     runs: dict[tuple[str, float], tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {}
-    for seed in args.seeds:  # every cell gets its first seed before any gets a second
-        for budget in budgets:
-            for name in args.searchers:
-                searched = bench.search(name, budget, seed)
-                trained = bench.retrain(searched["blocks"], seed)
-                searches, found = runs.setdefault((name, budget), ([], []))
-                searches.append(searched)
-                found.append(trained)
-    print()
+    for name, budget, seed in search_plan:
+        search = searched(name, budget, seed)
+        found = trained(search["blocks"], seed) if search is not None else None
+        if search is not None and found is not None:
+            pair = runs.setdefault((name, budget), ([], []))
+            pair[0].append(search)
+            pair[1].append(found)
+    archs = {r["arch"]: r["blocks"] for r in noise}
+    archs.update((r["arch"], r["blocks"]) for rs in pools.values() for r in rs)
+    archs.update((r["arch"], r["blocks"]) for _, found in runs.values() for r in found)
+    if args.report:
+        ms = results.measured.get("ms", {})
+        missing = sum(a not in ms for a in archs)
+        print(
+            f"latencies measured end to end {results.measured.get('when', 'never')}"
+            + (f"; {missing} architectures not measured (n/a)" if missing else "")
+        )
+    else:
+        ms = bench.measure_all(archs)
+    if noise:
+        floor = noise_table(with_measured(noise, ms))
+    else:
+        floor = (math.nan, math.nan)
+        print("noise floor: not retrained yet\n")
+    pools = {b: with_measured(rs, ms) for b, rs in pools.items()}
+    pool_table(budgets, pools, floor)
     cells = [
-        Cell(name, budget, runs[name, budget][1], runs[name, budget][0], pools[budget])
+        Cell(name, budget, with_measured(runs[name, budget][1], ms), runs[name, budget][0],
+             pools[budget], len(args.seeds))
         for name in args.searchers
         for budget in budgets
-    ]
-    searcher_tables(cells)
-    summary(cells)
-    print(f"\ntook {time.perf_counter() - started:.0f} s; results in {bench.results.path}")
+        if (name, budget) in runs and pools[budget]
+    ]  # fmt: skip
+    if cells:
+        searcher_tables(cells)
+        summary(cells)
+    print(f"\ntook {time.perf_counter() - started:.0f} s; results in {results.path}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

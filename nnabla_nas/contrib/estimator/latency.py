@@ -527,11 +527,19 @@ class LatencyEstimator(Estimator):
         finally:
             for c, values in zip(choices, saved, strict=True):
                 c.alpha.d = values
-        times = np.zeros((len(graphs), rounds, runs))
-        for r in range(rounds):
-            for i in rng.permutation(len(graphs)):
-                times[i, r] = self._time(graphs[i][2], self.warmup, runs)
+        times = self._interleaved([g[2] for g in graphs], rounds, runs, rng)
         return [(g[0], g[1]) for g in graphs], times
+
+    def _interleaved(
+        self, outputs: Sequence[nn.Variable], rounds: int, runs: int, rng: np.random.Generator
+    ) -> np.ndarray:
+        """The times of `runs` forwards of every graph in each of `rounds` rounds, the
+        graphs in a new order each round: a (graphs, rounds, runs) array in ms."""
+        times = np.zeros((len(outputs), rounds, runs))
+        for r in range(rounds):
+            for i in rng.permutation(len(outputs)):
+                times[i, r] = self._time(outputs[i], self.warmup, runs)
+        return times
 
     # -- measuring -----------------------------------------------------------------------
     def _compare(self, stored: float, module: Module, input_shapes: list[Shape]) -> None:
@@ -576,6 +584,46 @@ class LatencyEstimator(Estimator):
             if enabled:
                 gc.enable()
         return times
+
+    def measure_networks(
+        self,
+        models: Sequence[Module],
+        input_shape: Sequence[int],
+        *,
+        rounds: int = 8,
+        runs: int = 10,
+        seed: int = 0,
+    ) -> dict[str, Any]:
+        """End-to-end latencies (ms) of several networks measured side by side, as
+        `calibrate` measures its paths: `runs` timed forwards of each in each of `rounds`
+        rounds, the networks in a new order each round, each network's latency the median
+        of all its times. Compare networks with this rather than with one `measure_network`
+        after another: on a shared machine a network's median of consecutive runs moves by
+        10-20% from one minute to the next, and interleaving spreads such phases over all.
+
+        Returns:
+            ``{"median": [ms per model], "noise_tau": Kendall's tau between the odd and the
+            even rounds (None with fewer than 2 rounds or networks), "rounds", "runs"}``.
+        """
+        if not models or rounds < 1 or runs < 1:
+            raise ValueError(
+                "measure_networks needs at least one model, rounds >= 1 and runs >= 1, got "
+                f"{len(models)} models, {rounds} rounds, {runs} runs"
+            )
+        shape = tuple(int(d) for d in input_shape)
+        outputs = []
+        for model in models:
+            (data,) = _random_inputs([shape])
+            with model.modes(training=False):
+                outputs.append(build(model, data))
+        times = self._interleaved(outputs, rounds, runs, np.random.default_rng(seed))
+        tau = _halves_tau(times) if len(models) >= 2 else None
+        return {
+            "median": [float(m) for m in _pooled_median(times)],
+            "noise_tau": tau,
+            "rounds": rounds,
+            "runs": runs,
+        }
 
     def measure_network(
         self, model: Module, input_shape: Sequence[int], *, runs: int = 20

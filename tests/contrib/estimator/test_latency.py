@@ -94,3 +94,23 @@ def test_measure_network_runs_a_built_graph():
     net(nn.Variable((1, 1, 8, 8)))
     timing = LatencyEstimator(warmup=0).measure_network(net, (1, 1, 8, 8), runs=2)
     assert set(timing) == {"median", "min", "max"}
+
+
+def test_networks_measured_side_by_side_rank_a_big_network_above_a_small_one():
+    small = small_net()
+    big = TrainNet(1, 16, 3, 10, DARTS_V2)
+    before = snapshot(big)
+    timed = LatencyEstimator(warmup=1).measure_networks([small, big], (1, 1, 8, 8), rounds=2, runs=3)
+    assert timed["rounds"] == 2 and timed["runs"] == 3
+    small_ms, big_ms = timed["median"]
+    assert 0 < small_ms < big_ms
+    assert timed["noise_tau"] == 1.0  # two networks this far apart rank alike in both halves
+    assert_unchanged(big, before)
+    assert all(m.training for _, m in big.get_modules())
+
+
+@pytest.mark.parametrize("models, rounds, runs", [([], 2, 3), ([None], 0, 3), ([None], 2, 0)])
+def test_bad_side_by_side_measurements_are_clear_errors(models, rounds, runs):
+    models = [small_net() if m is None else m for m in models]
+    with pytest.raises(ValueError, match="measure_networks needs at least one model"):
+        LatencyEstimator().measure_networks(models, (1, 1, 8, 8), rounds=rounds, runs=runs)
