@@ -1,8 +1,10 @@
 """The command line: config errors, complete run folders, determinism and resume."""
 
+import csv
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -240,6 +242,26 @@ def test_pnas_search_samples_paths_and_resumes_exactly(tmp_path, search_config):
     assert (
         main(["search", "-c", search_config, "-o", part, "--resume", "--no-progress", *args]) == 0
     )
+    assert read_arch(part) == read_arch(full)
+    a, b = read_parameters(f"{part}/weights.h5"), read_parameters(f"{full}/weights.h5")
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+
+
+def test_gdas_search_builds_sampled_paths_anneals_and_resumes_exactly(tmp_path, search_config):
+    args = ["searcher=gdas", "epochs=2", "gdas.tau_max=4", "gdas.tau_min=1"]
+    full, part = str(tmp_path / "full"), str(tmp_path / "part")
+    assert main(["search", "-c", search_config, "-o", full, "--no-progress", *args]) == 0
+    with open(f"{full}/metrics.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [float(r["train/tau"]) for r in rows] == [4.0, 1.0]
+    assert "train/arch_loss" in rows[0] and "valid/error" in rows[0]
+    assert main(["search", "-c", search_config, "-o", part, "--no-progress", *args]) == 0
+    shutil.rmtree(f"{part}/checkpoint/epoch_0001")
+    with open(f"{part}/checkpoint/latest.json", "w") as f:
+        json.dump({"latest": "epoch_0000"}, f)
+    resumed = ["search", "-c", search_config, "-o", part, "--resume", "--no-progress", *args]
+    assert main(resumed) == 0
     assert read_arch(part) == read_arch(full)
     a, b = read_parameters(f"{part}/weights.h5"), read_parameters(f"{full}/weights.h5")
     for key in a:

@@ -289,7 +289,10 @@ def from_dict(cls: type, data: Any, where: str = "config") -> Any:
                     f"{where}.{f.name}: unknown value {item!r}; "
                     f"valid values are: {', '.join(choices)}"
                 )
-    return cls(**values)
+    try:
+        return cls(**values)
+    except ValueError as err:  # a check across fields, in the dataclass's __post_init__
+        raise ConfigError(f"{where}: {err}") from None
 
 
 def set_dotted(data: dict[str, Any], assignment: str) -> None:

@@ -163,6 +163,7 @@ def _one_shot(
             transform=make_transform(cfg.dataset),
             cost=cost,
             context=context,
+            epochs=cfg.epochs,
         )
         searcher = searcher_class.create(model, parts, cfg.settings)
         with run.session(search_manifest(cfg), text, resume=resume, changeable=RESUMABLE):

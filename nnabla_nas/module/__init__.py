@@ -9,7 +9,16 @@ from .container import ModuleDict, ModuleList, ParameterList, Sequential
 from .convolution import Conv, DwConv
 from .linear import Linear
 from .misc import Dropout, DropPath, Identity, Lambda, Merging, Zero
-from .mixedop import MODES, Choice, MixedOp, choice_probs, find_choices, most_likely
+from .mixedop import (
+    MODES,
+    Choice,
+    GumbelDraw,
+    MixedOp,
+    choice_probs,
+    draw_gumbel,
+    find_choices,
+    most_likely,
+)
 from .module import Module, read_parameter_attrs, read_parameters
 from .noise import Noise, collect_noise, uniform
 from .parameter import Parameter
@@ -25,6 +34,7 @@ __all__ = [
     "Dropout",
     "DwConv",
     "GlobalAvgPool",
+    "GumbelDraw",
     "Identity",
     "Lambda",
     "LeakyReLU",
@@ -44,6 +54,7 @@ __all__ = [
     "Zero",
     "choice_probs",
     "collect_noise",
+    "draw_gumbel",
     "find_choices",
     "most_likely",
     "read_parameter_attrs",

@@ -15,7 +15,7 @@ from .container import ModuleList
 from .module import Module
 from .parameter import Parameter
 
-MODES: tuple[str, ...] = ("full", "sample", "max", "gate")
+MODES: tuple[str, ...] = ("full", "sample", "max", "gate", "gumbel")
 """The closed set of `MixedOp` modes (see `MixedOp`)."""
 
 
@@ -42,10 +42,15 @@ class MixedOp(Module):
         ``'max'``: the candidate of largest alpha (nothing is drawn).
         ``'gate'``: two candidates drawn from softmax(alpha), the first active, behind
         binary gates whose gradients give the ProxylessNAS architecture gradient.
-    In ``'sample'`` and ``'max'`` mode only the active candidate keeps ``need_grad`` (in
-    ``'gate'`` mode the two drawn ones), so ``get_parameters(grad_only=True)`` right after
-    the build lists just the parameters on the active path. Searchers choose the mode of a
-    graph with ``model.modes(choice=...)``, which restores the tree afterwards.
+        ``'gumbel'``: the candidate of the op's last `draw_gumbel` (the argmax of the
+        Gumbel-perturbed logits), alone computed, times a weight of value 1 whose gradient
+        is that of its Gumbel-softmax probability (GDAS's straight-through estimator:
+        hard forward, soft backward).
+    In ``'sample'``, ``'max'`` and ``'gumbel'`` mode only the active candidate keeps
+    ``need_grad`` (in ``'gate'`` mode the two drawn ones), so
+    ``get_parameters(grad_only=True)`` right after the build lists just the parameters on
+    the active path. Searchers choose the mode of a graph with ``model.modes(choice=...)``,
+    which restores the tree afterwards.
 
     Args:
         operators: the candidates; all must map an input to outputs of one shape.
@@ -137,6 +142,8 @@ class MixedOp(Module):
             return self._weighted_sum(input)
         if self.mode == "gate":
             return self._gated_pair(input)
+        if self.mode == "gumbel":
+            return self._gumbel_hard(input)
         probs = self.probs()
         if self.mode == "sample":
             self._index = int(self._rng.choice(len(probs), p=probs))
@@ -191,6 +198,31 @@ class MixedOp(Module):
         self.__dict__["_gates"] = ((first, second), gate)
         return self._combine([self._ops[first](input), self._ops[second](input)], gate)
 
+    @property
+    def gumbel(self) -> GumbelDraw | None:
+        """The draw ``'gumbel'`` mode builds with (set by `draw_gumbel`)."""
+        return self.__dict__.get("_gumbel")
+
+    def _gumbel_hard(self, input: Any) -> Any:
+        """The drawn candidate's output times ``h = p_k + (1 - p_k.d)``: value 1, gradient
+        that of ``p_k``, the candidate's probability in softmax((alpha + g) / tau)."""
+        draw = self.gumbel
+        if draw is None:
+            raise ValueError(
+                "MixedOp in 'gumbel' mode builds the candidate of a draw: call "
+                "draw_gumbel(model, rng, tau) before building the graph"
+            )
+        n, k = len(self._ops), draw.index
+        self._index = k
+        for i, op in enumerate(self._ops):
+            op.need_grad = i == k
+        logits = self._alpha if self._alpha.shape == (n,) else F.reshape(self._alpha, (n,))
+        noise = nn.Variable.from_numpy_array(draw.noise.astype(np.float32))
+        soft = F.softmax(F.mul_scalar(F.add2(logits, noise), 1.0 / draw.tau), axis=0)
+        value = float(draw.probs(self._alpha.d)[k])  # the alphas do not change before forward
+        weight = F.add_scalar(F.slice(soft, (k,), (k + 1,)), 1.0 - value)
+        return self._combine([self._ops[k](input)], F.reshape(weight, (1, 1)))
+
     def extra_repr(self) -> str:
         label = "" if self.label is None else f"label={self.label!r}, "
         return f"{label}mode={self.mode!r}, num_ops={len(self._ops)}"
@@ -215,6 +247,38 @@ def most_likely(model: Module) -> Iterator[Module]:
     """
     with model.modes(choice="max"):
         yield model
+
+
+@dataclass(frozen=True, eq=False)
+class GumbelDraw:
+    """One Gumbel-max draw of a choice: the noise ``g`` added to its logits, the
+    temperature, and the drawn candidate ``argmax(alpha + g)``."""
+
+    noise: np.ndarray
+    tau: float
+    index: int
+
+    def probs(self, alpha: np.ndarray) -> np.ndarray:
+        """softmax((alpha + g) / tau): the relaxed sample whose gradient GDAS uses."""
+        return softmax((np.asarray(alpha, dtype=np.float64).reshape(-1) + self.noise) / self.tau)
+
+
+def draw_gumbel(model: Module, rng: np.random.Generator, tau: float) -> list[int]:
+    """Draws a candidate for every choice of `model` (one draw per alpha: the `MixedOp`s
+    sharing it build the same candidate) for its ``'gumbel'`` mode builds; returns the
+    drawn indices in choice order. The noise is standard Gumbel, ``-log(-log u)``."""
+    if not tau > 0:
+        raise ValueError(f"draw_gumbel needs a positive temperature, got {tau}")
+    drawn = []
+    for choice in find_choices(model):
+        u = rng.uniform(np.finfo(np.float64).tiny, 1.0, choice.alpha.size)
+        noise = -np.log(-np.log(u))
+        index = int(np.argmax(choice.alpha.d.reshape(-1).astype(np.float64) + noise))
+        draw = GumbelDraw(noise, float(tau), index)
+        for op in choice.ops:
+            op.__dict__["_gumbel"] = draw
+        drawn.append(index)
+    return drawn
 
 
 @dataclass(frozen=True, eq=False)

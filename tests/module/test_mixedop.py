@@ -290,3 +290,54 @@ def test_most_likely_builds_the_argmax_without_drawing_and_restores_the_modes():
     assert op.mode == "sample" and op.index == 2 and index is not None
     assert [m.need_grad for m in op.operators] == flags
     assert op.rng.bit_generator.state == state
+
+
+def test_gumbel_mode_builds_the_drawn_candidate_with_the_straight_through_gradient(rng, variable):
+    op = Mo.MixedOp(
+        candidates(), mode="gumbel", alpha=Mo.Parameter((4,), initializer=[0.3, -1.0, 2.0, 0.5])
+    )
+    x = variable(2, 3, 4, 4)
+    r = rng.standard_normal((2, 3, 4, 4)).astype(np.float32)
+    seen = set()
+    for _ in range(30):
+        (k,) = Mo.draw_gumbel(op, rng, tau=0.7)
+        seen.add(k)
+        draw = op.gumbel
+        assert k == draw.index == int(np.argmax(op.alpha.d + draw.noise))
+        y = op(x)
+        assert op.index == k
+        keys = set(op.get_parameters(grad_only=True))
+        assert keys == {"_alpha"} | {f"_ops/{k}/{n}" for n in op.operators[k].get_parameters()}
+        loss = F.sum(y * nn.Variable.from_numpy_array(r))
+        op.alpha.grad.zero()
+        loss.forward()
+        loss.backward()
+        (out,) = forward_each([op.operators[k]], x)
+        np.testing.assert_allclose(y.d, out, rtol=1e-6, atol=1e-6)  # the weight's value is 1
+        # dL/da_j = <o_k, r> * dp_k/da_j = <o_k, r> * p_k (delta_kj - p_j) / tau
+        p = softmax((op.alpha.d.astype(np.float64) + draw.noise) / 0.7)
+        analytic = (out * r).sum() * p[k] * (np.eye(4)[k] - p) / 0.7
+        np.testing.assert_allclose(op.alpha.g, analytic, rtol=1e-3, atol=1e-4)
+    assert len(seen) > 1
+
+
+def test_gumbel_draws_follow_softmax_of_alpha_one_draw_per_shared_alpha():
+    alpha = Mo.Parameter((3,), initializer=[1.0, 0.0, -0.5])
+    a, b = (Mo.MixedOp([Mo.Identity() for _ in range(3)], mode="gumbel", alpha=alpha, label="c")
+            for _ in range(2))  # fmt: skip
+    model = Mo.Sequential(a, b)
+    rng = np.random.default_rng(0)
+    counts = np.zeros(3)
+    for _ in range(3000):
+        (index,) = Mo.draw_gumbel(model, rng, tau=5.0)  # the temperature does not bias the draw
+        assert a.gumbel is b.gumbel
+        counts[index] += 1
+    assert stats.chisquare(counts, 3000 * softmax(alpha.d.astype(np.float64))).pvalue > 0.001
+
+
+def test_gumbel_mode_needs_a_draw_and_a_positive_temperature(variable):
+    op = Mo.MixedOp(candidates(), mode="gumbel")
+    with pytest.raises(ValueError, match="call draw_gumbel"):
+        op(variable(1, 3, 4, 4))
+    with pytest.raises(ValueError, match="positive temperature"):
+        Mo.draw_gumbel(op, np.random.default_rng(0), tau=0.0)

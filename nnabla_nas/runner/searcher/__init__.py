@@ -7,12 +7,14 @@ one line below.
 
 from ...utils.registry import Registry
 from .darts import DartsSearcher, DartsSettings
+from .gdas import GdasSearcher, GdasSettings
 from .pnas import PnasSettings, ProxylessNasSearcher
 from .search import Cost, CostModel, NoSettings, Searcher, SearchParts
 
 SEARCHERS: Registry[type[Searcher]] = Registry("searcher")
 SEARCHERS.add("darts", DartsSearcher)
 SEARCHERS.add("pnas", ProxylessNasSearcher)
+SEARCHERS.add("gdas", GdasSearcher)
 
 __all__ = [
     "SEARCHERS",
@@ -20,6 +22,8 @@ __all__ = [
     "CostModel",
     "DartsSearcher",
     "DartsSettings",
+    "GdasSearcher",
+    "GdasSettings",
     "NoSettings",
     "PnasSettings",
     "ProxylessNasSearcher",

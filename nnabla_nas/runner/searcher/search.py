@@ -28,6 +28,7 @@ class SearchParts:
     transform: Transform | None = None
     cost: Cost | None = None
     context: nn.Context | None = None
+    epochs: int | None = None  # of the whole search, for schedules over it (None: unknown)
 
 
 class Searcher(Algorithm):
