@@ -160,7 +160,7 @@ def _check_model(cfg: RunConfig, which: str) -> Space:
 
 
 def _settings(name: str, cls: type, data: Any) -> Any:
-    return from_dict(cls, data, f"config.{name}")
+    return from_dict(cls, data, f"config.{name}")  # a __post_init__ error is a ConfigError too
 
 
 def _check_cost(cfg: SearchConfig) -> None:
@@ -184,6 +184,9 @@ def _check_cost(cfg: SearchConfig) -> None:
                 raise ConfigError(f"cost.{key}: the {cost.name} cost is not measured; drop it")
     if cost.mode in ("reward", "target") and cost.weight and not cost.target:
         raise ConfigError(f"cost: the {cost.mode} mode with a weight needs a positive cost.target")
+    problem = SEARCHERS[cfg.searcher].cost_problem(cost.mode, cost.weight, cost.target)
+    if problem:
+        raise ConfigError(f"cost: searcher {cfg.searcher!r}: {problem}")
 
 
 def _check_multitrial(cfg: SearchConfig, space: Space, given: Mapping[str, Any]) -> None:
@@ -234,7 +237,13 @@ def check_search(cfg: SearchConfig, given: Mapping[str, Any] | None = None) -> S
                 f"multitrial: searcher {cfg.searcher!r} is one-shot; the multitrial section "
                 f"is for {', '.join(STRATEGIES.names())}"
             )
-        cfg.arch_optimizer = cfg.arch_optimizer or arch_optimizer()
+        if component.learns_alphas:
+            cfg.arch_optimizer = cfg.arch_optimizer or arch_optimizer()
+        elif cfg.arch_optimizer is not None:
+            raise ConfigError(
+                f"arch_optimizer: searcher {cfg.searcher!r} learns no architecture parameters; "
+                "drop the section"
+            )
         _check_cost(cfg)
         space = _check_model(cfg, "search")
     elif cfg.searcher in STRATEGIES:

@@ -104,6 +104,7 @@ class RunFolder:
         "metrics": "metrics.csv",
         "arch": "arch.json",
         "arch_probs": "arch_probs.csv",
+        "evolution": "evolution.csv",  # a searcher's final search over paths (SPOS, FairNAS)
         "weights": "weights.h5",
         "result": "result.json",
         "trials": "trials.csv",

@@ -22,7 +22,7 @@ from ..runner.callbacks import (
     FigureCallback,
     ProbabilitiesCallback,
 )
-from ..runner.loop import Loop
+from ..runner.loop import Callback, Loop, epoch_rng
 from ..runner.searcher import SEARCHERS, Cost, Searcher, SearchParts
 from ..utils.checkpoint import Checkpointer
 from ..utils.io import read_json, write_json
@@ -70,16 +70,26 @@ def _search_loop(
 ) -> dict[str, float]:
     """Runs the searcher's epochs with the callbacks of a search run folder."""
     model = searcher.model
-    callbacks = [
+    # What the architecture parameters stand for after each epoch; a searcher that learns
+    # none during the epochs decides the architecture only at the end (`Searcher.finish`).
+    tracked: list[Callback] = [
         CostCallback(
             cost_estimators(cost, None if cfg.cost is None else cfg.cost.name), data.sample_shape
         ),
         CollapseCallback(lambda: space.derive(model), costed=cost is not None),
-        *standard_callbacks(run, data.sample_shape),
+    ]
+    snapshots: list[Callback] = [
         ArchitectureCallback(
             lambda: space.derive(model), lambda a: space.write(run.file("arch"), a)
         ),
         ProbabilitiesCallback(run.file("arch_probs")),
+    ]
+    if not searcher.learns_alphas:
+        tracked, snapshots = [], []
+    callbacks = [
+        *tracked,
+        *standard_callbacks(run, data.sample_shape),
+        *snapshots,
         FigureCallback(lambda: draw_figures(run, space)),
     ]
     loop = Loop(
@@ -141,7 +151,6 @@ def run_search(
 def _one_shot(
     cfg: SearchConfig, space: Space, run: RunFolder, text: str, *, resume: bool, progress: bool
 ) -> SearchResult:
-    assert cfg.arch_optimizer is not None
     context = nnabla_context(cfg)
     searcher_class = SEARCHERS[cfg.searcher]
     run.check_start(search_manifest(cfg), text, resume=resume, changeable=RESUMABLE)
@@ -157,9 +166,10 @@ def _one_shot(
         scope = latency_scope(space.name, cfg.model.options, one)
         cost = make_cost(cfg.cost, run.file("latency_table"), scope)
         calibrated = calibrate_cost(cost, cfg.cost, model, one)
+        arch_cfg = cfg.arch_optimizer
         parts = SearchParts(
             optimizer=make_optimizer(net, cfg.optimizer, cfg.epochs, steps),
-            arch_optimizer=make_optimizer(arch, cfg.arch_optimizer, cfg.epochs, steps),
+            arch=None if arch_cfg is None else make_optimizer(arch, arch_cfg, cfg.epochs, steps),
             transform=make_transform(cfg.dataset),
             cost=cost,
             context=context,
@@ -172,6 +182,16 @@ def _one_shot(
                     cost.estimator.save()  # the calibration, reused on resume and later runs
                 _write_cost_model(run, cost.estimator)
             metrics = _search_loop(cfg, space, run, data, searcher, cost, resume, progress)
+            # The final phase draws from the stream of the epoch after the last and reads
+            # that epoch's order of the weights' split, so a resumed run redoes it alike.
+            weights_split = data.train["train"]
+            weights_split.set_epoch(cfg.epochs)
+            metrics.update(
+                searcher.finish(
+                    weights_split, data.eval, rng=epoch_rng(cfg.seed, cfg.epochs),
+                    history=run.file("evolution"),
+                )
+            )  # fmt: skip
             if cost is not None and isinstance(cost.estimator, LatencyEstimator):
                 cost.estimator.save()  # the measured layers, for later runs (latency_table)
             found = space.derive(model)

@@ -48,6 +48,18 @@ class BatchNormalization(Module):
         self._mean = Parameter(shape, need_grad=False, initializer=init["mean"])
         self._var = Parameter(shape, need_grad=False, initializer=init["var"])
 
+    @property
+    def decay_rate(self) -> float:
+        """The weight of the old running statistics in each training forward; a graph
+        built afterwards uses the new value (0: each forward stores its batch's statistics)."""
+        return float(self._decay_rate)
+
+    @decay_rate.setter
+    def decay_rate(self, value: float) -> None:
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"BatchNormalization: decay_rate must lie in [0, 1], got {value}")
+        self._decay_rate = float(value)
+
     def call(self, input: Any) -> Any:
         axis = self._axes[0]
         if input.ndim != self._n_dims or input.shape[axis] != self._n_features:

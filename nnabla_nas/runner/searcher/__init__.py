@@ -7,14 +7,18 @@ one line below.
 
 from ...utils.registry import Registry
 from .darts import DartsSearcher, DartsSettings
+from .fairnas import FairNasSearcher
 from .gdas import GdasSearcher, GdasSettings
 from .pnas import PnasSettings, ProxylessNasSearcher
 from .search import Cost, CostModel, NoSettings, Searcher, SearchParts
+from .spos import SposSearcher, SposSettings
 
 SEARCHERS: Registry[type[Searcher]] = Registry("searcher")
 SEARCHERS.add("darts", DartsSearcher)
 SEARCHERS.add("pnas", ProxylessNasSearcher)
 SEARCHERS.add("gdas", GdasSearcher)
+SEARCHERS.add("spos", SposSearcher)
+SEARCHERS.add("fairnas", FairNasSearcher)
 
 __all__ = [
     "SEARCHERS",
@@ -22,6 +26,7 @@ __all__ = [
     "CostModel",
     "DartsSearcher",
     "DartsSettings",
+    "FairNasSearcher",
     "GdasSearcher",
     "GdasSettings",
     "NoSettings",
@@ -29,4 +34,6 @@ __all__ = [
     "ProxylessNasSearcher",
     "SearchParts",
     "Searcher",
+    "SposSearcher",
+    "SposSettings",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -13,7 +13,7 @@ from ...contrib.model import Model
 from ...module.mixedop import find_choices
 from ...optimizer import Optimizer
 from ...utils.fields import NoSettings
-from ..algorithm import Algorithm, Transform
+from ..algorithm import Algorithm, Batch, Transform
 from .cost import Cost, CostModel, CostTerm
 
 __all__ = ["Cost", "CostModel", "NoSettings", "SearchParts", "Searcher"]
@@ -21,14 +21,28 @@ __all__ = ["Cost", "CostModel", "NoSettings", "SearchParts", "Searcher"]
 
 @dataclass(frozen=True)
 class SearchParts:
-    """What every searcher is built from, besides the supernet and its own settings."""
+    """What every searcher is built from, besides the supernet and its own settings.
+
+    `arch` is None for a searcher that learns no architecture parameters
+    (`Searcher.learns_alphas` false); `arch_optimizer` reads it where it must exist.
+    """
 
     optimizer: Optimizer  # the network weights
-    arch_optimizer: Optimizer  # the architecture parameters
+    arch: Optimizer | None = None  # the architecture parameters
     transform: Transform | None = None
     cost: Cost | None = None
     context: nn.Context | None = None
     epochs: int | None = None  # of the whole search, for schedules over it (None: unknown)
+
+    @property
+    def arch_optimizer(self) -> Optimizer:
+        """The optimizer of the architecture parameters (an error when there is none)."""
+        if self.arch is None:
+            raise ValueError(
+                "these SearchParts have no architecture optimizer (arch=None); pass one for a "
+                "searcher that learns the architecture parameters"
+            )
+        return self.arch
 
 
 class Searcher(Algorithm):
@@ -46,6 +60,11 @@ class Searcher(Algorithm):
     #: The `Cost.mode`s the searcher takes; a cost of another mode (or any cost, when
     #: empty) is a config error.
     cost_modes: ClassVar[tuple[str, ...]] = ()
+    #: Whether the searcher learns the architecture parameters during the epochs, with
+    #: `SearchParts.arch` (a config's ``arch_optimizer`` section). One that does not
+    #: refuses that section and decides the architecture in `finish`; its runs track no
+    #: architecture per epoch.
+    learns_alphas: ClassVar[bool] = True
 
     #: The hardware cost of the objective, if any (set by the subclass's constructor).
     cost: Cost | None = None
@@ -54,6 +73,12 @@ class Searcher(Algorithm):
     def create(cls, model: Model, parts: SearchParts, settings: Any) -> Searcher:
         """The searcher of `model` from the common parts and its own `settings`."""
         raise NotImplementedError(f"{cls.__name__} must implement create()")
+
+    @classmethod
+    def cost_problem(cls, mode: str, weight: float, target: float | None) -> str | None:
+        """What is wrong with a cost of `mode`, `weight` and `target` for this searcher
+        beyond `cost_modes` (e.g. a setting it does not use), or None."""
+        return None
 
     def cost_term(self, input_shape: Sequence[int]) -> CostTerm | None:
         """The `CostTerm` of `cost` on inputs like `input_shape` (priced on one), built on
@@ -70,6 +95,28 @@ class Searcher(Algorithm):
             term = CostTerm(self.cost, self.model, input_shape)
             self.__dict__["_cost_term"] = term
         return term
+
+    def finish(
+        self,
+        train: Iterable[Batch],
+        valid: Iterable[Batch],
+        *,
+        rng: np.random.Generator,
+        history: str | None = None,
+    ) -> dict[str, float]:
+        """After the last epoch: the final phase of a searcher that decides the architecture
+        once the weights are trained (e.g. an evolution over paths); a no-op here.
+
+        Args:
+            train: batches of the weights' split (e.g. to recalibrate statistics).
+            valid: batches of the held-out split, to score candidates on.
+            rng: the generator of the phase's draws (the same on a resumed run).
+            history: where to write a CSV of the phase's progress, if anywhere.
+
+        Returns:
+            Metrics of the phase for the run's summary (none here).
+        """
+        return {}
 
     def epoch_diagnostics(self) -> dict[str, float]:
         """The entropy of the choices' probabilities, as a share of its maximum (1: uniform,
