@@ -12,6 +12,7 @@ import yaml
 
 from nnabla_nas.app.search import search_latency
 from nnabla_nas.cli import main
+from nnabla_nas.module import read_parameters
 
 BASE = {
     "seed": 0,
@@ -84,6 +85,46 @@ def test_pnas_searches_the_toy_space_too(tmp_path):
     with open(os.path.join(out, "metrics.csv")) as f:
         header = next(csv.reader(f))
     assert "train/arch_reward" in header and "cost/flops" in header
+
+
+@pytest.mark.parametrize("searcher", ["spos", "fairnas"])
+def test_path_searchers_evolve_within_the_budget_and_redo_the_evolution_on_resume(
+    tmp_path, searcher
+):
+    budget = 10000.0  # FLOPs: no 3x3 convolution fits (one costs about 35k)
+    data = {
+        **BASE, "searcher": searcher, "cost": {"name": "flops", "mode": "target", "target": budget},
+        searcher: {"population": 4, "parents": 2, "generations": 2, "calib_batches": 2},
+    }  # fmt: skip
+    out = str(tmp_path / searcher)
+    args = ["search", "-c", write(tmp_path / "c.yaml", data), "-o", out, "--no-progress"]
+    assert main(args) == 0
+    with open(os.path.join(out, "evolution.csv")) as f:
+        rows = list(csv.DictReader(f))
+    assert [r["generation"] for r in rows] == ["0", "1"]
+    assert all(float(r["best_cost"]) <= budget for r in rows)
+    with open(os.path.join(out, "arch.json")) as f:
+        arch = json.load(f)
+    assert "conv3" not in arch["blocks"]
+    assert rows[-1]["best_path"] == " ".join(
+        f"block_{i}={op}" for i, op in enumerate(arch["blocks"])
+    )
+    assert not os.path.exists(os.path.join(out, "arch_probs.csv"))  # no alphas are learned
+    assert "arch_optimizer" not in yaml.safe_load(open(os.path.join(out, "config.yaml")))
+    # A run stopped in the evolution resumes from the last epoch's checkpoint and redoes
+    # it: the same path, history and weights.
+    weights = read_parameters(os.path.join(out, "weights.h5"))
+    for name in ("evolution.csv", "arch.json", "weights.h5"):
+        os.remove(os.path.join(out, name))
+    assert main([*args, "--resume"]) == 0
+    with open(os.path.join(out, "evolution.csv")) as f:
+        assert list(csv.DictReader(f)) == rows
+    with open(os.path.join(out, "arch.json")) as f:
+        assert json.load(f) == arch
+    again = read_parameters(os.path.join(out, "weights.h5"))
+    assert set(again) == set(weights)
+    for key, value in weights.items():
+        np.testing.assert_array_equal(again[key], value, err_msg=key)
 
 
 def test_multi_trial_search_trains_toy_candidates_and_measures_their_latency(tmp_path, capsys):

@@ -56,7 +56,10 @@ def test_the_resolved_config_holds_every_default_and_reads_back_the_same():
         (["epochs"], "is not of the form key=value"),
         (["model.name=resnet"], "model.name: unknown search space 'resnet'; registered: darts"),
         (["dataset.name=mnist"], "dataset.name: unknown dataset 'mnist'; registered: cifar10"),
-        (["searcher=bohb"], "searcher: unknown 'bohb'; use one of: darts, fairnas, gdas, pnas, spos,"),
+        (
+            ["searcher=bohb"],
+            "searcher: unknown 'bohb'; use one of: darts, fairnas, gdas, pnas, spos, evolution",
+        ),
     ],
 )
 def test_bad_values_name_the_key(overrides, message):
