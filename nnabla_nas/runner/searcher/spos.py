@@ -171,7 +171,8 @@ class SposSearcher(Searcher):
     architecture: each choice's alpha gets a logit `DECIDED` above the others at it, so
     ``space.derive`` (argmax) gives it, and the BatchNorm statistics saved with the
     weights are the found path's. MixedOps sharing an alpha are one choice and always take
-    one candidate together.
+    one candidate together. (A space whose derivation is not the argmax of each choice,
+    like the DARTS cells keeping two edges per node, derives less than the path scored.)
 
     Hardware cost (optional): a cost of mode ``'target'`` is a hard budget: a path whose
     cost (the estimator's `cost` of the path on one input) exceeds `cost_target` is
