@@ -60,6 +60,10 @@ class SposSettings:
             )
 
 
+class NoFeasiblePath(ValueError):
+    """The evolution drew no path that passes its feasibility test."""
+
+
 @dataclass(frozen=True)
 class Found:
     """The result of `evolve`: the best path, its score, and the paths scored."""
@@ -86,7 +90,7 @@ def evolve(
     path is never selected. `on_generation` receives one row per generation.
 
     Raises:
-        ValueError: no feasible path was found.
+        NoFeasiblePath: no feasible path was found.
     """
     s = settings
     scores: dict[Path, float] = {}
@@ -139,7 +143,7 @@ def evolve(
             rejected += fill(population, 2 * half, crossover)
             rejected += fill(population, s.population, uniform)
         if not scores and not population:
-            raise ValueError(f"no feasible path among the {len(seen)} drawn")
+            raise NoFeasiblePath(f"no feasible path among the {len(seen)} drawn")
         for path in population:
             scores[path] = score(path)
         best = top()[0]
@@ -405,7 +409,7 @@ class SposSearcher(Searcher):
                 (lambda p: True) if budget is None else (lambda p: cost(p) <= budget),
                 s, rng, record,
             )  # fmt: skip
-        except ValueError:
+        except NoFeasiblePath:
             cheapest = min(costs.values())
             raise ValueError(
                 f"no path within the cost budget {budget:g}: the cheapest of the {len(costs)} "
