@@ -100,7 +100,9 @@ def test_networks_measured_side_by_side_rank_a_big_network_above_a_small_one():
     small = small_net()
     big = TrainNet(1, 16, 3, 10, DARTS_V2)
     before = snapshot(big)
-    timed = LatencyEstimator(warmup=1).measure_networks([small, big], (1, 1, 8, 8), rounds=2, runs=3)
+    timed = LatencyEstimator(warmup=1).measure_networks(
+        [small, big], (1, 1, 8, 8), rounds=2, runs=3
+    )
     assert timed["rounds"] == 2 and timed["runs"] == 3
     small_ms, big_ms = timed["median"]
     assert 0 < small_ms < big_ms
