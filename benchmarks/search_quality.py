@@ -15,8 +15,9 @@ allow, skip, on scikit-learn's digits at 16x16. The benchmark
    (the pool; their seeds cycle through ``--seeds``), after retraining one of them with
    ``--noise-seeds`` seeds to show the noise floor of a retraining;
 4. runs each searcher (DARTS first and second order, ProxylessNAS REINFORCE and binary
-   gates, all with the TuNAS target term ``|E[latency] / budget - 1|``) per budget and
-   seed, and retrains the architecture found with the same seed.
+   gates and GDAS, all with the TuNAS target term ``|E[latency] / budget - 1|``; SPOS and
+   FairNAS, whose evolution after training takes the budget as a hard limit) per budget
+   and seed, and retrains the architecture found with the same seed.
 
 It prints, per searcher and budget: the test accuracy and loss of the architectures found
 (mean over seeds), their percentile in the pool, their latency (predicted, and measured end
@@ -94,12 +95,15 @@ MAXIMIZE = [True, False]  # (accuracy %, latency ms): accuracy maximised, latenc
 
 @dataclass(frozen=True)
 class Searcher:
-    """A compared searcher: the config's searcher, its section and the cost mode."""
+    """A compared searcher: the config's searcher, its section and the cost mode (a
+    searcher that learns no alphas takes the budget as a hard limit, with no weight and
+    no arch_optimizer section)."""
 
     searcher: str
     settings: dict[str, Any]
     cost_mode: str
     label: str
+    learns_alphas: bool = True
 
 
 SEARCHERS = {
@@ -109,6 +113,9 @@ SEARCHERS = {
     "pnas_gate": Searcher(
         "pnas", {"gradient": "binary_gate"}, "target", "ProxylessNAS, binary gates"
     ),
+    "gdas": Searcher("gdas", {}, "target", "GDAS"),
+    "spos": Searcher("spos", {}, "target", "SPOS (evolution under the budget)", False),
+    "fairnas": Searcher("fairnas", {}, "target", "FairNAS (evolution under the budget)", False),
 }
 FULL: dict[str, Any] = {
     "searchers": list(SEARCHERS),
@@ -394,6 +401,9 @@ class Bench:
         data[spec.searcher] = {**(own or {}), **spec.settings}
         data["cost"] = {**(data.get("cost") or {}), "mode": spec.cost_mode}
         data["cost"]["latency_table"] = self.table
+        if not spec.learns_alphas:
+            data.pop("arch_optimizer", None)
+            data["cost"]["weight"] = 0.0
         data["epochs"] = self.search_epochs
         path = os.path.join(self.out, "configs", f"search_{name}.yaml")
         os.makedirs(os.path.dirname(path), exist_ok=True)
