@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    .venv/bin/python benchmarks/searcher_step.py                     # darts and gdas
+    .venv/bin/python benchmarks/searcher_step.py                     # darts, gdas, pcdarts
     .venv/bin/python benchmarks/searcher_step.py --searchers darts,gdas,pnas --steps 5
 
 The workload is `benchmarks/darts_step.py`'s: the DARTS supernet (`SearchNet`, 8 candidates
@@ -10,9 +10,11 @@ on each of 14 edges per cell) at ``--channels`` channels and ``--cells`` cells, 
 ``--batch`` random 3x32x32 images, the DARTS paper's optimizers (Momentum with weight decay
 and clipping for the weights, Adam for the alphas). A step is the searcher's
 `train_on_batch` on a train and a valid batch, as the run loop calls it: DARTS (first
-order) runs the two graphs of the whole supernet, built once; GDAS draws a path and builds
-its graphs at every step (the build is part of its step), ProxylessNAS (REINFORCE) trains
-a sampled path and evaluates two more for the architecture.
+order) runs the two graphs of the whole supernet, built once; PC-DARTS is DARTS on the
+supernet with partial channels (K = 4: a quarter of each edge's channels through its
+candidates) and edge normalisation; GDAS draws a path and builds its graphs at every step
+(the build is part of its step), ProxylessNAS (REINFORCE) trains a sampled path and
+evaluates two more for the architecture.
 
 Each searcher runs in a fresh process (``--side NAME``), alone, so its peak RSS
 (``ru_maxrss``) and the increase over the RSS before the supernet is built are its own.
@@ -38,7 +40,8 @@ from typing import Any
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SEARCHERS = ("darts", "gdas", "pnas")
+SEARCHERS = ("darts", "gdas", "pcdarts", "pnas")
+PC_K = 4  # PC-DARTS's partial channel ratio, the paper's CIFAR-10 setting
 IN_CHANNELS, CLASSES, SIZE = 3, 10, 32
 WEIGHT_LR, WEIGHT_MOMENTUM, WEIGHT_DECAY, GRAD_CLIP = 0.025, 0.9, 3e-4, 5.0
 ARCH_LR, ARCH_BETAS, ARCH_DECAY = 3e-4, (0.5, 0.999), 1e-3
@@ -67,7 +70,7 @@ def searcher_of(name: str, model: Any) -> Any:
         model.get_arch_parameters(grad_only=True), "adam", ARCH_LR, betas=ARCH_BETAS,
         weight_decay=ARCH_DECAY,
     )  # fmt: skip
-    if name == "darts":
+    if name in ("darts", "pcdarts"):
         return DartsSearcher(model, weights, arch)
     if name == "gdas":
         return GdasSearcher(model, weights, arch, tau_max=10.0, tau_min=0.1, epochs=50)
@@ -87,8 +90,12 @@ def side(args: argparse.Namespace) -> dict[str, Any]:
 
     batches = {"train": batch(), "valid": batch()}
     before = rss_mb()
+    pc = args.side == "pcdarts"
     with parameter_seed(0):
-        model = SearchNet(IN_CHANNELS, args.channels, args.cells, CLASSES, rng=0)
+        model = SearchNet(
+            IN_CHANNELS, args.channels, args.cells, CLASSES, rng=0,
+            partial_channels=PC_K if pc else 1, edge_normalization=pc,
+        )  # fmt: skip
     searcher = searcher_of(args.side, model)
     searcher.start_epoch(0, np.random.default_rng(1))
     walls, cpus = [], []
@@ -118,7 +125,7 @@ def run_side(name: str, args: argparse.Namespace) -> dict[str, Any]:
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    p.add_argument("--searchers", default="darts,gdas", help=f"of {', '.join(SEARCHERS)}")
+    p.add_argument("--searchers", default="darts,gdas,pcdarts", help=f"of {', '.join(SEARCHERS)}")
     p.add_argument("--channels", type=int, default=16)
     p.add_argument("--cells", type=int, default=5)
     p.add_argument("--batch", type=int, default=16)

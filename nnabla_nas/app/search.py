@@ -40,7 +40,7 @@ from .build import (
     make_transform,
     nnabla_context,
 )
-from .config import RESUMABLE, SearchConfig, check_search, to_dict
+from .config import RESUMABLE, ConfigError, SearchConfig, check_search, to_dict
 from .figures import draw_figures
 from .multitrial import run_multitrial
 from .run import Manifest, RunFolder
@@ -160,6 +160,13 @@ def _one_shot(
         model = space.make_search_net(
             data.sample_shape[0], data.classes, seed=cfg.seed, options=cfg.model.options
         )
+        if model.edge_weights() and not searcher_class.learns_edge_weights:
+            takes = [n for n, c in SEARCHERS.items() if c.learns_edge_weights]
+            raise ConfigError(
+                f"model: these {space.name} options add edge weights (PC-DARTS's edge "
+                f"normalization) that searcher {cfg.searcher!r} does not learn; use "
+                f"{' or '.join(takes)}, or turn the option off"
+            )
         steps = len(data.train["train"])
         net, arch = model.get_net_parameters(True), model.get_arch_parameters(True)
         one = (1, *data.sample_shape)  # every cost is of one input

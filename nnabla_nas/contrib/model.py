@@ -15,11 +15,19 @@ class Model(Module):
     """A network whose parameters split into architecture and network parameters.
 
     Architecture parameters are the `alpha` of every `MixedOp` in the tree, found by
-    type, so a subclass needs no override; every other parameter is a network parameter.
+    type, so a subclass needs no override, and those `edge_weights` returns (none here);
+    every other parameter is a network parameter.
     """
 
+    def edge_weights(self) -> list[Parameter]:
+        """Architecture parameters beyond the choices' alphas, e.g. the edge normalisation
+        weights of PC-DARTS; a searcher must learn them by gradient
+        (`Searcher.learns_edge_weights`)."""
+        return []
+
     def _arch_ids(self) -> set[int]:
-        return {id(m.alpha) for _, m in self.get_modules() if isinstance(m, MixedOp)}
+        ids = {id(m.alpha) for _, m in self.get_modules() if isinstance(m, MixedOp)}
+        return ids | {id(p) for p in self.edge_weights()}
 
     def get_arch_parameters(self, grad_only: bool = False) -> OrderedDict[str, Parameter]:
         """Returns the architecture parameters (every `MixedOp`'s alpha)."""

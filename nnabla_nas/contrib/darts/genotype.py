@@ -55,16 +55,22 @@ def edge_count(num_nodes: int) -> int:
     return num_nodes * (num_nodes + 3) // 2
 
 
-def derive_cell(probs: np.ndarray, candidates: Sequence[str], num_nodes: int) -> list[list[Any]]:
+def derive_cell(
+    probs: np.ndarray,
+    candidates: Sequence[str],
+    num_nodes: int,
+    edge_weights: np.ndarray | None = None,
+) -> list[list[Any]]:
     """Derives the ``[op, input_index]`` entries of one cell from its edge probabilities.
 
     For each node, the two incoming edges whose strongest op other than ``'none'`` has the
-    largest probability are kept (strongest first, ties to the lower index), each with
-    that op.
+    largest probability (times the edge's weight, with `edge_weights`) are kept (strongest
+    first, ties to the lower index), each with that op.
 
     Args:
         probs: ``(edge_count(num_nodes), len(candidates))`` probabilities, edges ordered by
             node, then by input state.
+        edge_weights: PC-DARTS's edge normalisation: each edge's weight in its node's sum.
     """
     probs = np.asarray(probs)
     if probs.shape != (edge_count(num_nodes), len(candidates)):
@@ -72,6 +78,9 @@ def derive_cell(probs: np.ndarray, candidates: Sequence[str], num_nodes: int) ->
             f"expected probabilities of shape {(edge_count(num_nodes), len(candidates))} "
             f"for {num_nodes} nodes and {len(candidates)} candidates, got {probs.shape}"
         )
+    weights = np.ones(len(probs)) if edge_weights is None else np.asarray(edge_weights)
+    if weights.shape != (len(probs),):
+        raise ValueError(f"expected {len(probs)} edge weights, got shape {weights.shape}")
     allowed = [k for k, name in enumerate(candidates) if name != "none"]
     if not allowed:
         raise ValueError("cannot derive a genotype: every candidate is 'none'")
@@ -79,7 +88,7 @@ def derive_cell(probs: np.ndarray, candidates: Sequence[str], num_nodes: int) ->
     start = 0
     for node in range(num_nodes):
         block = probs[start : start + node + 2][:, allowed]
-        strength = block.max(axis=1)
+        strength = block.max(axis=1) * weights[start : start + node + 2]
         for j in sorted(range(node + 2), key=lambda j: -strength[j])[:INPUTS_PER_NODE]:
             entries.append([candidates[allowed[int(np.argmax(block[j]))]], j])
         start += node + 2
@@ -93,13 +102,16 @@ def derive_genotype(
     candidates: Sequence[str],
     num_nodes: int,
     multiplier: int,
+    edge_weights: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict[str, Any]:
-    """Derives a genotype from the edge probabilities of the normal and reduction cells."""
+    """Derives a genotype from the edge probabilities of the normal and reduction cells
+    (and, with PC-DARTS's edge normalisation, their edges' weights)."""
     concat = list(range(num_nodes + 2 - multiplier, num_nodes + 2))
+    normal_w, reduce_w = (None, None) if edge_weights is None else edge_weights
     return {
-        "normal": derive_cell(normal_probs, candidates, num_nodes),
+        "normal": derive_cell(normal_probs, candidates, num_nodes, normal_w),
         "normal_concat": list(concat),
-        "reduce": derive_cell(reduce_probs, candidates, num_nodes),
+        "reduce": derive_cell(reduce_probs, candidates, num_nodes, reduce_w),
         "reduce_concat": list(concat),
     }
 

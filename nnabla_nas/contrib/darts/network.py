@@ -66,6 +66,13 @@ class SearchNet(Model):
         stem_multiplier: the stem outputs ``stem_multiplier * init_channels`` channels.
         candidates: the registered candidate names of every edge, in alpha order.
         rng: seeds the alphas and `MixedOp` sampling; the same seed gives the same alphas.
+        partial_channels: PC-DARTS's K (Xu et al., 2020): 1/K of each edge's channels go
+            through its candidates, the rest bypass them (`PartialChannels`); 1: off. K
+            must divide `init_channels`.
+        edge_normalization: PC-DARTS's edge normalisation: each node weights its incoming
+            edges by the softmax of its own architecture parameters (shared like the
+            alphas; `edge_weights`), and the derivation ranks an edge by its best op's
+            weight times its edge weight.
 
     Example:
         >>> import nnabla as nn
@@ -90,12 +97,18 @@ class SearchNet(Model):
         *,
         candidates: Sequence[str] = CANDIDATE_NAMES,
         rng: np.random.Generator | int | None = None,
+        partial_channels: int = 1,
+        edge_normalization: bool = False,
     ) -> None:
         _check_positive(
             in_channels=in_channels, init_channels=init_channels, num_cells=num_cells,
             num_classes=num_classes, num_choices=num_choices, multiplier=multiplier,
-            stem_multiplier=stem_multiplier,
+            stem_multiplier=stem_multiplier, partial_channels=partial_channels,
         )  # fmt: skip
+        if init_channels % partial_channels:
+            raise ValueError(
+                f"partial_channels ({partial_channels}) must divide init_channels ({init_channels})"
+            )
         _check_num_cells(num_cells)
         if multiplier > num_choices:
             raise ValueError(f"multiplier ({multiplier}) exceeds num_choices ({num_choices})")
@@ -108,12 +121,16 @@ class SearchNet(Model):
         if shared:
             self._alpha_normal = self._new_alphas(generator)
             self._alpha_reduce = self._new_alphas(generator)
+        self._partial, self._edge_normalization = partial_channels, edge_normalization
+        if edge_normalization and shared:
+            self._beta_normal, self._beta_reduce = self._new_betas(), self._new_betas()
         specs = list(plan_cells(num_cells, init_channels, stem_channels, (multiplier,) * 2))
         self._cells = Mo.ModuleList(
             SearchCell(
                 spec, num_nodes=num_choices, multiplier=multiplier,
                 candidates=self.candidate_names, alphas=self._shared_alphas(spec.reduction),
                 mode=mode, rng=generator, label=self._label(spec),
+                partial_channels=partial_channels, betas=self._cell_betas(spec.reduction),
             )
             for spec in specs
         )  # fmt: skip
@@ -127,6 +144,28 @@ class SearchNet(Model):
         return Mo.ParameterList(
             Parameter((n,), initializer=1e-3 * rng.standard_normal(n)) for _ in range(count)
         )
+
+    def _new_betas(self) -> Mo.ParameterList:
+        # PC-DARTS starts the edge weights uniform (zero logits), scaled like the alphas.
+        return Mo.ParameterList(
+            Parameter((node + 2,), initializer=np.zeros(node + 2))
+            for node in range(self._num_nodes)
+        )
+
+    def _cell_betas(self, reduction: bool) -> list[Parameter] | None:
+        if not self._edge_normalization:
+            return None
+        if not self._shared:
+            return list(self._new_betas())
+        return list(self._beta_reduce if reduction else self._beta_normal)
+
+    def edge_weights(self) -> list[Parameter]:
+        """The edge normalisation parameters (PC-DARTS), each once; none without."""
+        found: dict[int, Parameter] = {}
+        for cell in self._cells:
+            if isinstance(cell, SearchCell):
+                found.update((id(b), b) for b in cell.betas)
+        return list(found.values())
 
     def _label(self, spec: CellSpec) -> str:
         kind = CELL_TYPES[int(spec.reduction)]
@@ -158,6 +197,14 @@ class SearchNet(Model):
         per_cell = [[op.probs() for op in c.edges] for c in self._cells_of(kind)]
         return np.asarray(per_cell, dtype=np.float64).mean(axis=0)
 
+    def cell_edge_weights(self, kind: str) -> np.ndarray:
+        """Each edge's weight in its node's sum in the cells of `kind` (softmax of the
+        node's edge normalisation parameters, averaged over cells; all 1 without)."""
+        if kind not in CELL_TYPES:
+            raise ValueError(f"kind must be one of {CELL_TYPES}, got {kind!r}")
+        per_cell = [c.edge_weights() for c in self._cells_of(kind)]
+        return np.asarray(per_cell, dtype=np.float64).mean(axis=0)
+
     def arch_probs(self) -> dict[str, np.ndarray]:
         """The softmax over `candidate_names` of each edge, keyed e.g. ``'normal/edge_3'``.
 
@@ -177,16 +224,21 @@ class SearchNet(Model):
         is never chosen. Without sharing, the weights are averaged over the cells of a type
         (see `cell_probs`). Returns a JSON-serialisable genotype (see `genotype.py`).
         """
+        weights = None
+        if self._edge_normalization:
+            weights = (self.cell_edge_weights("normal"), self.cell_edge_weights("reduce"))
         return derive_genotype(
             self.cell_probs("normal"), self.cell_probs("reduce"),
             candidates=self.candidate_names, num_nodes=self._num_nodes,
-            multiplier=self._multiplier,
+            multiplier=self._multiplier, edge_weights=weights,
         )  # fmt: skip
 
     def extra_repr(self) -> str:
+        extra = f", partial_channels={self._partial}" if self._partial > 1 else ""
+        extra += ", edge_normalization=True" if self._edge_normalization else ""
         return (
             f"num_cells={len(self._cells)}, num_nodes={self._num_nodes}, "
-            f"multiplier={self._multiplier}, shared={self._shared}"
+            f"multiplier={self._multiplier}, shared={self._shared}{extra}"
         )
 
 

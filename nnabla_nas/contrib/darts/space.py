@@ -57,12 +57,15 @@ class DartsSpace(Space):
         shared: bool = True,
         stem_multiplier: int = 3,
         candidates: Sequence[str] = CANDIDATE_NAMES,
+        partial_channels: int = 1,
+        edge_normalization: bool = False,
     ) -> Model:
-        """`SearchNet`; see it for the options."""
+        """`SearchNet`; see it for the options (`partial_channels` and
+        `edge_normalization` are PC-DARTS's)."""
         return SearchNet(
             in_channels, init_channels, num_cells, num_classes, num_choices, multiplier,
             shared=shared, stem_multiplier=stem_multiplier, candidates=list(candidates),
-            rng=rng,
+            rng=rng, partial_channels=partial_channels, edge_normalization=edge_normalization,
         )  # fmt: skip
 
     def train_net(

@@ -71,6 +71,7 @@ class DartsSearcher(Searcher):
 
     Settings = DartsSettings
     cost_modes = ("penalty", "target")
+    learns_edge_weights = True
     choice = "full"
     eval_choice = "full"
 

@@ -64,6 +64,7 @@ class GdasSearcher(Searcher):
 
     Settings = GdasSettings
     cost_modes = ("penalty", "target")
+    learns_edge_weights = True
     choice = "gumbel"
     eval_choice = "max"
 

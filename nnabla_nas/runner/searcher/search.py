@@ -65,6 +65,9 @@ class Searcher(Algorithm):
     #: refuses that section and decides the architecture in `finish`; its runs track no
     #: architecture per epoch.
     learns_alphas: ClassVar[bool] = True
+    #: Whether the architecture step learns every architecture parameter by gradient,
+    #: the model's `edge_weights` (PC-DARTS's edge normalization) included.
+    learns_edge_weights: ClassVar[bool] = False
 
     #: The hardware cost of the objective, if any (set by the subclass's constructor).
     cost: Cost | None = None
