@@ -187,7 +187,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )  # fmt: skip
     p.add_argument(
         "--report", action="store_true",
-        help="run nothing: print the tables of what is recorded (incomplete cells marked)",
+        help="run nothing: print the tables of what is recorded (incomplete cells marked), "
+        "with the latencies of the last end-to-end measurement",
+    )  # fmt: skip
+    p.add_argument(
+        "--measure", action="store_true",
+        help="with --report: measure the recorded architectures end to end first (on a quiet "
+        "machine)",
     )  # fmt: skip
     p.add_argument(
         "--quick",
@@ -216,6 +222,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         problems.append("--budgets: give positive ms values")
     if args.budgets is None and any(not 0 <= q <= 100 for q in args.quantiles):
         problems.append("--quantiles: give percentiles in [0, 100]")
+    if args.measure and not args.report:
+        problems.append("--measure goes with --report (a full run measures at its end)")
     if problems:
         p.error("; ".join(problems))
     return args
@@ -957,7 +965,7 @@ def run(args: argparse.Namespace) -> None:
     archs = {r["arch"]: r["blocks"] for r in noise}
     archs.update((r["arch"], r["blocks"]) for rs in pools.values() for r in rs)
     archs.update((r["arch"], r["blocks"]) for _, found in runs.values() for r in found)
-    if args.report:
+    if args.report and not args.measure:
         ms = results.measured.get("ms", {})
         missing = sum(a not in ms for a in archs)
         print(
