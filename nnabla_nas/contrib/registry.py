@@ -12,6 +12,7 @@ from .darts.space import DartsSpace
 from .mobilenet.space import MobileNetSpace
 from .nb201.space import NB201Space
 from .space import Space
+from .static.space import StaticSpace
 
 __all__ = ["SPACES", "get_space", "register_space"]
 
@@ -33,3 +34,4 @@ def get_space(name: str) -> Space:
 register_space(DartsSpace())
 register_space(MobileNetSpace())
 register_space(NB201Space())
+register_space(StaticSpace())
