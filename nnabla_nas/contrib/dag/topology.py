@@ -61,7 +61,8 @@ def _check_names(inputs: Sequence[str], parents: Sequence[tuple[str, Sequence[st
 def _cycle(remaining: Sequence[str], parents: Mapping[str, Sequence[str]]) -> list[str]:
     """A cycle among `remaining`, the nodes a topological sort could not place: each of
     them has a parent among them, so following such parents must come back to a node.
-    Returned in the direction of the data (each a parent of the next), closed."""
+    Returned in the direction of the data (each a parent of the next), from the node
+    given first, closed."""
     left = set(remaining)
     path: list[str] = []
     node = remaining[0]
@@ -70,6 +71,8 @@ def _cycle(remaining: Sequence[str], parents: Mapping[str, Sequence[str]]) -> li
         node = next(p for p in parents[node] if p in left)
     loop = path[path.index(node) :]
     loop.reverse()  # followed child -> parent; the data flows the other way
+    first = min(range(len(loop)), key=lambda i: remaining.index(loop[i]))
+    loop = loop[first:] + loop[:first]  # from the node given first
     return [*loop, loop[0]]
 
 
