@@ -13,6 +13,7 @@ from .mobilenet.space import MobileNetSpace
 from .nb201.space import NB201Space
 from .space import Space
 from .static.space import StaticSpace
+from .zoph.space import ZophSpace
 
 __all__ = ["SPACES", "get_space", "register_space"]
 
@@ -35,3 +36,4 @@ register_space(DartsSpace())
 register_space(MobileNetSpace())
 register_space(NB201Space())
 register_space(StaticSpace())
+register_space(ZophSpace())
