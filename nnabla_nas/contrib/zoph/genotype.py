@@ -46,15 +46,15 @@ def state_name(index: int) -> str:
 
 
 def pair_name(op: str, index: int) -> str:
-    """The name of the candidate applying `op` to state `index`: ``'<op>~<index>'``."""
-    return f"{op}~{index}"
+    """The name of the candidate applying `op` to state `index`: ``'<op>.in<index>'``."""
+    return f"{op}.in{index}"
 
 
 def parse_pair(name: str) -> tuple[str, int]:
     """The ``(op, input_index)`` of a `pair_name`."""
-    op, _, index = name.rpartition("~")
+    op, _, index = name.rpartition(".in")
     if not op or not index.isdigit():
-        raise ValueError(f"expected a pair name '<op>~<input_index>', got {name!r}")
+        raise ValueError(f"expected a pair name '<op>.in<input_index>', got {name!r}")
     return op, int(index)
 
 

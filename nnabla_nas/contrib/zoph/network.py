@@ -57,7 +57,7 @@ class SearchNet(Model):
 
     How the choices map to `MixedOp`s: each pair of a block (the paper's "select a hidden
     state, then an operation on it") is one `MixedOp` whose candidates are all the
-    ``(input, op)`` combinations, named ``'<op>~<input>'`` (`genotype.pair_names`). One
+    ``(input, op)`` combinations, named ``'<op>.in<input>'`` (`genotype.pair_names`). One
     choice per pair, rather than one over inputs and one over ops, keeps every searcher's
     semantics exact: a sampled path computes just the chosen op on the chosen input (a
     choice of input made after computing an op on every input would train off-path

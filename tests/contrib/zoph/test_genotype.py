@@ -1,5 +1,6 @@
 import copy
 import json
+import re
 
 import numpy as np
 import pytest
@@ -83,11 +84,13 @@ def test_the_unused_blocks_are_those_no_block_reads():
 
 def test_pair_names_list_every_op_on_every_state_in_order():
     names = pair_names(1, ["identity", "max_pool_3x3"])
-    assert names == ("identity~0", "max_pool_3x3~0", "identity~1", "max_pool_3x3~1",
-                     "identity~2", "max_pool_3x3~2")  # fmt: skip
+    assert names == ("identity.in0", "max_pool_3x3.in0", "identity.in1", "max_pool_3x3.in1",
+                     "identity.in2", "max_pool_3x3.in2")  # fmt: skip
     assert [parse_pair(n) for n in names[-2:]] == [("identity", 2), ("max_pool_3x3", 2)]
     assert parse_pair(pair_name("conv_1x7_7x1", 12)) == ("conv_1x7_7x1", 12)
-    for bad in ("identity", "~3", "identity~x"):
+    # TensorBoard keeps only these characters of a summary name (the probabilities' tags)
+    assert all(re.fullmatch(r"[\w.\-/]+", n) for n in pair_names(4, list(OPS)))
+    for bad in ("identity", ".in3", "identity.inx", "identity~1"):
         with pytest.raises(ValueError, match="expected a pair name"):
             parse_pair(bad)
 

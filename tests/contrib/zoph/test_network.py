@@ -73,10 +73,10 @@ def set_choices(net, chosen):
 def test_the_genotype_is_the_argmax_of_each_pairs_alpha():
     net = search_net()
     set_choices(net, {
-        "normal/block_0/pair_0": "sep_conv_3x3~1", "normal/block_0/pair_1": "identity~0",
-        "normal/block_1/pair_0": "max_pool_3x3~2", "normal/block_1/pair_1": "sep_conv_3x3~2",
-        "reduce/block_0/pair_0": "max_pool_3x3~0", "reduce/block_0/pair_1": "identity~1",
-        "reduce/block_1/pair_0": "identity~0", "reduce/block_1/pair_1": "sep_conv_3x3~2",
+        "normal/block_0/pair_0": "sep_conv_3x3.in1", "normal/block_0/pair_1": "identity.in0",
+        "normal/block_1/pair_0": "max_pool_3x3.in2", "normal/block_1/pair_1": "sep_conv_3x3.in2",
+        "reduce/block_0/pair_0": "max_pool_3x3.in0", "reduce/block_0/pair_1": "identity.in1",
+        "reduce/block_1/pair_0": "identity.in0", "reduce/block_1/pair_1": "sep_conv_3x3.in2",
     })  # fmt: skip
     expected = {
         "normal": [[["sep_conv_3x3", 1], ["identity", 0]],
