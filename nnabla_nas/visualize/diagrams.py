@@ -1,9 +1,10 @@
 """Drawing primitives for architecture diagrams: matplotlib figures written as SVG and PNG.
 
 Each search space draws its own architectures (``Space.draw``) with these: `draw_dag`
-lays out nodes as circles and edges as curved, labelled arrows (cells of DARTS and
-NAS-Bench-201), `new_axes` and `titles` start a figure of another kind (a chain of
-blocks), `op_color` colours a candidate, and `save_figure` writes any figure atomically.
+lays out nodes as circles and edges as curved, labelled arrows (cells of DARTS, Zoph and
+NAS-Bench-201; `cell_nodes` places the nodes of a two-input cell), `new_axes` and
+`titles` start a figure of another kind (a chain of blocks), `op_color` colours a
+candidate, and `save_figure` writes any figure atomically.
 
 Text stays text in the SVG files, and every file is written atomically. Elements carry SVG
 ids, by convention ``node-<key>``, ``edge-<source>-<target>``, ``block-<i>``, and
@@ -38,6 +39,7 @@ __all__ = [
     "PALETTE",
     "Edge",
     "Node",
+    "cell_nodes",
     "draw_dag",
     "new_axes",
     "op_color",
@@ -267,6 +269,22 @@ def draw_dag(
         _place_label(text, spots, obstacles, others, renderer)
     titles(fig, title, subtitle)
     return fig
+
+
+def cell_nodes(inner: Sequence[str]) -> list[Node]:
+    """The nodes of a cell of two inputs: ``in0`` (``c_{k-2}``) and ``in1`` (``c_{k-1}``)
+    on the left, the keys `inner` (labelled 0, 1, ...) in a zigzag, ``out`` (``c_{k}``) on
+    the right."""
+    step, first = 2.5, 2.8
+    nodes = [
+        Node("in0", (0.0, 1.75), "$c_{k-2}$", INPUT_COLOR),
+        Node("in1", (0.0, -1.75), "$c_{k-1}$", INPUT_COLOR),
+    ]
+    for i, key in enumerate(inner):
+        xy = (first + step * i, 0.95 if i % 2 == 0 else -0.95)
+        nodes.append(Node(key, xy, str(i), NODE_COLOR))
+    nodes.append(Node("out", (2 * first + step * (len(inner) - 1), 0.0), "$c_{k}$", OUTPUT_COLOR))
+    return nodes
 
 
 def unique_gid(gid: str, seen: dict[str, int]) -> str:

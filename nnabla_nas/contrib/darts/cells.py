@@ -1,9 +1,12 @@
-"""DARTS cells: the searchable `SearchCell`, the fixed `TrainCell`, and the cell layout."""
+"""DARTS cells: the searchable `SearchCell` and the fixed `TrainCell`.
+
+The cell layout (`plan_cells`, `CellSpec`, `stem`, `edge_stride`) is the cell spaces' shared
+one (`nnabla_nas.contrib.cells`), re-exported here.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 import nnabla.functions as F
@@ -14,71 +17,22 @@ from ...module.misc import DropPath
 from ...module.mixedop import MixedOp, softmax, weighted_sum
 from ...module.module import Module
 from ...module.parameter import Parameter
-from ..blocks import FactorizedReduce, ReLUConvBN, batch_norm
+from ..blocks import batch_norm
+from ..cells import CellSpec, TwoInputCell, edge_stride, plan_cells, reduction_indices, stem
 from .modules import CANDIDATES
 
-
-@dataclass(frozen=True)
-class CellSpec:
-    """Where a cell sits: its input and working channels, and whether it reduces."""
-
-    index: int
-    prev_prev_channels: int
-    prev_channels: int
-    channels: int
-    reduction: bool
-    reduction_prev: bool
-    out_channels: int
-
-
-def reduction_indices(num_cells: int) -> tuple[int, int]:
-    """The cells that halve the spatial size and double the channels: at 1/3 and 2/3."""
-    return (num_cells // 3, 2 * num_cells // 3)
-
-
-def plan_cells(
-    num_cells: int, init_channels: int, stem_channels: int, multipliers: tuple[int, int]
-) -> Iterator[CellSpec]:
-    """Yields the layout of each cell.
-
-    Args:
-        multipliers: the number of states a normal and a reduction cell concatenate.
-    """
-    c_pp, c_p, c = stem_channels, stem_channels, init_channels
-    reduction_prev = False
-    for i in range(num_cells):
-        reduction = i in reduction_indices(num_cells)
-        c = 2 * c if reduction else c
-        out = multipliers[int(reduction)] * c
-        yield CellSpec(i, c_pp, c_p, c, reduction, reduction_prev, out)
-        c_pp, c_p, reduction_prev = c_p, out, reduction
-
-
-def stem(in_channels: int, out_channels: int) -> Mo.Sequential:
-    """The 3x3 convolution and BatchNormalization before the first cell."""
-    conv = Mo.Conv(in_channels, out_channels, (3, 3), pad=(1, 1), with_bias=False)
-    return Mo.Sequential(conv, batch_norm(out_channels, True))
-
-
-def edge_stride(spec: CellSpec, input_index: int) -> int:
-    """Edges from the two cell inputs of a reduction cell have stride 2."""
-    return 2 if spec.reduction and input_index < 2 else 1
-
-
-class _Cell(Module):
-    """Preprocesses the two cell inputs to `spec.channels` and concatenates the output."""
-
-    def _init_inputs(self, spec: CellSpec, affine: bool) -> None:
-        c = spec.channels
-        if spec.reduction_prev:
-            self._pre0: Module = FactorizedReduce(spec.prev_prev_channels, c, affine=affine)
-        else:
-            self._pre0 = ReLUConvBN(spec.prev_prev_channels, c, 1, 0, 1, affine=affine)
-        self._pre1 = ReLUConvBN(spec.prev_channels, c, 1, 0, 1, affine=affine)
-        self.reduction = spec.reduction
-
-    def _inputs(self, s0: Any, s1: Any) -> list[Any]:
-        return [self._pre0(s0), self._pre1(s1)]
+__all__ = [
+    "CellSpec",
+    "PartialChannels",
+    "SearchCell",
+    "TrainCell",
+    "channel_shuffle",
+    "edge_stride",
+    "plan_cells",
+    "reduction_indices",
+    "search_candidate",
+    "stem",
+]
 
 
 def search_candidate(name: str, channels: int, stride: int) -> Module:
@@ -124,7 +78,7 @@ class PartialChannels(Module):
         return f"k={self._k}"
 
 
-class SearchCell(_Cell):
+class SearchCell(TwoInputCell):
     """A cell whose every edge is a `MixedOp` over the candidates.
 
     Node ``i`` sums one edge from each earlier state (the two inputs, then nodes
@@ -217,7 +171,7 @@ class SearchCell(_Cell):
         return f"reduction={self.reduction}, num_nodes={self._num_nodes}"
 
 
-class TrainCell(_Cell):
+class TrainCell(TwoInputCell):
     """A fixed cell built from a genotype's ``[op, input_index]`` entries (2 per node).
 
     Every op but the identity is followed by a `DropPath` of probability `drop_prob`.

@@ -16,11 +16,8 @@ from matplotlib.figure import Figure
 
 from ...visualize.diagrams import (
     CONCAT_COLOR,
-    INPUT_COLOR,
-    NODE_COLOR,
-    OUTPUT_COLOR,
     Edge,
-    Node,
+    cell_nodes,
     draw_dag,
     op_color,
     save_figure,
@@ -44,16 +41,7 @@ COLORS: dict[str, str] = {
 
 
 def _cell_figure(entries: Sequence[Sequence[Any]], concat: Sequence[int], kind: str) -> Figure:
-    num_nodes = len(entries) // 2
-    step, first = 2.5, 2.8
-    nodes = [
-        Node("in0", (0.0, 1.75), "$c_{k-2}$", INPUT_COLOR),
-        Node("in1", (0.0, -1.75), "$c_{k-1}$", INPUT_COLOR),
-    ]
-    for i in range(num_nodes):
-        nodes.append(Node(f"n{i}", (first + step * i, 0.95 if i % 2 == 0 else -0.95), str(i),
-                          NODE_COLOR))  # fmt: skip
-    nodes.append(Node("out", (2 * first + step * (num_nodes - 1), 0.0), "$c_{k}$", OUTPUT_COLOR))
+    nodes = cell_nodes([f"n{i}" for i in range(len(entries) // 2)])
 
     def key(state: int) -> str:
         return f"in{state}" if state < 2 else f"n{state - 2}"

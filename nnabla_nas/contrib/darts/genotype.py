@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from ...utils.io import read_json, write_json
+from ..cells import CELL_TYPES, check_genotype_keys
 from .modules import CANDIDATES
 
 __all__ = [
@@ -31,7 +32,6 @@ __all__ = [
     "validate_genotype",
 ]
 
-CELL_TYPES = ("normal", "reduce")
 GENOTYPE_KEYS = ("normal", "normal_concat", "reduce", "reduce_concat")
 INPUTS_PER_NODE = 2
 
@@ -176,14 +176,7 @@ def validate_genotype(genotype: Any, *, num_nodes: int | None = None) -> dict[st
     Raises:
         ValueError: naming the key, the entry and the problem.
     """
-    if not isinstance(genotype, Mapping):
-        raise ValueError(f"a genotype is a dict with keys {GENOTYPE_KEYS}, got {type(genotype)}")
-    missing = [k for k in GENOTYPE_KEYS if k not in genotype]
-    unknown = [k for k in genotype if k not in GENOTYPE_KEYS]
-    if missing or unknown:
-        raise ValueError(
-            f"genotype keys must be {list(GENOTYPE_KEYS)}; missing {missing}, unknown {unknown}"
-        )
+    check_genotype_keys(genotype, GENOTYPE_KEYS)
     checked: dict[str, Any] = {}
     for kind in CELL_TYPES:
         checked[kind] = _check_cell(kind, genotype[kind], num_nodes)

@@ -8,12 +8,10 @@ from typing import Any
 import numpy as np
 
 from ... import module as Mo
-from ...module.misc import DropPath
 from ...module.mixedop import check_mode
 from ...module.parameter import Parameter
-from ..blocks import AuxiliaryHeadCIFAR
-from ..model import Model
-from .cells import CellSpec, SearchCell, TrainCell, plan_cells, stem
+from ..cells import CellNetwork, CellSpec, CellTrainNetwork, check_num_cells, plan_cells, stem
+from .cells import SearchCell, TrainCell
 from .genotype import CELL_TYPES, derive_genotype, edge_count, validate_genotype
 from .modules import CANDIDATE_NAMES, CANDIDATES
 
@@ -24,14 +22,6 @@ def _check_positive(**values: int) -> None:
     for name, value in values.items():
         if not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a positive int, got {value!r}")
-
-
-def _check_num_cells(num_cells: int) -> None:
-    if num_cells < 3:
-        raise ValueError(
-            f"num_cells must be at least 3 so that the network has both normal and reduction "
-            f"cells (reductions sit at 1/3 and 2/3), got {num_cells}"
-        )
 
 
 def _check_candidates(candidates: Sequence[str]) -> tuple[str, ...]:
@@ -47,7 +37,7 @@ def _check_candidates(candidates: Sequence[str]) -> tuple[str, ...]:
     return names
 
 
-class SearchNet(Model):
+class SearchNet(CellNetwork):
     """The DARTS supernet: a stem, cells whose edges are `MixedOp`s, and a classifier.
 
     Cells at 1/3 and 2/3 of the depth are reduction cells. With `shared`, all normal cells
@@ -109,7 +99,7 @@ class SearchNet(Model):
             raise ValueError(
                 f"partial_channels ({partial_channels}) must divide init_channels ({init_channels})"
             )
-        _check_num_cells(num_cells)
+        check_num_cells(num_cells)
         if multiplier > num_choices:
             raise ValueError(f"multiplier ({multiplier}) exceeds num_choices ({num_choices})")
         check_mode(mode)
@@ -134,8 +124,7 @@ class SearchNet(Model):
             )
             for spec in specs
         )  # fmt: skip
-        self._pool = Mo.GlobalAvgPool()
-        self._classifier = Mo.Linear(specs[-1].out_channels, num_classes)
+        self._init_head(specs, num_classes)
 
     def _new_alphas(self, rng: np.random.Generator) -> Mo.ParameterList:
         n = len(self.candidate_names)
@@ -175,12 +164,6 @@ class SearchNet(Model):
         if not self._shared:
             return None
         return list(self._alpha_reduce if reduction else self._alpha_normal)
-
-    def call(self, input: Any) -> Any:
-        s0 = s1 = self._stem(input)
-        for cell in self._cells:
-            s0, s1 = s1, cell(s0, s1)
-        return self._classifier(self._pool(s1))
 
     def _cells_of(self, kind: str) -> list[SearchCell]:
         reduction = kind == "reduce"
@@ -242,7 +225,7 @@ class SearchNet(Model):
         )
 
 
-class TrainNet(Model):
+class TrainNet(CellTrainNetwork):
     """The network of a fixed genotype, trained from scratch (affine BN, drop path).
 
     Reduction cells sit at 1/3 and 2/3 of the depth. With `auxiliary`, an
@@ -281,7 +264,7 @@ class TrainNet(Model):
             in_channels=in_channels, init_channels=init_channels, num_cells=num_cells,
             num_classes=num_classes, stem_multiplier=stem_multiplier,
         )  # fmt: skip
-        _check_num_cells(num_cells)
+        check_num_cells(num_cells)
         self._genotype = validate_genotype(genotype)
         g = self._genotype
         stem_channels = stem_multiplier * init_channels
@@ -289,13 +272,7 @@ class TrainNet(Model):
         multipliers = (len(g["normal_concat"]), len(g["reduce_concat"]))
         specs = list(plan_cells(num_cells, init_channels, stem_channels, multipliers))
         self._cells = Mo.ModuleList(self._cell(spec, drop_path) for spec in specs)
-        self._aux_index = 2 * num_cells // 3 if auxiliary else None
-        self._aux_head = None
-        if self._aux_index is not None:
-            channels = specs[self._aux_index].out_channels
-            self._aux_head = AuxiliaryHeadCIFAR(channels, num_classes)
-        self._pool = Mo.GlobalAvgPool()
-        self._classifier = Mo.Linear(specs[-1].out_channels, num_classes)
+        self._init_head(specs, num_classes, auxiliary=auxiliary)
 
     def _cell(self, spec: CellSpec, drop_prob: float) -> TrainCell:
         kind = "reduce" if spec.reduction else "normal"
@@ -305,30 +282,3 @@ class TrainNet(Model):
     def genotype(self) -> dict[str, Any]:
         """Returns the (validated) genotype this network was built from."""
         return validate_genotype(self._genotype)
-
-    def _drop_paths(self) -> list[DropPath]:
-        return [m for _, m in self.get_modules() if isinstance(m, DropPath)]
-
-    @property
-    def drop_prob(self) -> float:
-        """The drop-path probability of every `DropPath`; set it e.g. once per epoch."""
-        paths = self._drop_paths()
-        return paths[0].drop_prob if paths else 0.0
-
-    @drop_prob.setter
-    def drop_prob(self, value: float) -> None:
-        for path in self._drop_paths():
-            path.drop_prob = value
-
-    def call(self, input: Any) -> Any:
-        s0 = s1 = self._stem(input)
-        aux = None
-        for i, cell in enumerate(self._cells):
-            s0, s1 = s1, cell(s0, s1)
-            if i == self._aux_index and self._aux_head is not None and self.training:
-                aux = self._aux_head(s1)
-        logits = self._classifier(self._pool(s1))
-        return logits if aux is None else (logits, aux)
-
-    def extra_repr(self) -> str:
-        return f"num_cells={len(self._cells)}, auxiliary={self._aux_head is not None}"

@@ -4,13 +4,14 @@ A cell preprocesses its two inputs (the outputs of the two previous cells) to it
 channels, then runs its blocks: each block adds two ``(input, op)`` pairs, the input one of
 the cell's two inputs or an earlier block's output. Reduction cells apply stride 2 to
 every op that reads a cell input, so all their block outputs have half the input size.
+The layout (`plan_cells`, `CellSpec`, `stem`) is the cell spaces' shared one
+(`nnabla_nas.contrib.cells`), re-exported here.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Any
 
 import nnabla as nn
@@ -22,8 +23,16 @@ from ...module.misc import DropPath
 from ...module.mixedop import MixedOp
 from ...module.module import Module
 from ...module.parameter import Parameter
-from ..blocks import FactorizedReduce, ReLUConvBN, batch_norm
-from .genotype import CELL_INPUTS, CELL_TYPES, PAIRS_PER_BLOCK, pair_names, unused_blocks
+from ..cells import (
+    CELL_INPUTS,
+    CellSpec,
+    TwoInputCell,
+    edge_stride,
+    plan_cells,
+    reduction_indices,
+    stem,
+)
+from .genotype import PAIRS_PER_BLOCK, pair_names, unused_blocks
 from .ops import OPS, search_op
 
 __all__ = [
@@ -39,73 +48,8 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class CellSpec:
-    """Where a cell sits: its input and working channels, and whether it reduces."""
-
-    index: int
-    prev_prev_channels: int
-    prev_channels: int
-    channels: int
-    reduction: bool
-    reduction_prev: bool
-    out_channels: int
-
-    @property
-    def kind(self) -> str:
-        """``'normal'`` or ``'reduce'``."""
-        return CELL_TYPES[int(self.reduction)]
-
-
-def reduction_indices(num_cells: int) -> tuple[int, int]:
-    """The cells that halve the spatial size and double the channels: at 1/3 and 2/3."""
-    return (num_cells // 3, 2 * num_cells // 3)
-
-
-def plan_cells(
-    num_cells: int, init_channels: int, stem_channels: int, outputs: tuple[int, int]
-) -> Iterator[CellSpec]:
-    """Yields the layout of each cell.
-
-    Args:
-        outputs: how many block outputs a normal and a reduction cell concatenate.
-    """
-    c_pp, c_p, c = stem_channels, stem_channels, init_channels
-    reduction_prev = False
-    for i in range(num_cells):
-        reduction = i in reduction_indices(num_cells)
-        c = 2 * c if reduction else c
-        out = outputs[int(reduction)] * c
-        yield CellSpec(i, c_pp, c_p, c, reduction, reduction_prev, out)
-        c_pp, c_p, reduction_prev = c_p, out, reduction
-
-
-def stem(in_channels: int, out_channels: int) -> Mo.Sequential:
-    """The 3x3 convolution and BatchNormalization before the first cell."""
-    conv = Mo.Conv(in_channels, out_channels, (3, 3), pad=(1, 1), with_bias=False)
-    return Mo.Sequential(conv, batch_norm(out_channels, True))
-
-
-def op_stride(spec: CellSpec, input_index: int) -> int:
-    """Ops reading a cell input of a reduction cell have stride 2."""
-    return 2 if spec.reduction and input_index < CELL_INPUTS else 1
-
-
-class _Cell(Module):
-    """Preprocesses the two cell inputs to `spec.channels` (a factorized reduction of
-    ``c_{k-2}`` after a reduction cell, so that both inputs have one size)."""
-
-    def _init_inputs(self, spec: CellSpec, affine: bool) -> None:
-        c = spec.channels
-        if spec.reduction_prev:
-            self._pre0: Module = FactorizedReduce(spec.prev_prev_channels, c, affine=affine)
-        else:
-            self._pre0 = ReLUConvBN(spec.prev_prev_channels, c, 1, 0, 1, affine=affine)
-        self._pre1 = ReLUConvBN(spec.prev_channels, c, 1, 0, 1, affine=affine)
-        self.reduction = spec.reduction
-
-    def _inputs(self, s0: Any, s1: Any) -> list[Any]:
-        return [self._pre0(s0), self._pre1(s1)]
+op_stride = edge_stride
+"""The stride of an op reading state `input_index` of a cell (`edge_stride`)."""
 
 
 class StateBundle:
@@ -163,7 +107,7 @@ class Pair(Module):
         return f"input={self._index}"
 
 
-class SearchCell(_Cell):
+class SearchCell(TwoInputCell):
     """A cell whose every pair is one `MixedOp` over all ``(input, op)`` candidates.
 
     Pair ``s`` of block ``b`` chooses among ``(b + 2) * len(candidates)`` candidates, each
@@ -227,7 +171,7 @@ class SearchCell(_Cell):
         return f"reduction={self.reduction}, num_blocks={self._num_blocks}"
 
 
-class TrainCell(_Cell):
+class TrainCell(TwoInputCell):
     """A fixed cell built from a genotype's blocks (two ``[op, input_index]`` pairs each).
 
     Every op but the identity is followed by a `DropPath` of probability `drop_prob`; the

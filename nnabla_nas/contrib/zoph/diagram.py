@@ -17,11 +17,8 @@ from matplotlib.figure import Figure
 
 from ...visualize.diagrams import (
     CONCAT_COLOR,
-    INPUT_COLOR,
-    NODE_COLOR,
-    OUTPUT_COLOR,
     Edge,
-    Node,
+    cell_nodes,
     draw_dag,
     op_color,
     save_figure,
@@ -55,15 +52,7 @@ def _key(state: int) -> str:
 
 
 def _cell_figure(blocks: Sequence[Sequence[Sequence[Any]]], kind: str) -> Figure:
-    step, first = 2.5, 2.8
-    nodes = [
-        Node("in0", (0.0, 1.75), "$c_{k-2}$", INPUT_COLOR),
-        Node("in1", (0.0, -1.75), "$c_{k-1}$", INPUT_COLOR),
-    ]
-    for b in range(len(blocks)):
-        xy = (first + step * b, 0.95 if b % 2 == 0 else -0.95)
-        nodes.append(Node(f"b{b}", xy, str(b), NODE_COLOR))
-    nodes.append(Node("out", (2 * first + step * (len(blocks) - 1), 0.0), "$c_{k}$", OUTPUT_COLOR))
+    nodes = cell_nodes([f"b{b}" for b in range(len(blocks))])
     seen: dict[str, int] = {}
     edges = [
         Edge(_key(int(j)), f"b{b}", str(op), op_color(str(op), COLORS),

@@ -13,11 +13,12 @@ of the blocks that no block of the cell reads (`unused_blocks`), as in NASNet.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from ..cells import CELL_INPUTS, CELL_TYPES, check_genotype_keys
 from .ops import OPS
 
 __all__ = [
@@ -33,8 +34,6 @@ __all__ = [
     "validate_genotype",
 ]
 
-CELL_TYPES = ("normal", "reduce")
-CELL_INPUTS = 2  # c_{k-2} and c_{k-1}, the states 0 and 1 of every cell
 PAIRS_PER_BLOCK = 2
 
 Block = list[list[Any]]
@@ -139,14 +138,7 @@ def validate_genotype(genotype: Any, *, num_blocks: int | None = None) -> dict[s
     Raises:
         ValueError: naming the key, the block, the pair and the problem.
     """
-    if not isinstance(genotype, Mapping):
-        raise ValueError(f"a genotype is a dict with keys {list(CELL_TYPES)}, got {type(genotype)}")
-    missing = [k for k in CELL_TYPES if k not in genotype]
-    unknown = [k for k in genotype if k not in CELL_TYPES]
-    if missing or unknown:
-        raise ValueError(
-            f"genotype keys must be {list(CELL_TYPES)}; missing {missing}, unknown {unknown}"
-        )
+    check_genotype_keys(genotype, list(CELL_TYPES))
     checked = {kind: _check_cell(kind, genotype[kind]) for kind in CELL_TYPES}
     counts = {kind: len(checked[kind]) for kind in CELL_TYPES}
     if num_blocks is not None and any(n != num_blocks for n in counts.values()):

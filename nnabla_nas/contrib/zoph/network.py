@@ -8,12 +8,10 @@ from typing import Any
 import numpy as np
 
 from ... import module as Mo
-from ...module.misc import DropPath
 from ...module.mixedop import check_mode
 from ...module.parameter import Parameter
-from ..blocks import AuxiliaryHeadCIFAR
-from ..model import Model
-from .cells import CellSpec, SearchCell, TrainCell, plan_cells, stem
+from ..cells import CellNetwork, CellSpec, CellTrainNetwork, check_num_cells, plan_cells, stem
+from .cells import SearchCell, TrainCell
 from .genotype import (
     CELL_INPUTS,
     CELL_TYPES,
@@ -33,14 +31,6 @@ def _check_positive(**values: int) -> None:
             raise ValueError(f"{name} must be a positive int, got {value!r}")
 
 
-def _check_num_cells(num_cells: int) -> None:
-    if num_cells < 3:
-        raise ValueError(
-            f"num_cells must be at least 3 so that the network has both normal and reduction "
-            f"cells (reductions sit at 1/3 and 2/3), got {num_cells}"
-        )
-
-
 def _check_candidates(candidates: Sequence[str]) -> tuple[str, ...]:
     names = tuple(candidates)
     unknown = [n for n in names if n not in OPS]
@@ -52,7 +42,7 @@ def _check_candidates(candidates: Sequence[str]) -> tuple[str, ...]:
     return names
 
 
-class SearchNet(Model):
+class SearchNet(CellNetwork):
     """The NASNet supernet: a stem, cells whose block pairs are `MixedOp`s, a classifier.
 
     How the choices map to `MixedOp`s: each pair of a block (the paper's "select a hidden
@@ -105,7 +95,7 @@ class SearchNet(Model):
             in_channels=in_channels, num_classes=num_classes, init_channels=init_channels,
             num_cells=num_cells, num_blocks=num_blocks, stem_multiplier=stem_multiplier,
         )  # fmt: skip
-        _check_num_cells(num_cells)
+        check_num_cells(num_cells)
         check_mode(mode)
         self.candidate_names = _check_candidates(candidates)
         self._num_blocks = num_blocks
@@ -126,8 +116,7 @@ class SearchNet(Model):
             )
             for spec in specs
         )  # fmt: skip
-        self._pool = Mo.GlobalAvgPool()
-        self._classifier = Mo.Linear(specs[-1].out_channels, num_classes)
+        self._init_head(specs, num_classes)
 
     def _new_alphas(self, rng: np.random.Generator) -> Mo.ParameterList:
         n = len(self.candidate_names)
@@ -139,12 +128,6 @@ class SearchNet(Model):
 
     def _alphas_of(self, spec: CellSpec) -> list[Parameter]:
         return list(self._alpha_reduce if spec.reduction else self._alpha_normal)
-
-    def call(self, input: Any) -> Any:
-        s0 = s1 = self._stem(input)
-        for cell in self._cells:
-            s0, s1 = s1, cell(s0, s1)
-        return self._classifier(self._pool(s1))
 
     def _first_cell(self, kind: str) -> SearchCell:
         reduction = kind == "reduce"
@@ -168,7 +151,7 @@ class SearchNet(Model):
         return f"num_cells={len(self._cells)}, num_blocks={self._num_blocks}"
 
 
-class TrainNet(Model):
+class TrainNet(CellTrainNetwork):
     """The network of a fixed genotype, trained from scratch (affine BN, drop path).
 
     Reduction cells sit at 1/3 and 2/3 of the depth. Each cell concatenates its unused
@@ -210,7 +193,7 @@ class TrainNet(Model):
             in_channels=in_channels, num_classes=num_classes, init_channels=init_channels,
             num_cells=num_cells, stem_multiplier=stem_multiplier,
         )  # fmt: skip
-        _check_num_cells(num_cells)
+        check_num_cells(num_cells)
         self._genotype = validate_genotype(genotype)
         g = self._genotype
         stem_channels = stem_multiplier * init_channels
@@ -220,40 +203,8 @@ class TrainNet(Model):
         self._cells = Mo.ModuleList(
             TrainCell(spec, blocks=g[spec.kind], drop_prob=drop_path) for spec in specs
         )
-        self._aux_index = 2 * num_cells // 3 if auxiliary else None
-        self._aux_head = None
-        if self._aux_index is not None:
-            self._aux_head = AuxiliaryHeadCIFAR(specs[self._aux_index].out_channels, num_classes)
-        self._pool = Mo.GlobalAvgPool()
-        self._classifier = Mo.Linear(specs[-1].out_channels, num_classes)
+        self._init_head(specs, num_classes, auxiliary=auxiliary)
 
     def genotype(self) -> dict[str, Any]:
         """Returns the (validated) genotype this network was built from."""
         return validate_genotype(self._genotype)
-
-    def _drop_paths(self) -> list[DropPath]:
-        return [m for _, m in self.get_modules() if isinstance(m, DropPath)]
-
-    @property
-    def drop_prob(self) -> float:
-        """The drop-path probability of every `DropPath`; set it e.g. once per epoch."""
-        paths = self._drop_paths()
-        return paths[0].drop_prob if paths else 0.0
-
-    @drop_prob.setter
-    def drop_prob(self, value: float) -> None:
-        for path in self._drop_paths():
-            path.drop_prob = value
-
-    def call(self, input: Any) -> Any:
-        s0 = s1 = self._stem(input)
-        aux = None
-        for i, cell in enumerate(self._cells):
-            s0, s1 = s1, cell(s0, s1)
-            if i == self._aux_index and self._aux_head is not None and self.training:
-                aux = self._aux_head(s1)
-        logits = self._classifier(self._pool(s1))
-        return logits if aux is None else (logits, aux)
-
-    def extra_repr(self) -> str:
-        return f"num_cells={len(self._cells)}, auxiliary={self._aux_head is not None}"
