@@ -24,20 +24,7 @@ from nnabla_nas.runner.searcher import (
 )
 from nnabla_nas.runner.searcher.spos import evolve
 
-
-class Choice(Model):
-    """One choice between a path that erases the input (0) and two informative ones."""
-
-    def __init__(self, seed=0):
-        rs = np.random.RandomState(seed)
-        self._mix = Mo.MixedOp(
-            [Mo.Zero(), Mo.Identity(), Mo.Conv(4, 4, (1, 1), rng=rs)],
-            rng=np.random.default_rng(seed),
-        )
-        self._head = Mo.Sequential(Mo.GlobalAvgPool(), Mo.Linear(4, 4, rng=rs))
-
-    def call(self, x):
-        return self._head(self._mix(x))
+from .models import Choice, batch
 
 
 class TwoChoices(Model):
@@ -69,13 +56,6 @@ class Normed(Model):
 
     def call(self, x):
         return self._head(self._bn(self._mix(x)))
-
-
-def batch(rng, n=32):
-    """The label is the channel with the largest mean: learnable only through the input."""
-    x = rng.normal(size=(n, 4, 3, 3)).astype(np.float32)
-    x[np.arange(n), rng.integers(0, 4, n)] += 2.0
-    return x, x.mean(axis=(2, 3)).argmax(axis=1)[:, None]
 
 
 class PathCost:
