@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -144,12 +144,20 @@ class Algorithm:
         }
 
     @staticmethod
-    def minimize(graph: Graph, optimizer: Optimizer) -> None:
-        """Forward, backward and one update of `optimizer`'s parameters."""
+    def backward(graph: Graph, optimizer: Optimizer) -> None:
+        """Zeroes `optimizer`'s gradients, then the forward and backward of the loss."""
         optimizer.zero_grad()
         graph.loss.forward(clear_no_need_grad=True)
         graph.loss.backward(clear_buffer=True)
-        optimizer.step()
+
+    @classmethod
+    def minimize(
+        cls, graph: Graph, optimizer: Optimizer, *, active: Collection[str] | None = None
+    ) -> None:
+        """Forward, backward and one update of `optimizer`'s parameters (of those in
+        `active` only, if given; see `Optimizer.step`)."""
+        cls.backward(graph, optimizer)
+        optimizer.step(active=active)
 
     # -- the loop's interface ---------------------------------------------------
     def start_epoch(self, epoch: int, rng: np.random.Generator) -> None:

@@ -124,19 +124,11 @@ class DartsSearcher(Searcher):
         term = self.cost_term(batch["valid"][0].shape)
         self._valid_batch = batch["valid"]
         self.feed(arch, batch["valid"])
-        opt = self.optimizers["arch"]
         if self.unrolled:
             self._unrolled_arch_gradient(train, arch, batch["train"])
         else:
-            opt.zero_grad()
-            arch.loss.forward(clear_no_need_grad=True)
-            arch.loss.backward(clear_buffer=True)
-        if term is not None:
-            term.add_gradient()
-        opt.step()
-        result = self.metrics(arch, prefix="arch_")
-        if term is not None:
-            result["arch_cost"] = term.value()
+            self.backward(arch, self.optimizers["arch"])
+        result = self.step_architecture(arch, term)
         self.feed(train, batch["train"])
         self.minimize(train, self.optimizers["weights"])
         return {**self.metrics(train), **result}

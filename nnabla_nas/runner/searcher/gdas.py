@@ -120,21 +120,10 @@ class GdasSearcher(Searcher):
         term = self.cost_term(valid_x.shape)
         arch = self.sampled_graph(valid_x.shape)
         self.feed(arch, batch["valid"])
-        opt = self.optimizers["arch"]
-        opt.zero_grad()
-        arch.loss.forward(clear_no_need_grad=True)
-        arch.loss.backward(clear_buffer=True)
-        if term is not None:
-            term.add_gradient()
-        opt.step()
-        result = self.metrics(arch, prefix="arch_")
-        if term is not None:
-            result["arch_cost"] = term.value()
+        self.backward(arch, self.optimizers["arch"])
+        result = self.step_architecture(arch, term)
         train = self.sampled_graph(train_x.shape)
         self.feed(train, batch["train"])
-        weights = self.optimizers["weights"]
-        weights.zero_grad()
-        train.loss.forward(clear_no_need_grad=True)
-        train.loss.backward(clear_buffer=True)
-        weights.step(active=train.params)  # the drawn path's weights only
+        # the drawn path's weights only
+        self.minimize(train, self.optimizers["weights"], active=train.params)
         return {**self.metrics(train), **result, "tau": self.tau}

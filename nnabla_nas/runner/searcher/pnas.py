@@ -138,11 +138,8 @@ class ProxylessNasSearcher(Searcher):
     def _weight_step(self, batch: Batch) -> dict[str, float]:
         graph = self.build_graph(batch[0].shape, training=True)  # draws a new path
         self.feed(graph, batch)
-        opt = self.optimizers["weights"]
-        opt.zero_grad()
-        graph.loss.forward(clear_no_need_grad=True)
-        graph.loss.backward(clear_buffer=True)
-        opt.step(active=graph.params)  # the sampled path's weights only
+        # the sampled path's weights only
+        self.minimize(graph, self.optimizers["weights"], active=graph.params)
         return self.metrics(graph)
 
     def _arch_step(self, batch: Batch) -> dict[str, float]:
@@ -183,9 +180,7 @@ class ProxylessNasSearcher(Searcher):
         graph = self.build_graph(batch[0].shape, training=True, choice="gate")
         self.feed(graph, batch)
         opt = self.optimizers["arch"]
-        opt.zero_grad()
-        graph.loss.forward(clear_no_need_grad=True)
-        graph.loss.backward(clear_buffer=True)
+        self.backward(graph, opt)
         for op in self.choices:
             assert op.gates is not None, "a MixedOp in 'gate' mode draws at each build"
             (first, second), gate = op.gates

@@ -13,7 +13,7 @@ from ...contrib.model import Model
 from ...module.mixedop import find_choices
 from ...optimizer import Optimizer
 from ...utils.fields import NoSettings
-from ..algorithm import Algorithm, Batch, Transform
+from ..algorithm import Algorithm, Batch, Graph, Transform
 from .cost import Cost, CostModel, CostTerm
 
 __all__ = ["Cost", "CostModel", "NoSettings", "SearchParts", "Searcher"]
@@ -98,6 +98,18 @@ class Searcher(Algorithm):
             term = CostTerm(self.cost, self.model, input_shape)
             self.__dict__["_cost_term"] = term
         return term
+
+    def step_architecture(self, arch: Graph, term: CostTerm | None) -> dict[str, float]:
+        """Adds `term`'s gradient to the loss gradient of the architecture parameters, takes
+        one step of the ``'arch'`` optimizer, and returns the metrics of `arch` prefixed
+        ``arch_`` (with the cost, ``arch_cost``)."""
+        if term is not None:
+            term.add_gradient()
+        self.optimizers["arch"].step()
+        result = self.metrics(arch, prefix="arch_")
+        if term is not None:
+            result["arch_cost"] = term.value()
+        return result
 
     def finish(
         self,
