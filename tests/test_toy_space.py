@@ -234,3 +234,16 @@ def test_profile_calibrates_a_search_space_and_refuses_a_foreign_table(tmp_path,
     assert main([*args, "--import-table"]) == 0
     with open(table) as f:
         assert json.load(f)["imported_from"][0]["device"] == "another board"
+
+
+def test_a_derived_architecture_over_the_target_budget_is_warned_about(tmp_path):
+    data = {**BASE, "searcher": "darts", "cost": {"name": "flops", "mode": "target",
+                                                 "target": 1000.0, "weight": 1.0}}  # fmt: skip
+    out = str(tmp_path / "over")
+    assert main(["search", "-c", write(tmp_path / "c.yaml", data), "-o", out, "--no-progress"]) == 0
+    with open(os.path.join(out, "metrics.csv")) as f:
+        flops = float(list(csv.DictReader(f))[-1]["cost/flops"])
+    assert flops > 1000.0  # no toy network has so few FLOPs
+    with open(os.path.join(out, "log.txt")) as f:
+        log = f.read()
+    assert "% over cost.target (1000)" in log and "not the most likely architecture's" in log

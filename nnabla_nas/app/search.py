@@ -131,6 +131,22 @@ def search_manifest(cfg: SearchConfig) -> Manifest:
     )  # fmt: skip
 
 
+def _warn_over_budget(cfg: SearchConfig, metrics: dict[str, float]) -> None:
+    """Warns when the derived architecture's cost (the last epoch's ``cost/<name>``: its
+    most likely path, one input) exceeds a target-mode budget: the target term steers the
+    expected cost under the probabilities, and the argmax path can land above it."""
+    c = cfg.cost
+    value = None if c is None else metrics.get(f"cost/{c.name}")
+    if c is None or c.mode != "target" or not c.target or value is None or value <= c.target:
+        return
+    logger.warning(
+        f"the derived architecture's {c.name} ({value:.4g}) is {100 * (value / c.target - 1):.0f}% "
+        f"over cost.target ({c.target:.4g}): the target term steers the expected {c.name} "
+        "under the probabilities, not the most likely architecture's; search with a lower "
+        "target or a larger cost.weight"
+    )
+
+
 def run_search(
     cfg: SearchConfig, output_dir: str, *, resume: bool = False, progress: bool = True
 ) -> SearchResult:
@@ -202,6 +218,7 @@ def _one_shot(
             if cost is not None and isinstance(cost.estimator, LatencyEstimator):
                 cost.estimator.save()  # the measured layers, for later runs (latency_table)
             found = space.derive(model)
+            _warn_over_budget(cfg, metrics)
             mark = {FINGERPRINT: fingerprint(space.name, cfg.model.options)}
             model.save_parameters(run.file("weights"), attrs=mark)
             if not run.has("arch") or space.read(run.file("arch")) != found:
