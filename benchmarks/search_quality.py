@@ -64,7 +64,7 @@ import time
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from itertools import combinations, zip_longest
 from typing import Any
@@ -741,6 +741,9 @@ class Cell:
     searches: list[dict[str, Any]]
     pool: list[dict[str, Any]]
     seeds: int  # the seeds asked for: fewer found means the cell is incomplete
+    _equal_hv: dict[tuple[str, int], tuple[float, int]] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     def accuracy(self) -> float:
         return float(np.mean([100 * r["test_accuracy"] for r in self.found]))
@@ -755,14 +758,23 @@ class Cell:
         by_loss = [percentile(r["test_loss"], loss, higher_is_better=False) for r in self.found]
         return float(np.mean(by_acc)), float(np.mean(by_loss))
 
-    def hypervolumes(self, latency: str) -> tuple[float, float]:
-        """(searcher's, pool's) hypervolume of (accuracy %, `latency` ms) points with the
-        reference (lowest accuracy of both, the budget)."""
+    def _points(self, latency: str) -> tuple[list[list[float]], np.ndarray, list[float]] | None:
+        """The found and the pool's (accuracy %, `latency` ms) points and the reference of
+        their hypervolumes (lowest accuracy of both, the budget); None when a latency is
+        not measured."""
         mine = [[100 * r["test_accuracy"], r[latency]] for r in self.found]
         pool = np.array([[100 * r["test_accuracy"], r[latency]] for r in self.pool])
         if np.isnan(pool).any() or np.isnan(np.array(mine)).any():
+            return None
+        return mine, pool, [min(p[0] for p in [*mine, *pool]), self.budget]
+
+    def hypervolumes(self, latency: str) -> tuple[float, float]:
+        """(searcher's, pool's) hypervolume of (accuracy %, `latency` ms) points with the
+        reference (lowest accuracy of both, the budget)."""
+        points = self._points(latency)
+        if points is None:
             return math.nan, math.nan
-        reference = [min(p[0] for p in [*mine, *pool]), self.budget]
+        mine, pool, reference = points
         front = pool[pareto_front(pool, MAXIMIZE)]
         return (
             hypervolume_2d(mine, reference, MAXIMIZE),
@@ -773,21 +785,24 @@ class Cell:
         """The expected hypervolume of the front of m random architectures of the pool, m
         = k per search times the searches (the random front at the searches' compute,
         capped at the pool), with the reference of `hypervolumes`; returns it and m. Exact
-        over all m-subsets up to `samples` of them, else over `samples` random ones."""
+        over all m-subsets up to `samples` of them, else over `samples` random ones
+        (computed once per latency and kept)."""
+        if (latency, samples) in self._equal_hv:
+            return self._equal_hv[latency, samples]
         _, k, _ = self.equal_compute()
         m = min(k * len(self.searches), len(self.pool))
-        mine = [[100 * r["test_accuracy"], r[latency]] for r in self.found]
-        pool = np.array([[100 * r["test_accuracy"], r[latency]] for r in self.pool])
-        if np.isnan(pool).any() or np.isnan(np.array(mine)).any():
+        points = self._points(latency)
+        if points is None:
             return math.nan, m
-        reference = [min(p[0] for p in [*mine, *pool]), self.budget]
+        _, pool, reference = points
         if math.comb(len(pool), m) <= samples:
             subsets: Any = combinations(range(len(pool)), m)
         else:
             rng = np.random.default_rng(0)
             subsets = (rng.choice(len(pool), m, replace=False) for _ in range(samples))
         areas = [hypervolume_2d(pool[list(idx)], reference, MAXIMIZE) for idx in subsets]
-        return float(np.mean(areas)), m
+        self._equal_hv[latency, samples] = (float(np.mean(areas)), m)
+        return self._equal_hv[latency, samples]
 
     def equal_compute(self) -> tuple[float, int, float]:
         """(mean search CPU seconds, k, expected best accuracy % of k random
