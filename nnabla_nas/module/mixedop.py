@@ -269,14 +269,25 @@ class GumbelDraw:
         return softmax((np.asarray(alpha, dtype=np.float64).reshape(-1) + self.noise) / self.tau)
 
 
-def draw_gumbel(model: Module, rng: np.random.Generator, tau: float) -> list[int]:
+def draw_gumbel(
+    model: Module,
+    rng: np.random.Generator,
+    tau: float,
+    *,
+    choices: Sequence[Choice] | None = None,
+) -> list[int]:
     """Draws a candidate for every choice of `model` (one draw per alpha: the `MixedOp`s
     sharing it build the same candidate) for its ``'gumbel'`` mode builds; returns the
-    drawn indices in choice order. The noise is standard Gumbel, ``-log(-log u)``."""
+    drawn indices in choice order. The noise is standard Gumbel, ``-log(-log u)``.
+
+    Args:
+        choices: ``find_choices(model)``, if the caller keeps it (a search draws twice a
+            step; the walk over a large supernet's modules need not run each time).
+    """
     if not tau > 0:
         raise ValueError(f"draw_gumbel needs a positive temperature, got {tau}")
     drawn = []
-    for choice in find_choices(model):
+    for choice in find_choices(model) if choices is None else choices:
         u = rng.uniform(np.finfo(np.float64).tiny, 1.0, choice.alpha.size)
         noise = -np.log(-np.log(u))
         index = int(np.argmax(choice.alpha.d.reshape(-1).astype(np.float64) + noise))

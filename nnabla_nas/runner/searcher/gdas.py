@@ -86,7 +86,8 @@ class GdasSearcher(Searcher):
             context=context,
         )  # fmt: skip
         GdasSettings(tau_max, tau_min)  # the same checks as a config's
-        if not find_choices(model):
+        self.choices = find_choices(model)
+        if not self.choices:
             raise ValueError(f"{type(model).__name__} has no MixedOp to search")
         self.tau_max, self.tau_min, self.epochs = tau_max, tau_min, epochs
         self.tau = tau_max
@@ -112,7 +113,7 @@ class GdasSearcher(Searcher):
 
     def sampled_graph(self, shape: tuple[int, ...]) -> Graph:
         """A new draw from `rng` and the graph of its path."""
-        draw_gumbel(self.model, self.rng, self.tau)
+        draw_gumbel(self.model, self.rng, self.tau, choices=self.choices)
         return self.build_graph(shape, training=True)
 
     def train_on_batch(self, batch: Mapping[str, Batch]) -> dict[str, float]:
