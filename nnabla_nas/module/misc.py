@@ -112,21 +112,39 @@ class Merging(Module):
             raise ValueError(f"Merging: unknown mode {mode!r}; use one of {self.MODES}")
         self._mode, self._axis = mode, axis
 
+    @property
+    def mode(self) -> str:
+        """``'concat'`` or ``'add'``."""
+        return self._mode
+
+    @property
+    def axis(self) -> int:
+        """The axis of ``'concat'``."""
+        return self._axis
+
+    def fits(self, shapes: Sequence[Sequence[int]]) -> bool:
+        """Whether inputs of `shapes` can be merged: one shape to add; to concatenate,
+        shapes of one rank that differ only on `axis`."""
+        given = [tuple(s) for s in shapes]
+        if self._mode == "add":
+            return len(set(given)) == 1
+        ndim = len(given[0])
+        axis = self._axis % ndim
+        others = {s[:axis] + s[axis + 1 :] for s in given}
+        return len(others) == 1 and all(len(s) == ndim for s in given)
+
     def call(self, *inputs: Any) -> Any:
         shapes = [tuple(x.shape) for x in inputs]
         if not inputs:
             raise ValueError("Merging needs at least one input")
         if self._mode == "add":
-            if len(set(shapes)) != 1:
+            if not self.fits(shapes):
                 raise ValueError(f"Merging(mode='add') needs inputs of one shape, got {shapes}")
             out = inputs[0]
             for x in inputs[1:]:
                 out = F.add2(out, x)
             return out
-        ndim = len(shapes[0])
-        axis = self._axis % ndim
-        others = {s[:axis] + s[axis + 1 :] for s in shapes}
-        if len(others) != 1 or any(len(s) != ndim for s in shapes):
+        if not self.fits(shapes):
             raise ValueError(
                 f"Merging(mode='concat', axis={self._axis}) needs inputs that differ only on "
                 f"axis {self._axis}, got {shapes}"

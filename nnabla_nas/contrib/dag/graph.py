@@ -42,15 +42,11 @@ def parent_count(module: Module) -> tuple[int, int | None]:
     return max(least, 1), most
 
 
-def _merge_mode(module: Merging) -> tuple[str, int]:
-    return module._mode, module._axis
-
-
 def op_text(module: Module) -> str:
     """A short text of what `module` computes, for records and diagrams: its type, a
     `Merging`'s mode, a `Sequential`'s layer types."""
     if isinstance(module, Merging):
-        mode, axis = _merge_mode(module)
+        mode, axis = module.mode, module.axis
         return mode if mode == "add" or axis == 1 else f"{mode} axis {axis}"
     if isinstance(module, Sequential):
         return " > ".join(type(m).__name__ for m in module)
@@ -189,22 +185,19 @@ class Graph(Model):
             raise ValueError(f"node {name!r} on {_shapes_text(parents, shapes)}: {err}") from err
 
     def _check_join(self, name: str, module: Merging, shapes: list[tuple[int, ...]]) -> None:
-        mode, axis = _merge_mode(module)
+        if module.fits(shapes):
+            return
         given = _shapes_text(self._parents[name], shapes)
-        if mode == "add" and len(set(shapes)) > 1:
+        if module.mode == "add":
             raise ValueError(
                 f"node {name!r} adds parents of different shapes ({given}); give them one shape "
                 "(e.g. a 1x1 Conv or a pooling on a parent) or join with Merging('concat')"
             )
-        if mode == "concat":
-            ndim = len(shapes[0])
-            others = {s[: axis % ndim] + s[axis % ndim + 1 :] for s in shapes}
-            if len(others) > 1 or any(len(s) != ndim for s in shapes):
-                raise ValueError(
-                    f"node {name!r} concatenates on axis {axis} parents whose other dimensions "
-                    f"differ ({given}); give them equal batch and spatial shapes (e.g. a stride "
-                    "or a pooling on the larger)"
-                )
+        raise ValueError(
+            f"node {name!r} concatenates on axis {module.axis} parents whose other dimensions "
+            f"differ ({given}); give them equal batch and spatial shapes (e.g. a stride "
+            "or a pooling on the larger)"
+        )
 
     def check(self, *input_shapes: Sequence[int]) -> dict[str, tuple[int, ...]]:
         """Builds the graph on inputs of `input_shapes` (nothing is computed) with every
