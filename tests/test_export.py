@@ -134,6 +134,17 @@ def test_mobilenet_train_net_exports_exactly(tmp_path, rng):
     assert np.ptp(expected) > 0.1
 
 
+@pytest.mark.parametrize("opset", [11, 13])
+def test_mobilenet_v3_layers_export_exactly(opset, tmp_path, rng):
+    # Hswish around a squeeze-and-excitation block: the hard gates and the broadcast product.
+    net = randomise(
+        Mo.Sequential(Mo.Conv(3, 8, (3, 3), pad=(1, 1)), Mo.Hswish(), Mo.SqueezeExcitation(8)),
+        rng,
+    )
+    expected = assert_exports_match(net, 2 * images(rng, 2, 3, 6, 6), tmp_path, opset=opset)
+    assert (expected < 0).any() and np.ptp(expected) > 0.1
+
+
 def onnx_without_fix(module, shape, path, monkeypatch):
     with monkeypatch.context() as patch:
         patch.setattr(export_module, "fix_average_pools", lambda model, network: 0)

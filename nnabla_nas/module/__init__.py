@@ -3,7 +3,7 @@
 Imported as ``from nnabla_nas import module as Mo``.
 """
 
-from .activation import LeakyReLU, ReLU, ReLU6
+from .activation import Hsigmoid, Hswish, LeakyReLU, ReLU, ReLU6
 from .batchnorm import BatchNormalization
 from .container import ModuleDict, ModuleList, ParameterList, Sequential
 from .convolution import Conv, DwConv
@@ -23,6 +23,7 @@ from .module import Module, read_parameter_attrs, read_parameters
 from .noise import Noise, collect_noise, uniform
 from .parameter import Parameter
 from .pooling import AvgPool, GlobalAvgPool, MaxPool
+from .squeeze import SqueezeExcitation, make_divisible
 
 __all__ = [
     "MODES",
@@ -35,6 +36,8 @@ __all__ = [
     "DwConv",
     "GlobalAvgPool",
     "GumbelDraw",
+    "Hsigmoid",
+    "Hswish",
     "Identity",
     "Lambda",
     "LeakyReLU",
@@ -51,11 +54,13 @@ __all__ = [
     "ReLU",
     "ReLU6",
     "Sequential",
+    "SqueezeExcitation",
     "Zero",
     "choice_probs",
     "collect_noise",
     "draw_gumbel",
     "find_choices",
+    "make_divisible",
     "most_likely",
     "read_parameter_attrs",
     "read_parameters",

@@ -18,6 +18,7 @@ from ... import module as Mo
 from ...module.misc import DropPath
 from ...module.mixedop import MixedOp, check_mode
 from ...module.module import Module
+from ...module.squeeze import make_divisible
 from ..model import Model
 from .arch import (
     HEAD_CHANNELS,
@@ -36,12 +37,6 @@ __all__ = ["SearchNet", "TrainNet", "make_divisible", "scale_channels"]
 
 # Builds searchable block `index` from its plan and its scaled in and out channels.
 MakeBlock = Callable[[int, Block, int, int], Module]
-
-
-def make_divisible(value: float, divisor: int = 8) -> int:
-    """Rounds to the nearest multiple of `divisor`, never below 90% of `value` (MobileNetV2)."""
-    rounded = max(divisor, int(value + divisor / 2) // divisor * divisor)
-    return rounded + divisor if rounded < 0.9 * value else rounded
 
 
 def scale_channels(channels: int, width_mult: float) -> int:
