@@ -4,10 +4,22 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, overload
+from typing import Any, TypeVar, overload
 
 from .module import Module
 from .parameter import Parameter
+
+L = TypeVar("L", bound="ModuleList")
+P = TypeVar("P", bound="ParameterList")
+
+
+def _check_iterable(value: Any, owner: str, item: type) -> Any:
+    """`value` if it can be iterated for items; a clear error for a single item."""
+    if isinstance(value, item) and not hasattr(value, "__iter__"):
+        raise TypeError(
+            f"{owner}.extend and += take an iterable of {item.__name__}s; use append() for one"
+        )
+    return value
 
 
 def _check_module(value: Any, owner: str) -> Module:
@@ -32,9 +44,22 @@ class ModuleList(Module):
         return self
 
     def extend(self, modules: Iterable[Module]) -> ModuleList:
-        for module in modules:
+        for module in _check_iterable(modules, type(self).__name__, Module):
             self.append(module)
         return self
+
+    def __iadd__(self: L, modules: Iterable[Module]) -> L:
+        """``modules += [a, b]`` appends each module, as `extend` does."""
+        self.extend(modules)
+        return self
+
+    def __add__(self: L, modules: Iterable[Module]) -> L:
+        """A new container of this one's modules followed by `modules` (shared, not copied)."""
+        return self._new([*self._items, *_check_iterable(modules, type(self).__name__, Module)])
+
+    @classmethod
+    def _new(cls: type[L], modules: list[Module]) -> L:
+        return cls(modules)
 
     def insert(self, index: int, module: Module) -> None:
         self._items.insert(index, _check_module(module, type(self).__name__))
@@ -54,7 +79,7 @@ class ModuleList(Module):
     def __getitem__(self, index: slice) -> ModuleList: ...
     def __getitem__(self, index: int | slice) -> Module | ModuleList:
         if isinstance(index, slice):
-            return type(self)(self._items[index])
+            return self._new(self._items[index])
         return self._items[index]
 
     def __setitem__(self, index: int, module: Module) -> None:
@@ -75,10 +100,9 @@ class Sequential(ModuleList):
     def __init__(self, *modules: Module) -> None:
         super().__init__(modules)
 
-    def __getitem__(self, index: Any) -> Any:
-        if isinstance(index, slice):
-            return Sequential(*self._items[index])
-        return self._items[index]
+    @classmethod
+    def _new(cls, modules: list[Module]) -> Sequential:
+        return cls(*modules)
 
     def call(self, input: Any) -> Any:
         for module in self._items:
@@ -126,6 +150,12 @@ class ModuleDict(Module):
     def items(self) -> Iterable[tuple[str, Module]]:
         return self._items.items()
 
+    def update(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]]) -> None:
+        """Adds or replaces the modules of a mapping or of ``(name, module)`` pairs."""
+        pairs = modules.items() if isinstance(modules, Mapping) else modules
+        for key, module in pairs:
+            self[key] = module
+
 
 class ParameterList(Module):
     """A list of parameters, registered under their indices ``'0'``, ``'1'``, ..."""
@@ -149,8 +179,13 @@ class ParameterList(Module):
         return self
 
     def extend(self, parameters: Iterable[Parameter]) -> ParameterList:
-        for p in parameters:
+        for p in _check_iterable(parameters, "ParameterList", Parameter):
             self.append(p)
+        return self
+
+    def __iadd__(self: P, parameters: Iterable[Parameter]) -> P:
+        """``params += [a, b]`` appends each parameter, as `extend` does."""
+        self.extend(parameters)
         return self
 
     def insert(self, index: int, parameter: Parameter) -> None:

@@ -160,3 +160,49 @@ def test_parameter_list_inside_a_module(variable):
     y = net(x)
     y.forward()
     np.testing.assert_allclose(y.d, 2 * x.d, rtol=1e-6)
+
+
+@pytest.mark.parametrize("make", [Mo.ModuleList, lambda items: Mo.Sequential(*items)])
+def test_plus_equals_appends_a_list_as_pytorch_does(make):
+    first, second, third = Mo.Linear(2, 2), Mo.ReLU(), Mo.Linear(2, 3)
+    ml = make([first])
+    same = ml
+    ml += [second, third]
+    assert ml is same and list(ml) == [first, second, third]
+    assert list(ml.get_parameters()) == ["0/_W", "0/_b", "2/_W", "2/_b"]
+    joined = ml + (m for m in [Mo.ReLU()])
+    assert type(joined) is type(ml) and len(joined) == 4 and len(ml) == 3
+    assert joined[0] is first  # shared, not copied
+    with pytest.raises(TypeError, match=r"extend and \+= take an iterable of Modules"):
+        ml += Mo.ReLU()
+    with pytest.raises(TypeError, match="holds Modules only, got int"):
+        ml += [1]
+
+
+def test_sequential_plus_equals_runs_the_added_modules(variable):
+    net = Mo.Sequential(Mo.Lambda(lambda x: x * 2))
+    net += [Mo.Lambda(lambda x: x + 1)]
+    x = variable(2, 3)
+    y = net(x)
+    y.forward()
+    np.testing.assert_allclose(y.d, x.d * 2 + 1, rtol=1e-6)
+
+
+def test_module_dict_update_takes_a_mapping_or_pairs():
+    a, b, c = Mo.ReLU(), Mo.Linear(1, 1), Mo.ReLU6()
+    md = Mo.ModuleDict({"a": a})
+    md.update({"b": b})
+    md.update([("a", c)])
+    assert dict(md.items()) == {"a": c, "b": b}
+    with pytest.raises(KeyError, match="strings without '/'"):
+        md.update({"x/y": a})
+
+
+def test_parameter_list_plus_equals(variable):
+    first = Mo.Parameter((2,))
+    pl = Mo.ParameterList([first])
+    pl += [Mo.Parameter((3,))]
+    assert [p.shape for p in pl] == [(2,), (3,)]
+    assert list(pl.get_parameters()) == ["0", "1"]
+    with pytest.raises(TypeError, match=r"ParameterList.extend and \+= take an iterable"):
+        pl += Mo.Parameter((1,))
