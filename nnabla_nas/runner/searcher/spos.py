@@ -15,23 +15,20 @@ import nnabla as nn
 import numpy as np
 
 from ...contrib.model import Model
-from ...module import BatchNormalization
 from ...module.mixedop import find_choices
 from ...optimizer import Optimizer
 from ...utils.fields import limited
 from ...utils.io import atomic_path
-from ..algorithm import Batch, Graph, Transform, top1_error
+from .. import paths
+from ..algorithm import Batch, Graph, Transform
+from ..paths import DECIDED, Path
 from .cost import Cost, CostModel
 from .search import Searcher, SearchParts
 
+__all__ = ["DECIDED", "Found", "NoFeasiblePath", "Path", "SposSearcher", "SposSettings", "evolve"]
+
 logger = logging.getLogger("nnabla_nas")
 
-Path = tuple[int, ...]
-"""A path of the supernet: one candidate index per choice, in `find_choices` order."""
-
-#: The logit gap by which a path's candidate leads the others in its choice's alpha:
-#: softmax gives it 1 - 1e-13, so the alphas read as the decision.
-DECIDED = 30.0
 #: Proposals per wanted new path before the evolution gives up filling a population (a
 #: small space runs out of unseen paths; a tight budget rejects most proposals).
 TRIES = 20
@@ -262,33 +259,22 @@ class SposSearcher(Searcher):
 
     def set_path(self, path: Path) -> None:
         """Sets each choice's alpha to the logits of `path` (`DECIDED` ahead at it)."""
-        for c, index in zip(self.choices, path, strict=True):
-            logits = np.full(len(c.names), -DECIDED)
-            logits[index] = 0.0
-            c.alpha.d = logits.reshape(c.alpha.shape)
+        paths.set_path(self.choices, path)
 
     @contextmanager
     def on_path(self, path: Path) -> Iterator[None]:
         """Within the block, graphs build `path`; the alphas are restored afterwards."""
-        saved = [c.alpha.d.copy() for c in self.choices]
-        try:
-            self.set_path(path)
+        with paths.on_path(self.choices, path):
             yield
-        finally:
-            for c, alpha in zip(self.choices, saved, strict=True):
-                c.alpha.d = alpha
 
     def path_graph(self, path: Path, shape: tuple[int, ...], training: bool) -> Graph:
-        with self.on_path(path):
-            return self.build_graph(shape, training)
+        return paths.path_graph(self, self.choices, path, shape, training=training)
 
     def path_cost(self, path: Path, shape: Sequence[int]) -> float:
         """The estimator's cost of `path` on one input of `shape`'s sample shape."""
         assert self.cost is not None
         one = (1, *(int(d) for d in shape[1:]))
-        modes = self.model.modes(training=False, choice="max")
-        with self.on_path(path), nn.auto_forward(False), modes:
-            return float(self.cost.estimator.cost(self.model, one))
+        return paths.path_cost(self.model, self.choices, path, self.cost.estimator, one)
 
     # -- the epochs -----------------------------------------------------------------------
     def train_on_batch(self, batch: Mapping[str, Batch]) -> dict[str, float]:
@@ -319,45 +305,13 @@ class SposSearcher(Searcher):
     # -- the evolution --------------------------------------------------------------------
     def recalibrate(self, path: Path, batches: Sequence[Batch]) -> None:
         """Sets the running statistics of the BatchNorms on `path` to the mean of their
-        batch statistics over `batches` (forwards in training mode); the old values play
-        no part."""
-        norms = [m for _, m in self.model.get_modules() if isinstance(m, BatchNormalization)]
-        decays = [bn.decay_rate for bn in norms]
-        try:
-            for bn in norms:
-                bn.decay_rate = 0.0  # each forward stores its batch's statistics
-            graph = self.path_graph(path, batches[0][0].shape, training=True)
-        finally:
-            for bn, decay in zip(norms, decays, strict=True):
-                bn.decay_rate = decay
-        used = {id(p) for p in graph.params.values()}
-        norms = [bn for bn in norms if id(bn._mean) in used]
-        sums = [(np.zeros(bn._mean.shape), np.zeros(bn._var.shape)) for bn in norms]
-        for batch in batches:
-            self.feed(graph, batch)
-            graph.logits.forward(clear_buffer=True)
-            for (mean, var), bn in zip(sums, norms, strict=True):
-                mean += bn._mean.d
-                var += bn._var.d
-        for (mean, var), bn in zip(sums, norms, strict=True):
-            bn._mean.d, bn._var.d = mean / len(batches), var / len(batches)
+        batch statistics over `batches` (`paths.recalibrate`)."""
+        paths.recalibrate(self, self.choices, path, batches)
 
     def score_path(self, path: Path, calib: Sequence[Batch], valid: Sequence[Batch]) -> float:
         """The validation accuracy of `path` with the supernet's weights, its BatchNorm
-        statistics recalibrated on `calib`."""
-        self.recalibrate(path, calib)
-        graphs: dict[tuple[int, ...], Graph] = {}
-        wrong = total = 0.0
-        for x, y in valid:
-            shape = tuple(x.shape)
-            if shape not in graphs:
-                graphs[shape] = self.path_graph(path, shape, training=False)
-            graph = graphs[shape]
-            self.feed(graph, (x, y))
-            graph.logits.forward(clear_buffer=True)
-            wrong += top1_error(graph.logits.d, y) * len(y)
-            total += len(y)
-        return 1.0 - wrong / total
+        statistics recalibrated on `calib` (`paths.score_path`)."""
+        return paths.score_path(self, self.choices, path, calib, valid)
 
     def describe(self, path: Path) -> str:
         """`path` as ``label=candidate`` pairs."""
