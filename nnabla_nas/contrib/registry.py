@@ -11,6 +11,7 @@ from ..utils.registry import Registry
 from .darts.space import DartsSpace
 from .mobilenet.space import MobileNetSpace
 from .nb201.space import NB201Space
+from .randwired.space import RandWiredSpace
 from .space import Space
 from .static.space import StaticSpace
 from .zoph.space import ZophSpace
@@ -35,5 +36,6 @@ def get_space(name: str) -> Space:
 register_space(DartsSpace())
 register_space(MobileNetSpace())
 register_space(NB201Space())
+register_space(RandWiredSpace())
 register_space(StaticSpace())
 register_space(ZophSpace())
