@@ -32,6 +32,7 @@ from ..optimizer import (
     StepScheduler,
 )
 from ..runner.searcher import Cost
+from ..utils.io import write_json
 from .config import ConfigError, CostConfig, DatasetConfig, OptimizerConfig, RunConfig
 
 logger = logging.getLogger("nnabla_nas")
@@ -204,21 +205,36 @@ def calibrate_cost(
     cost: Cost | None, cfg: CostConfig | None, model: Module, input_shape: Sequence[int]
 ) -> dict[str, Any] | None:
     """Calibrates a latency cost on paths of the supernet `model` (``cost.calibrate`` of
-    them, by default `CALIBRATION_PATHS` or all the space has) when its table holds no
-    calibration of its scope yet. Returns the new calibration record, or None when none
-    was made (no latency cost, calibration off, or already calibrated)."""
+    them) when its table holds no calibration of its scope yet (`calibrate_latency`)."""
     if cost is None or cfg is None or not isinstance(cost.estimator, LatencyEstimator):
         return None
-    estimator = cost.estimator
+    return calibrate_latency(cost.estimator, cfg.calibrate, model, input_shape, "cost.calibrate")
+
+
+def calibrate_latency(
+    estimator: LatencyEstimator,
+    paths: int | None,
+    model: Module,
+    input_shape: Sequence[int],
+    key: str,
+) -> dict[str, Any] | None:
+    """Calibrates `estimator` on `paths` paths of the supernet `model` (by default
+    `CALIBRATION_PATHS` or all the space has) when its table holds no calibration of its
+    scope yet. Returns the new calibration record, or None when none was made
+    (calibration off, i.e. no scope, or already calibrated).
+
+    Args:
+        key: the config key of `paths`, named in errors.
+    """
     if estimator.scope is None or estimator.calibration is not None:
         return None
     total = math.prod(len(c.names) for c in find_choices(model))
-    paths = cfg.calibrate if cfg.calibrate is not None else min(CALIBRATION_PATHS, total)
+    paths = paths if paths is not None else min(CALIBRATION_PATHS, total)
     if paths > total:
-        raise ConfigError(f"cost.calibrate: the space has {total} paths; use at most {total}")
+        raise ConfigError(f"{key}: the space has {total} paths; use at most {total}")
     if paths < MIN_CALIBRATION_PATHS:
         raise ConfigError(
-            f"cost.calibrate: a calibration needs at least {MIN_CALIBRATION_PATHS} paths, "
+            f"{key}: a calibration needs at least {MIN_CALIBRATION_PATHS} paths, "
             f"got {paths}{f' (the space has {total})' if paths == total else ''}; use 0 "
             "for the raw layer sum"
         )
@@ -226,6 +242,23 @@ def calibrate_cost(
     record = estimator.calibrate(model, input_shape, paths=paths)
     logger.info(f"latency predictor: {estimator.predictor}")
     return record
+
+
+def write_cost_model(path: str, estimator: LatencyEstimator) -> None:
+    """Logs which prediction a latency is and records it in `path` (``cost_model.json``,
+    which the report shows): the predictor, the calibration's scope and record, the table."""
+    logger.info(f"latency cost predicted by: {estimator.predictor}")
+    write_json(
+        path,
+        {
+            "name": estimator.name,
+            "unit": estimator.unit,
+            "predictor": estimator.predictor,
+            "scope": estimator.scope if estimator.calibration is not None else None,
+            "calibration": estimator.calibration,
+            "table": estimator.table_path,
+        },
+    )
 
 
 def cost_estimators(cost: Cost | None, name: str | None) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from ..runner.callbacks import (
 from ..runner.loop import Callback, Loop, epoch_rng
 from ..runner.searcher import SEARCHERS, Cost, Searcher, SearchParts
 from ..utils.checkpoint import Checkpointer
-from ..utils.io import read_json, write_json
+from ..utils.io import read_json
 from .build import (
     FINGERPRINT,
     Data,
@@ -39,6 +39,7 @@ from .build import (
     make_optimizer,
     make_transform,
     nnabla_context,
+    write_cost_model,
 )
 from .config import RESUMABLE, ConfigError, SearchConfig, check_search, to_dict
 from .figures import draw_figures
@@ -98,23 +99,6 @@ def _search_loop(
         logger=logger, fingerprint=fingerprint(space.name, cfg.model.options),
     )  # fmt: skip
     return loop.run(resume=resume)
-
-
-def _write_cost_model(run: RunFolder, estimator: LatencyEstimator) -> None:
-    """Logs which prediction the latency cost is and records it in ``cost_model.json``
-    (the report shows it): the predictor, the calibration's scope and record, the table."""
-    logger.info(f"latency cost predicted by: {estimator.predictor}")
-    write_json(
-        run.file("cost_model"),
-        {
-            "name": estimator.name,
-            "unit": estimator.unit,
-            "predictor": estimator.predictor,
-            "scope": estimator.scope if estimator.calibration is not None else None,
-            "calibration": estimator.calibration,
-            "table": estimator.table_path,
-        },
-    )
 
 
 def search_latency(run_dir: str) -> LatencyEstimator:
@@ -203,7 +187,7 @@ def _one_shot(
             if cost is not None and isinstance(cost.estimator, LatencyEstimator):
                 if calibrated is not None:
                     cost.estimator.save()  # the calibration, reused on resume and later runs
-                _write_cost_model(run, cost.estimator)
+                write_cost_model(run.file("cost_model"), cost.estimator)
             metrics = _search_loop(cfg, space, run, data, searcher, cost, resume, progress)
             # The final phase draws from the stream of the epoch after the last and reads
             # that epoch's order of the weights' split, so a resumed run redoes it alike.
