@@ -22,10 +22,10 @@ from ..contrib.space import Space
 from ..dataset import DATASETS, dataset_options
 from ..runner.multitrial import STRATEGIES
 from ..runner.searcher import SEARCHERS
+from .multitrial_config import check_multitrial
 from .schema import (
     MOVED,
     RESUMABLE,
-    TRAINING_KEYS,
     ConfigError,
     CostConfig,
     DatasetConfig,
@@ -189,38 +189,6 @@ def _check_cost(cfg: SearchConfig) -> None:
         raise ConfigError(f"cost: searcher {cfg.searcher!r}: {problem}")
 
 
-def _check_multitrial(cfg: SearchConfig, space: Space, given: Mapping[str, Any]) -> None:
-    mt = cfg.multitrial
-    assert mt is not None
-    table = space.table()
-    if table is None:
-        if mt.evaluator == "table":
-            raise ConfigError(
-                f"multitrial.evaluator: space {space.name!r} has no benchmark table; "
-                "use evaluator: train"
-            )
-        if mt.device is not None:
-            raise ConfigError(
-                f"multitrial.device: space {space.name!r} has no benchmark table with devices; "
-                "latency is measured on this machine, drop the device"
-            )
-    else:
-        devices = table.devices()
-        if mt.device is None or mt.device not in devices:
-            what = "give" if mt.device is None else f"unknown device {mt.device!r}; use"
-            raise ConfigError(
-                f"multitrial.device: {what} the latency device of space {space.name!r}'s "
-                f"table, one of: {', '.join(devices)}"
-            )
-    if mt.evaluator == "table":
-        unused = [k for k in TRAINING_KEYS if k in given]
-        if unused:
-            raise ConfigError(
-                f"{unused[0]}: the table evaluator trains nothing; drop it or use "
-                "multitrial.evaluator: train"
-            )
-
-
 def check_search(cfg: SearchConfig, given: Mapping[str, Any] | None = None) -> Space:
     """Checks the parts of a search config that depend on its choices; completes the
     searcher's settings and the dataset's and space's options. Returns the space.
@@ -254,8 +222,9 @@ def check_search(cfg: SearchConfig, given: Mapping[str, Any] | None = None) -> S
                     f"{key}: searcher {cfg.searcher!r} is multi-trial and has no {key}; drop it"
                 )
         cfg.multitrial = cfg.multitrial or MultiTrialConfig()
-        space = _check_model(cfg, "both")
-        _check_multitrial(cfg, space, given)
+        # The supernet evaluator builds the supernet only; the others train candidates.
+        space = _check_model(cfg, "search" if cfg.multitrial.evaluator == "supernet" else "both")
+        check_multitrial(cfg, space, given)
     else:
         names = [*SEARCHERS.names(), *STRATEGIES.names()]
         raise ConfigError(f"searcher: unknown {cfg.searcher!r}; use one of: {', '.join(names)}")

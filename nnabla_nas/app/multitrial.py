@@ -20,8 +20,8 @@ from typing import Any
 import nnabla as nn
 from tensorboardX import SummaryWriter
 
-from ..contrib.registry import get_space
-from ..contrib.space import Space
+from ..contrib.space import Decision, Space
+from ..module import find_choices
 from ..runner.multitrial import (
     STRATEGIES,
     ChoiceSpace,
@@ -34,13 +34,16 @@ from ..runner.multitrial import (
 from ..runner.multitrial.driver import Executor, run_trials
 from ..runner.multitrial.evaluators import TableEvaluator, TrainingEvaluator
 from ..runner.multitrial.executors import RayExecutor, SerialExecutor
+from ..runner.multitrial.priced import PricedExecutor
 from ..runner.multitrial.trials import TrialLog
 from ..utils.io import write_json, write_text
 from ..visualize.plots import plot_front
-from .build import make_dataset, nnabla_context
-from .config import RESUMABLE, SearchConfig, TrainConfig, to_dict
+from .build import make_dataset, nnabla_context, write_cost_model
+from .config import RESUMABLE, ConfigError, SearchConfig, TrainConfig, to_dict
 from .run import Manifest, RunFolder
+from .supernet import supernet_evaluator
 from .train import train_candidate
+from .trial_latency import TrialLatency, trial_latency
 
 logger = logging.getLogger("nnabla_nas")
 
@@ -58,39 +61,57 @@ def candidate_config(cfg: SearchConfig, space: Space) -> dict[str, Any]:
     return to_dict(train)
 
 
-def table_latency(space_name: str, device: str, arch: Any) -> float:
-    """The latency (ms) of `arch` on `device` in the benchmark table of a space."""
-    table = get_space(space_name).table()
-    assert table is not None, f"space {space_name!r} has no benchmark table"
-    return float(table.latency(arch, device))
-
-
 def make_evaluator(cfg: SearchConfig, space: Space) -> Any:
-    """The table lookup, or training each candidate (latency from the table when the
-    space has one, else measured on the trained network)."""
+    """The table lookup, the supernet's score of the candidate's path, or training each
+    candidate. The latency of the last two comes with `trial_latency` (measured by the
+    training only when ``multitrial.latency`` is ``measured``)."""
     mt = cfg.multitrial
     assert mt is not None
     table = space.table()
     if mt.evaluator == "table":
         assert table is not None and mt.device is not None
         return TableEvaluator(table, mt.device)
+    if mt.evaluator == "supernet":
+        return supernet_evaluator(cfg, space)
     train = functools.partial(
-        train_candidate, candidate_config(cfg, space), measure_latency=table is None
+        train_candidate, candidate_config(cfg, space), measure_latency=mt.latency == "measured"
     )
-    latency = None
-    if table is not None:
-        assert mt.device is not None
-        latency = functools.partial(table_latency, space.name, mt.device)
-    return TrainingEvaluator(train, latency)
+    return TrainingEvaluator(train)
 
 
 def make_executor(cfg: SearchConfig, evaluator: Any) -> Executor:
-    """Table lookups run here; candidate trainings run on Ray workers when more than one."""
+    """Table lookups and supernet scores run here; candidate trainings run on Ray workers
+    when more than one."""
     mt = cfg.multitrial
     assert mt is not None
-    if mt.evaluator == "table" or (mt.workers <= 1 and mt.ray_address is None):
+    if mt.evaluator != "train" or (mt.workers <= 1 and mt.ray_address is None):
         return SerialExecutor(evaluator)
     return RayExecutor(evaluator, workers=mt.workers, address=mt.ray_address)
+
+
+def priced(
+    cfg: SearchConfig, executor: Executor, latency: TrialLatency, decode: Callable[..., Any]
+) -> tuple[Executor, Callable[..., Any]]:
+    """The executor the trials go to, and what it receives of a choice tuple: the latency
+    of `latency` added here to what the evaluator gives (the table evaluator gives it)."""
+    mt = cfg.multitrial
+    assert mt is not None
+    price = latency.price
+    if mt.evaluator == "table" or price is None:
+        return executor, decode
+    inner = tuple if mt.evaluator == "supernet" else decode  # a path, or an architecture
+    return PricedExecutor(executor, lambda c: {"latency": price(c)}, inner), tuple
+
+
+def check_decisions(space: Space, net: Any, decisions: Sequence[Decision]) -> None:
+    """Refuses a space whose decisions are not its supernet's choices: paths of the
+    supernet price and score them."""
+    choices = [(c.label, tuple(c.names)) for c in find_choices(net)]
+    if [(d.label, tuple(d.options)) for d in decisions] != choices:
+        raise ConfigError(
+            f"space {space.name!r} encodes its decisions otherwise than as its supernet's "
+            "choices: its candidates have no path to score or price"
+        )
 
 
 def make_strategy(
@@ -194,27 +215,36 @@ def run_multitrial(
     def decode(values: Sequence[str]) -> Any:
         return space.from_choices(net, values)
 
-    table = space.table()
-    prefilter = None
-    if mt.max_latency is not None and table is not None and mt.device is not None:
-        budget, device = mt.max_latency, mt.device
-        prefilter = lambda c: table.latency(decode(c), device) <= budget  # noqa: E731
-    strategy = make_strategy(cfg, choices, prefilter)
+    if space.table() is None or mt.evaluator == "supernet":
+        check_decisions(space, net, decisions)
     evaluator = make_evaluator(cfg, space)
     log = TrialLog(run.file("trials"), format_arch=space.format_choices,
                    parse_arch=space.parse_choices)  # fmt: skip
     run.check_start(manifest, text, resume=resume, changeable=RESUMABLE)
-    executor = make_executor(cfg, evaluator)
+    one = (1, *dataset.sample_shape)
+    latency = trial_latency(cfg, space, net, options, one, run.file("latency_table"))
+    prefilter = None
+    if mt.max_latency is not None and latency.price is not None:
+        budget, price = mt.max_latency, latency.price
+        prefilter = lambda c: price(c) <= budget  # noqa: E731
+    strategy = make_strategy(cfg, choices, prefilter)
+    executor, submit = priced(cfg, make_executor(cfg, evaluator), latency, decode)
     with run.session(manifest, text, resume=resume, changeable=RESUMABLE):
+        if latency.estimator is not None:
+            latency.estimator.save()  # its calibration, reused on resume and later runs
+            write_cost_model(run.file("cost_model"), latency.estimator)
         if resume and not log.load():
             logger.warning("the trial log holds no finished trial: starting from the first")
         board = TrialBoard(run.file("tensorboard"), strategy)
         trials = run_trials(
-            strategy, executor, log, budget=mt.trials, decode=decode, on_trial=board,
+            strategy, executor, log, budget=mt.trials, decode=submit, on_trial=board,
             logger=logger,
         )  # fmt: skip
         board.writer.close()
+        if latency.estimator is not None:
+            latency.estimator.save()  # layers first met in a trial, for later runs
         result = summarize(trials, strategy, mt.max_latency)
+        result["latency_predictor"] = latency.predictor
         front = strategy.front()
 
         def describe(values: tuple[str, ...]) -> str:

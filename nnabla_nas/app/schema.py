@@ -24,9 +24,12 @@ from ..runner.multitrial import STRATEGIES
 from ..utils.fields import choice, limit_violation, limited
 
 CONTEXTS = ("cpu", "cudnn")
-EVALUATORS = ("table", "train")
-# What only training uses: a multi-trial search with the table evaluator has none of them.
+EVALUATORS = ("table", "train", "supernet")
+# What only training uses: a multi-trial search with the table or supernet evaluator has
+# none of them.
 TRAINING_KEYS = ("epochs", "optimizer")
+# Where a multi-trial candidate's latency comes from on a space without a benchmark table.
+TRIAL_LATENCIES = ("predicted", "measured")
 COST_MODES = ("penalty", "target", "reward")
 
 # What a resume may change (`nnabla-nas search -o RUN --resume optimizer.lr=0.01`): the
@@ -157,6 +160,20 @@ class MultiTrialConfig:
     max_latency: float | None = limited(None, above=0.0)  # ms; candidates above: infeasible
     workers: int = limited(2, minimum=1)  # candidate trainings in parallel (Ray)
     ray_address: str | None = None  # an existing Ray cluster; None starts local workers
+    # evaluator supernet: the folder of a finished spos or fairnas search, whose supernet
+    # weights score the candidates, and the batches of SPOS's protocol (None: the run's)
+    supernet: str | None = None
+    calib_batches: int | None = limited(None, minimum=1)  # recalibrating BN per candidate
+    eval_batches: int | None = limited(None, minimum=1)  # validation batches scored
+    # A space without a table: 'predicted' by the latency estimator from the candidate's
+    # path (calibrated once on the supernet), or 'measured' end to end on each trained
+    # network (evaluator train); None: predicted. With a table: the table's.
+    latency: str | None = choice(None, TRIAL_LATENCIES)
+    latency_table: str | None = None  # predicted: reuse and extend this layer table (JSON)
+    import_table: bool = False  # predicted: accept a table measured in another setting
+    # predicted: paths measured end to end to calibrate the estimator when the table has
+    # no calibration of the supernet (default 20 or all); 0: the raw layer sum
+    calibrate: int | None = limited(None, minimum=0)
 
 
 @dataclass
@@ -347,7 +364,7 @@ def to_dict(config: Any) -> dict[str, Any]:
         for key in ("arch_optimizer", "cost", "multitrial"):
             if data.get(key) is None:
                 data.pop(key, None)
-        if config.multitrial is not None and config.multitrial.evaluator == "table":
+        if config.multitrial is not None and config.multitrial.evaluator != "train":
             for key in TRAINING_KEYS:
                 data.pop(key)
     return data
