@@ -12,6 +12,8 @@ output elements and ``in`` the number of input elements:
 - `MaxPool`, `AvgPool`: ``out * prod(kernel)``; `GlobalAvgPool`: ``in``.
 - `Merging`: ``'add'``: ``out`` per input after the first; ``'concat'``: 0.
 - `Zero`, `Identity`, `Dropout` and other parameter-free layers: 0.
+- A layer of another type that defines ``flops(input_shapes) -> float`` counts itself,
+  so the layers a space defines need no estimator subclass.
 """
 
 from __future__ import annotations
@@ -67,6 +69,9 @@ class FLOPsEstimator(Estimator):
             if module._mode == "concat":
                 return 0.0
             return float(_size(input_shapes[0]) * (len(input_shapes) - 1))
+        own = getattr(module, "flops", None)
+        if callable(own):
+            return float(own(input_shapes))
         return self.unsupported(module)
 
     def _weighted(self, module: Conv | DwConv | Linear, input_shapes: list[Shape]) -> int:

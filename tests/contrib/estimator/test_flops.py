@@ -61,3 +61,20 @@ def test_unknown_layer_with_parameters_raises():
 
     with pytest.raises(NotImplementedError, match="Scale"):
         FLOPsEstimator().layer_cost(Scale(), [(1, 2)])
+
+
+def test_a_layer_that_counts_its_own_flops_is_taken_at_its_word():
+    class Scale(Mo.Module):
+        def __init__(self):
+            self._s = Parameter((1, 1), initializer=2.0)
+
+        def call(self, x):
+            return x * self._s
+
+        def flops(self, input_shapes):
+            return float(input_shapes[0][0] * input_shapes[0][1])  # one product per element
+
+    net = Mo.Sequential(Scale(), Mo.ReLU())
+    net(nn.Variable((3, 4)))
+    assert FLOPsEstimator().layer_cost(Scale(), [(1, 2)]) == 2
+    assert FLOPsEstimator().cost(net) == 12 + 12
