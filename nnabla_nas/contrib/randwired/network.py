@@ -256,8 +256,7 @@ class TrainNet(RandWiredNetwork):
         arch: an architecture (validated here).
         channels, stem, head_channels: as in `SearchNet`.
         drop_path: the drop-path probability of every incoming edge of a node with more
-            than one (a graph holds the masks only if built with a probability above 0,
-            see `DropPath`).
+            than one; 0 builds no `DropPath` at all.
 
     Example:
         >>> import nnabla as nn
@@ -285,7 +284,7 @@ class TrainNet(RandWiredNetwork):
         self._init_stem(in_channels, num_classes, channels, stem)
         specs = plan_stages(len(stages), channels, stem)
         built = [
-            Stage(graph, _nodes(spec, graph, _fixed_op(ops, spec.channels), drop_path))
+            Stage(graph, _nodes(spec, graph, _fixed_op(ops, spec.channels), drop_path or None))
             for spec, (ops, graph) in zip(specs, stages, strict=True)
         ]
         self._stages = Mo.ModuleList(built)
