@@ -127,7 +127,7 @@ def test_path_searchers_evolve_within_the_budget_and_redo_the_evolution_on_resum
         np.testing.assert_array_equal(again[key], value, err_msg=key)
 
 
-def test_multi_trial_search_trains_toy_candidates_and_measures_their_latency(tmp_path, capsys):
+def test_multi_trial_search_trains_toy_candidates_and_predicts_their_latency(tmp_path, capsys):
     data = {
         **BASE,
         "searcher": "random",
@@ -143,6 +143,11 @@ def test_multi_trial_search_trains_toy_candidates_and_measures_their_latency(tmp
     with open(os.path.join(out, "arch.json")) as f:
         assert len(json.load(f)["blocks"]) == 2
     assert manifest(out)["kind"] == "multi-trial"
+    # Without a table, the latency is the estimator's, calibrated on the supernet's paths.
+    with open(os.path.join(out, "result.json")) as f:
+        predictor = json.load(f)["latency_predictor"]
+    assert predictor.startswith("calibrated") and "fitted on 9 paths" in predictor
+    assert predictor == search_latency(out).predictor
     # The toy space has no benchmark table: the table evaluator is refused before any work.
     data["multitrial"]["evaluator"] = "table"
     bad = str(tmp_path / "table")

@@ -146,6 +146,28 @@ def test_multi_trial_options_are_checked_against_the_space():
                                          "multitrial.device=raspi4"])  # fmt: skip
 
 
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["model.name=nb201", "multitrial.device=raspi4", "multitrial.latency=predicted"],
+         "multitrial.latency: the latency of space 'nb201' is its benchmark table's"),
+        (["model.name=nb201", "multitrial.device=raspi4", "multitrial.calibrate=5"],
+         "multitrial.calibrate: the latency of space 'nb201' is its benchmark table's"),
+        (["multitrial.latency=measured", "multitrial.latency_table=t.json"],
+         "multitrial.latency_table: the latency is measured, not predicted"),
+        (["multitrial.latency=fast"], "multitrial.latency: unknown value 'fast'"),
+        (["multitrial.calib_batches=3"], "multitrial.calib_batches: only the supernet evaluator"),
+    ],
+)  # fmt: skip
+def test_multi_trial_latency_and_supernet_keys_that_do_nothing_are_errors(args, message):
+    table = "model.name=nb201" in args  # nb201 has a table; darts trains its candidates
+    base = ["searcher=random", *([] if table else ["multitrial.evaluator=train"])]
+    with pytest.raises(ConfigError, match=message):
+        load_config(SearchConfig, None, [*base, *args])
+    train = ["searcher=random", "multitrial.evaluator=train", "multitrial.latency=measured"]
+    assert load_config(SearchConfig, None, train).multitrial.latency == "measured"
+
+
 def test_search_only_keys_are_rejected_in_train_configs():
     with pytest.raises(ConfigError, match="unknown key 'arch_optimizer'"):
         load_config(TrainConfig, None, ["arch_optimizer.lr=0.1"])
