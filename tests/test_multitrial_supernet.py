@@ -62,7 +62,7 @@ def spos_run(tmp_path_factory):
 
 def multitrial(tmp_path, supernet, **section):
     data = {
-        "seed": 0, "searcher": "evolution", "model": MODEL,
+        "seed": 0, "searcher": "evolution", "model": MODEL, "dataset": DATASET,
         "evolution": {"population_size": 4, "sample_size": 2},
         "multitrial": {"trials": 6, "evaluator": "supernet", "supernet": supernet, **section},
     }  # fmt: skip
@@ -157,12 +157,15 @@ def forged(tmp_path, spos_run, **manifest):
          "finished"),
         (None, ["~toy"], "multitrial.supernet: '{run}' searched space 'mobilenet', not 'toy' "
          "(model.name)"),
-        (None, ["model.width_mult=0.5"], "model.width_mult: 0.5 here, 1.0 in the supernet of "
-         "'{run}'"),
+        (None, ["model.width_mult=0.5"], "model.width_mult: 0.5 here, 1.0 in the supernet run "
+         "'{run}'; its weights fit only its own network"),
+        (None, ["~dataset"], "dataset.test_fraction: 0.2 here, 0.5 in the supernet run "
+         "'{run}'; the candidates are scored on its split of the data, whose validation "
+         "images it never trained on: give its dataset section"),
         (None, ["epochs=3"], "epochs: the supernet evaluator trains nothing"),
         (None, ["optimizer.lr=0.1"], "optimizer: the supernet evaluator trains nothing"),
         (None, ["dataset.batch_size=32"], "dataset.batch_size: 32 here, 64 in the supernet run "
-         "'{run}'"),
+         "'{run}'; the candidates are scored on its split"),
         (None, ["multitrial.latency=measured"], "multitrial.latency: the supernet evaluator "
          "trains no network to measure"),
         (None, ["multitrial.evaluator=train"], "multitrial.supernet: only the supernet "
@@ -179,8 +182,12 @@ def test_config_errors_name_the_key_and_write_nothing(
         folder["forged"] = forged(tmp_path, spos_run, **supernet)
     given = folder.get("forged") or folder["missing" if supernet == "missing" else "run"]
     cfg = multitrial(tmp_path, given)
+    data = yaml.safe_load(open(cfg))
     if overrides == ["~toy"]:  # another space, with its own model section
-        data = {**yaml.safe_load(open(cfg)), "model": {"name": "toy", "channels": 4}}
+        data["model"] = {"name": "toy", "channels": 4}
+    if overrides == ["~dataset"]:  # the default dataset section
+        del data["dataset"]
+    if overrides[:1] in (["~toy"], ["~dataset"]):
         cfg, overrides = write(tmp_path / "mt.yaml", data), []
     out = tmp_path / "out"
     assert main(["search", "-c", cfg, "-o", str(out), *overrides]) == 2
@@ -189,8 +196,10 @@ def test_config_errors_name_the_key_and_write_nothing(
     assert not out.exists()
 
 
-def test_spos_and_fairnas_train_the_supernets_it_scores():
+def test_spos_and_fairnas_train_the_supernets_it_scores_and_configs_load_without_them():
     assert path_searchers() == ["fairnas", "spos"]
+    args = ["searcher=random", "multitrial.evaluator=supernet", "multitrial.supernet=nowhere"]
+    assert load_config(SearchConfig, None, args).multitrial.supernet == "nowhere"
 
 
 def test_trained_candidates_get_the_predicted_latency_unless_measuring_is_asked(tmp_path):

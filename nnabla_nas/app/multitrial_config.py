@@ -1,30 +1,18 @@
 """The checks of a multi-trial search's ``multitrial:`` section against its space and
-evaluator, and of the supernet run the supernet evaluator scores with.
+evaluator: every key that does nothing for the chosen evaluator or space is an error.
 
-Every key that does nothing for the chosen evaluator or space is an error, as is a
-supernet run that cannot score this config's candidates (not a finished spos or fairnas
-search, another space, other model options, another split of the data).
+The supernet run of the supernet evaluator is checked when the search starts
+(`nnabla_nas.app.supernet`), so that a config loads whatever folders exist.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any
 
 from ..contrib.space import Space
 from ..runner.searcher import SEARCHERS, SposSearcher
-from .run import RunError, RunFolder
-from .schema import (
-    TRAINING_KEYS,
-    ConfigError,
-    DatasetConfig,
-    MultiTrialConfig,
-    SearchConfig,
-    from_dict,
-    load_yaml,
-    to_dict,
-)
+from .schema import TRAINING_KEYS, ConfigError, MultiTrialConfig, SearchConfig
 
 __all__ = ["check_multitrial", "path_searchers"]
 
@@ -91,8 +79,7 @@ def _check_latency(cfg: SearchConfig) -> None:
 
 
 def check_multitrial(cfg: SearchConfig, space: Space, given: Mapping[str, Any]) -> None:
-    """Checks the ``multitrial:`` section against the space and the evaluator; with the
-    supernet evaluator, also the supernet run, whose dataset section becomes this one's.
+    """Checks the ``multitrial:`` section against the space and the evaluator.
 
     Args:
         given: the keys the user wrote (to tell a default from an explicit value).
@@ -118,83 +105,8 @@ def check_multitrial(cfg: SearchConfig, space: Space, given: Mapping[str, Any]) 
             raise ConfigError(
                 f"{unused[0]}: the {mt.evaluator} evaluator trains nothing; drop it {alternative}"
             )
-    if mt.evaluator == "supernet":
-        _check_supernet(cfg, given)
-
-
-def _check_supernet(cfg: SearchConfig, given: Mapping[str, Any]) -> None:
-    """The supernet run: a finished path search of this space and model; its dataset
-    section replaces this config's, whose given keys must agree with it."""
-    mt = cfg.multitrial
-    assert mt is not None
-    folder = mt.supernet
-    searchers = " or ".join(path_searchers())
-    if folder is None:
+    if mt.evaluator == "supernet" and mt.supernet is None:
         raise ConfigError(
-            f"multitrial.supernet: the supernet evaluator needs the folder of a finished "
-            f"{searchers} search"
+            "multitrial.supernet: the supernet evaluator needs the folder of a finished "
+            f"{' or '.join(path_searchers())} search"
         )
-    if not os.path.isdir(folder):
-        raise ConfigError(
-            f"multitrial.supernet: '{folder}' does not exist; give the folder of a finished "
-            f"{searchers} search"
-        )
-    run = RunFolder(folder)
-    try:
-        manifest = run.manifest()
-    except RunError as err:
-        raise ConfigError(f"multitrial.supernet: {err}") from None
-    if manifest.command != "search" or manifest.searcher not in path_searchers():
-        what = f"a {manifest.searcher} search" if manifest.command == "search" else "a training"
-        raise ConfigError(
-            f"multitrial.supernet: '{folder}' holds {what}, not a {searchers} search: only a "
-            "supernet trained on single paths scores them"
-        )
-    if manifest.status != "finished":
-        raise ConfigError(
-            f"multitrial.supernet: the {manifest.searcher} search in '{folder}' is "
-            f"{manifest.status}, not finished; finish it (nnabla-nas search --resume) first"
-        )
-    if manifest.space != cfg.model.name:
-        raise ConfigError(
-            f"multitrial.supernet: '{folder}' searched space {manifest.space!r}, not "
-            f"{cfg.model.name!r} (model.name)"
-        )
-    saved = _saved_config(run)
-    _same_model(to_dict(cfg.model), saved.get("model"), folder)
-    cfg.dataset = _same_dataset(cfg.dataset, saved.get("dataset"), given.get("dataset"), run)
-    if not run.has("weights"):
-        raise ConfigError(f"multitrial.supernet: '{folder}' has no weights.h5 of its supernet")
-
-
-def _saved_config(run: RunFolder) -> dict[str, Any]:
-    text = run.config_text()
-    data = load_yaml(text) if text is not None else None
-    if not isinstance(data, dict):
-        raise ConfigError(f"multitrial.supernet: '{run.file('config')}' holds no config")
-    return data
-
-
-def _same_model(ours: Mapping[str, Any], theirs: Any, folder: str) -> None:
-    theirs = theirs if isinstance(theirs, dict) else {}
-    for key in sorted(set(ours) | set(theirs), key=lambda k: (k != "name", k)):
-        if ours.get(key) != theirs.get(key):
-            raise ConfigError(
-                f"model.{key}: {ours.get(key)!r} here, {theirs.get(key)!r} in the supernet of "
-                f"'{folder}': its weights fit only its own network; give its model section"
-            )
-
-
-def _same_dataset(ours: DatasetConfig, theirs: Any, given: Any, run: RunFolder) -> DatasetConfig:
-    """The supernet run's dataset section, once the keys given here agree with it: its
-    split keeps the validation images the supernet never trained on."""
-    saved = from_dict(DatasetConfig, theirs, f"{run.file('config')}: dataset")
-    mine, its = to_dict(ours), to_dict(saved)
-    for key in given if isinstance(given, dict) else {}:
-        if mine.get(key) != its.get(key):
-            raise ConfigError(
-                f"dataset.{key}: {mine.get(key)!r} here, {its.get(key)!r} in the supernet run "
-                f"'{run.path}'; the supernet evaluator scores on that run's split (its "
-                "validation images were never trained on): drop the key or give the same"
-            )
-    return saved

@@ -1,9 +1,17 @@
 """The supernet evaluator of a multi-trial search, from the folder of a finished spos or
-fairnas search: its supernet with its final weights, its data split and its protocol."""
+fairnas search: its supernet with its final weights, its data split and its protocol.
+
+The folder is checked when the search starts, before anything is written: a finished
+search of a path searcher (`path_searchers`), of this config's space, model options and
+dataset section (the split whose validation images the supernet never trained on).
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from itertools import islice
+from typing import Any
 
 import nnabla as nn
 
@@ -13,10 +21,72 @@ from ..runner.algorithm import Algorithm
 from ..runner.loop import epoch_rng
 from ..runner.multitrial.supernet import SupernetEvaluator
 from .build import FINGERPRINT, fingerprint, make_data, make_transform, nnabla_context
-from .config import ConfigError, SearchConfig, load_config
-from .run import RunFolder
+from .config import ConfigError, SearchConfig, load_config, to_dict
+from .multitrial_config import path_searchers
+from .run import RunError, RunFolder
 
-__all__ = ["supernet_evaluator"]
+__all__ = ["supernet_evaluator", "supernet_run"]
+
+
+def supernet_run(cfg: SearchConfig) -> tuple[RunFolder, SearchConfig]:
+    """The run folder of ``multitrial.supernet`` and its config, once checked against `cfg`.
+
+    Raises:
+        ConfigError: the folder is missing, is not a finished spos or fairnas search (the
+            error names what it is), or searched another space, another network (model
+            options) or other data (dataset section) than `cfg`.
+    """
+    mt = cfg.multitrial
+    assert mt is not None and mt.supernet is not None
+    folder, searchers = mt.supernet, " or ".join(path_searchers())
+    if not os.path.isdir(folder):
+        raise ConfigError(
+            f"multitrial.supernet: '{folder}' does not exist; give the folder of a finished "
+            f"{searchers} search"
+        )
+    run = RunFolder(folder)
+    try:
+        manifest = run.manifest()
+    except RunError as err:
+        raise ConfigError(f"multitrial.supernet: {err}") from None
+    if manifest.command != "search" or manifest.searcher not in path_searchers():
+        what = f"a {manifest.searcher} search" if manifest.command == "search" else "a training"
+        raise ConfigError(
+            f"multitrial.supernet: '{folder}' holds {what}, not a {searchers} search: only a "
+            "supernet trained on single paths scores them"
+        )
+    if manifest.status != "finished" or not run.has("weights"):
+        raise ConfigError(
+            f"multitrial.supernet: the {manifest.searcher} search in '{folder}' is "
+            f"{manifest.status}, not finished; finish it (nnabla-nas search --resume) first"
+        )
+    if manifest.space != cfg.model.name:
+        raise ConfigError(
+            f"multitrial.supernet: '{folder}' searched space {manifest.space!r}, not "
+            f"{cfg.model.name!r} (model.name)"
+        )
+    try:
+        source = load_config(SearchConfig, run.file("config"))
+    except ConfigError as err:
+        raise ConfigError(f"multitrial.supernet: '{run.file('config')}': {err}") from None
+    why = "its weights fit only its own network: give its model section"
+    _same("model", to_dict(cfg.model), to_dict(source.model), folder, why)
+    why = (
+        "the candidates are scored on its split of the data, whose validation images it "
+        "never trained on: give its dataset section"
+    )
+    _same("dataset", to_dict(cfg.dataset), to_dict(source.dataset), folder, why)
+    return run, source
+
+
+def _same(section: str, ours: Mapping[str, Any], theirs: Mapping[str, Any], folder: str,
+          why: str) -> None:  # fmt: skip
+    for key in sorted(set(ours) | set(theirs), key=lambda k: (k != "name", k)):
+        if ours.get(key) != theirs.get(key):
+            raise ConfigError(
+                f"{section}.{key}: {ours.get(key)!r} here, {theirs.get(key)!r} in the supernet "
+                f"run '{folder}'; {why}"
+            )
 
 
 def supernet_evaluator(cfg: SearchConfig, space: Space) -> SupernetEvaluator:
@@ -28,19 +98,16 @@ def supernet_evaluator(cfg: SearchConfig, space: Space) -> SupernetEvaluator:
     last, and its accuracy is measured on the first `eval_batches` batches of the run's
     validation split (the multi-trial section's numbers, else the run's own ``spos:`` /
     ``fairnas:`` settings): the batches of the run's evolution, so that without graph
-    noise (augmentation, dropout) a path scores what it scored there. `check_search` has
-    checked the folder (a finished path search of this space and model).
+    noise (augmentation, dropout) a path scores what it scored there. The folder is
+    checked first (`supernet_run`).
 
     Raises:
-        ConfigError: the run's config or weights do not make its supernet.
+        ConfigError: the folder does not pass `supernet_run`, or its weights do not fit
+            its supernet.
     """
     mt = cfg.multitrial
-    assert mt is not None and mt.supernet is not None
-    run = RunFolder(mt.supernet)
-    try:
-        source = load_config(SearchConfig, run.file("config"))
-    except ConfigError as err:
-        raise ConfigError(f"multitrial.supernet: '{run.file('config')}': {err}") from None
+    assert mt is not None
+    run, source = supernet_run(cfg)
     data = make_data(source.dataset, source.seed, search=True)
     context = nnabla_context(cfg)
     with nn.context_scope(context):
