@@ -227,9 +227,9 @@ class Module:
             for name, value in (attrs or {}).items():
                 f.attrs[name] = str(value)
             for index, (key, p) in enumerate(params.items()):
-                f.create_dataset(key, data=p.d)
-                f[key].attrs["need_grad"] = p.need_grad
-                f[key].attrs["index"] = index
+                dataset = f.create_dataset(key, data=p.d)
+                dataset.attrs["need_grad"] = p.need_grad
+                dataset.attrs["index"] = index
 
     def load_parameters(self, path: str, raise_if_missing: bool = False) -> None:
         """Reads parameters written by `save_parameters` (or by ``nn.save_parameters``)."""

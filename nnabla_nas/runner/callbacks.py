@@ -8,6 +8,7 @@ how to draw it is decided by whoever builds the loop.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -28,7 +29,8 @@ class LogCallback(Callback):
 
     def on_run_start(self, loop: Loop) -> None:
         count = loop.algorithm.model.count_parameters()
-        loop.logger.info(f"epochs {loop.start_epoch}..{loop.epochs - 1}, {count} weights")
+        first = f"from epoch {loop.start_epoch + 1}, " if loop.start_epoch else ""
+        loop.logger.info(f"{first}{loop.epochs} epochs, {count} weights")
 
     def on_epoch_end(self, loop: Loop, epoch: int, metrics: dict[str, float]) -> None:
         text = " ".join(f"{k}={v:.4g}" for k, v in metrics.items() if k != "epoch")
@@ -131,7 +133,11 @@ class FigureCallback(Callback):
 
     def on_epoch_end(self, loop: Loop, epoch: int, metrics: dict[str, float]) -> None:
         board = next((c for c in loop.callbacks if isinstance(c, TensorBoardCallback)), None)
-        for path in self.draw():
+        start = time.monotonic()
+        paths = self.draw()
+        # Drawing takes seconds (most of the silence after an epoch's line): say so.
+        loop.logger.info(f"figures: {len(paths)} drawn in {time.monotonic() - start:.1f} s")
+        for path in paths:
             if board is not None and path.endswith(".png"):
                 name = os.path.splitext(os.path.basename(path))[0]
                 board.add_figure(f"figures/{name}", path, epoch)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+import sys
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -59,6 +61,46 @@ def _mean(rows: Sequence[tuple[int, dict[str, float]]]) -> dict[str, float]:
     return {k: sum(n * m[k] for n, m in rows) / total for k in keys}
 
 
+class StepLog:
+    """Progress as log lines, for output that is not a terminal (a batch job, a pipe).
+
+    A progress bar there prints nothing until the epoch ends (or a line per refresh); this
+    logs one line every `every` seconds of training: the step, the time spent and left,
+    and the running mean of the losses.
+    """
+
+    def __init__(
+        self,
+        logger: logging.Logger,
+        desc: str,
+        total: int,
+        every: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.logger, self.desc, self.total, self.every, self.clock = (
+            logger, desc, total, every, clock,
+        )  # fmt: skip
+        self.start = self.last = clock()
+        self.sums: dict[str, float] = {}
+
+    def step(self, done: int, metrics: Mapping[str, float]) -> None:
+        """Records step `done` (counted from 1) and logs a line when `every` has passed."""
+        for key, value in metrics.items():
+            if "loss" in key:
+                self.sums[key] = self.sums.get(key, 0.0) + value
+        now = self.clock()
+        if now - self.last < self.every or done >= self.total:
+            return
+        self.last = now
+        spent = now - self.start
+        left = spent / done * (self.total - done)
+        losses = ", ".join(f"{k} {v / done:.4f}" for k, v in self.sums.items())
+        self.logger.info(
+            f"{self.desc}: step {done}/{self.total}, {spent:.0f} s spent, about {left:.0f} s "
+            f"left" + (f"; mean {losses}" if losses else "")
+        )
+
+
 class Loop:
     """Runs `algorithm` for `epochs`, evaluating, logging and checkpointing each epoch.
 
@@ -78,6 +120,8 @@ class Loop:
         fingerprint: identifies the network the checkpoints hold (e.g. a hash of the space,
             its options and the architecture); stored in each checkpoint and checked when
             resuming, so that a checkpoint of another network is never loaded into this one.
+        progress: show the progress of each epoch: a bar on a terminal, else a log line
+            every `log_every` seconds (`StepLog`).
     """
 
     def __init__(
@@ -94,6 +138,7 @@ class Loop:
         logger: logging.Logger | None = None,
         eval_name: str = "valid",
         fingerprint: str | None = None,
+        log_every: float = 30.0,
     ) -> None:
         self.algorithm = algorithm
         self.train_loaders = dict(train_loaders)
@@ -106,6 +151,7 @@ class Loop:
         self.logger = logger or logging.getLogger("nnabla_nas")
         self.eval_name = eval_name
         self.fingerprint = fingerprint
+        self.log_every = log_every
         self.start_epoch = 0
         self.history: list[dict[str, float]] = []
 
@@ -155,14 +201,11 @@ class Loop:
         names = list(self.train_loaders)
         steps = min(len(loader) for loader in self.train_loaders.values())
         batches = zip(*self.train_loaders.values(), strict=False)
-        bar = tqdm(
-            batches,
-            total=steps,
-            desc=f"epoch {epoch + 1}/{self.epochs}",
-            leave=False,
-            disable=None if self.progress else True,  # None: off when not a terminal
-            dynamic_ncols=True,
-        )
+        desc = f"epoch {epoch + 1}/{self.epochs}"
+        terminal = sys.stderr.isatty()
+        bar = tqdm(batches, total=steps, desc=desc, leave=False, dynamic_ncols=True,
+                   disable=not (self.progress and terminal))  # fmt: skip
+        lines = StepLog(self.logger, desc, steps, self.log_every)
         rows = []
         for step, group in enumerate(bar):
             batch = dict(zip(names, group, strict=True))
@@ -170,6 +213,8 @@ class Loop:
             self._check_finite(result, epoch, step)
             rows.append((len(group[0][1]), result))
             bar.set_postfix({k: f"{v:.3f}" for k, v in result.items() if "loss" in k})
+            if self.progress and not terminal:
+                lines.step(step + 1, result)
             self._emit("on_batch_end", epoch, step, result)
         return _mean(rows)
 

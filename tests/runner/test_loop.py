@@ -1,5 +1,6 @@
 """The run loop: hooks, metric averaging, per-epoch seeding, non-finite losses."""
 
+import logging
 import math
 import os
 
@@ -10,7 +11,7 @@ from nnabla_nas import module as Mo
 from nnabla_nas.contrib.model import Model
 from nnabla_nas.dataset import ArrayDataset, DataLoader
 from nnabla_nas.optimizer import Optimizer
-from nnabla_nas.runner.loop import Callback, Loop, NonFiniteLossError, epoch_rng
+from nnabla_nas.runner.loop import Callback, Loop, NonFiniteLossError, StepLog, epoch_rng
 from nnabla_nas.runner.trainer import Trainer
 from nnabla_nas.utils.checkpoint import Checkpointer, CheckpointError
 
@@ -170,3 +171,32 @@ def test_resume_continues_after_the_last_checkpoint(tmp_path):
     last = rest.run(resume=True)
     assert recorder.calls[0] == ("run_start", 2)
     assert last["train/loss"] == full.history[-1]["train/loss"]
+
+
+def test_step_log_writes_a_line_every_period_with_the_mean_losses(caplog):
+    now = [0.0]
+    log = StepLog(logging.getLogger("nnabla_nas"), "epoch 2/5", 10, every=30.0,
+                  clock=lambda: now[0])  # fmt: skip
+    with caplog.at_level(logging.INFO, logger="nnabla_nas"):
+        for step, t in enumerate([10.0, 20.0, 31.0, 45.0, 62.0], start=1):
+            now[0] = t
+            log.step(step, {"loss": float(step), "error": 0.5})
+    lines = [r.getMessage() for r in caplog.records]
+    # Lines at 31 s (step 3) and 62 s (step 5): the losses so far average 2.0 and 3.0.
+    assert lines == [
+        "epoch 2/5: step 3/10, 31 s spent, about 72 s left; mean loss 2.0000",
+        "epoch 2/5: step 5/10, 62 s spent, about 62 s left; mean loss 3.0000",
+    ]
+
+
+@pytest.mark.parametrize("progress", [True, False])
+def test_progress_off_a_terminal_is_log_lines(progress, caplog):
+    # pytest captures stderr, so it is no terminal: the loop logs instead of drawing a bar.
+    loop = Loop(trainer(), {"train": loader()}, epochs=1, progress=progress, log_every=0.0)
+    with caplog.at_level(logging.INFO, logger="nnabla_nas"):
+        loop.run()
+    lines = [r.getMessage() for r in caplog.records if "step" in r.getMessage()]
+    # 3 steps: a line after each but the last, which the epoch's own metrics follow.
+    expected = ["epoch 1/1: step 1/3", "epoch 1/1: step 2/3"] if progress else []
+    assert [line.split(",")[0] for line in lines] == expected
+    assert all("mean loss" in line for line in lines)
