@@ -25,7 +25,7 @@ from typing import Any
 from .graphs import INPUT, OUTPUT, Endpoint, parse_generator
 from .ops import OPS
 
-__all__ = ["KEYS", "StageGraph", "stage_graphs", "stage_record", "validate_arch"]
+__all__ = ["KEYS", "StageGraph", "source_text", "stage_graphs", "stage_record", "validate_arch"]
 
 KEYS = ("generator", "graph_seed", "stages")
 _STAGE_KEYS = ("nodes", "edges")
@@ -234,6 +234,15 @@ def validate_arch(arch: Any) -> dict[str, Any]:
         "graph_seed": seed,
         "stages": [stage_record(ops, graph) for ops, graph in checked],
     }
+
+
+def source_text(arch: Mapping[str, Any]) -> str:
+    """What drew the graphs of a validated architecture, e.g. ``'WS(4, 0.75), graph seed 0'``
+    or ``'drawn by hand'``."""
+    if arch["generator"] is None:
+        return "drawn by hand"
+    seed = arch["graph_seed"]
+    return arch["generator"] if seed is None else f"{arch['generator']}, graph seed {seed}"
 
 
 def stage_graphs(arch: Mapping[str, Any]) -> list[tuple[list[str], StageGraph]]:

@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Circle, FancyArrowPatch
 
 from ...visualize.diagrams import INPUT_COLOR, OUTPUT_COLOR, new_axes, op_color, save_figure, titles
-from .arch import StageGraph, stage_graphs, validate_arch
+from .arch import StageGraph, source_text, stage_graphs, validate_arch
 from .graphs import INPUT, OUTPUT, Endpoint
 
 __all__ = ["COLORS", "draw_randwired", "stage_figure"]
@@ -140,9 +140,7 @@ def draw_randwired(arch: Mapping[str, Any], out_dir: str, stem: str = "arch") ->
         ValueError: `arch` is not a valid randwired architecture (nothing is written).
     """
     checked = validate_arch(arch)
-    source = checked["generator"] or "drawn by hand"
-    if checked["graph_seed"] is not None:
-        source += f", graph seed {checked['graph_seed']}"
+    source = source_text(checked)
     figures = [
         stage_figure(ops, graph, f"stage {s}: {graph.num_nodes} nodes",
                      f"{source}; node colour: its op")

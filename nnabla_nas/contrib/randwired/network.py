@@ -189,7 +189,7 @@ class SearchNet(RandWiredNetwork):
         rng: np.random.Generator | int | None = None,
     ) -> None:
         _check_positive(nodes=nodes, num_stages=num_stages)
-        if not isinstance(graph_seed, int) or graph_seed < 0:
+        if not isinstance(graph_seed, int) or isinstance(graph_seed, bool) or graph_seed < 0:
             raise ValueError(f"graph_seed must be a non-negative int, got {graph_seed!r}")
         check_mode(mode)
         self.candidate_names = _check_candidates(candidates)

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..model import Model
 from ..space import Space
-from .arch import validate_arch
+from .arch import source_text, validate_arch
 from .diagram import COLORS, draw_randwired
 from .network import SearchNet, TrainNet
 from .ops import DEFAULT_CANDIDATES
@@ -85,8 +85,7 @@ class RandWiredSpace(Space):
             counts = {op: stage["nodes"].count(op) for op in dict.fromkeys(stage["nodes"])}
             ops = ", ".join(f"{n} {op}" for op, n in counts.items())
             stages.append(f"stage {s}: {len(stage['nodes'])} nodes ({ops})")
-        source = f"{checked['generator'] or 'by hand'} seed {checked['graph_seed']}"
-        return f"{source}; " + "; ".join(stages)
+        return f"{source_text(checked)}; " + "; ".join(stages)
 
     def draw(self, arch: Any, out_dir: str, stem: str = "arch") -> list[str]:
         return draw_randwired(arch, out_dir, stem)

@@ -30,9 +30,12 @@ def test_choice_labels_name_the_stage_and_the_node():
 
 def test_the_one_line_text_counts_each_stages_ops():
     assert get_space("randwired").describe(ARCH) == (
-        "WS(2, 0.5) seed 0; stage 0: 3 nodes (1 sep_conv_3x3, 1 max_pool_3x3, 1 dil_conv_3x3); "
+        "WS(2, 0.5), graph seed 0; "
+        "stage 0: 3 nodes (1 sep_conv_3x3, 1 max_pool_3x3, 1 dil_conv_3x3); "
         "stage 1: 4 nodes (1 avg_pool_3x3, 1 sep_conv_5x5, 1 sep_conv_3x3, 1 max_pool_3x3)"
     )
+    by_hand = {**ARCH, "generator": None, "graph_seed": None}
+    assert get_space("randwired").describe(by_hand).startswith("drawn by hand; stage 0: 3 nodes")
 
 
 @pytest.fixture(scope="module")
