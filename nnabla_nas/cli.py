@@ -5,9 +5,15 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import platform
 import sys
 from collections.abc import Sequence
+from importlib.metadata import version
+from typing import Any
 
+import shtab
+
+from . import __version__
 from .app.config import ConfigError, SearchConfig, TrainConfig, load_config
 from .app.exporting import export_run
 from .app.figures import draw_figures
@@ -25,9 +31,80 @@ from .utils.io import write_json
 from .utils.logging import console_handler, package_logger
 
 
+class _Help(argparse.RawDescriptionHelpFormatter):
+    """Help that marks required options and shows every meaningful default; examples in
+    the epilog keep their lines."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.required and action.option_strings:
+            text += " (required)"
+        default = action.default
+        if default not in (None, False, argparse.SUPPRESS) and "%(default)" not in text:
+            text += " (default: %(default)s)"
+        return text
+
+
+EXAMPLES = {
+    "search": """examples:
+  nnabla-nas search -c examples/darts_digits_search.yaml -o runs/darts
+  nnabla-nas search -c examples/darts_digits_search.yaml -o runs/darts epochs=2 --seed 1
+  nnabla-nas search -o runs/darts --resume            # continue after a stop or Ctrl-C
+  nnabla-nas search -c examples/nb201_evolution.yaml -o runs/nb201   # multi-trial""",
+    "train": """examples:
+  nnabla-nas train -c examples/darts_digits_train.yaml --arch runs/darts/arch.json -o runs/t
+  nnabla-nas train -o runs/t --arch runs/darts/arch.json --resume optimizer.lr=0.01""",
+    "profile": """examples:
+  nnabla-nas profile runs/t                       # a train run's network, batch 1
+  nnabla-nas profile -c examples/mobilenet_digits_search.yaml --calibrate 20
+  nnabla-nas profile -c examples/darts_digits_train.yaml --arch runs/darts/arch.json""",
+    "report": """examples:
+  nnabla-nas report runs/darts
+  nnabla-nas report runs/t -o /tmp/t.html""",
+    "export": """examples:
+  nnabla-nas export runs/t --format onnx -o model.onnx
+  nnabla-nas export runs/t --format nnp -o model.nnp --batch 8""",
+    "completion": """examples:
+  nnabla-nas completion bash > ~/.local/share/bash-completion/completions/nnabla-nas
+  nnabla-nas completion zsh > ~/.zfunc/_nnabla-nas""",
+}
+
+
+def _command(commands: Any, name: str, help: str) -> argparse.ArgumentParser:
+    """A subcommand with the package's help layout and its examples."""
+    parser: argparse.ArgumentParser = commands.add_parser(
+        name, help=help, description=help[:1].upper() + help[1:] + ".", epilog=EXAMPLES[name],
+        formatter_class=_Help,
+    )  # fmt: skip
+    return parser
+
+
+def _versions() -> str:
+    return (
+        f"nnabla-nas {__version__} (nnabla {version('nnabla')}, Python {platform.python_version()})"
+    )
+
+
+# Options naming files or folders, completed as such by the shell.
+_FILES = {"--config", "--arch", "--weights", "--latency-table", "--json"}
+_FOLDERS = {"run_dir"}
+
+
+def _complete_paths(parser: argparse.ArgumentParser) -> None:
+    """Marks each command's path options for shell completion (shtab's ``complete``)."""
+    for sub in parser._subparsers._group_actions[0].choices.values():  # type: ignore[union-attr]
+        for action in sub._actions:
+            names = {*action.option_strings, action.dest}
+            if names & _FILES:
+                action.complete = shtab.FILE
+            elif names & _FOLDERS:
+                action.complete = shtab.DIRECTORY
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-c", "--config", help="YAML config file (with --resume: the run's)")
-    parser.add_argument("-o", "--output", required=True, help="the run folder to write")
+    output = parser.add_argument("-o", "--output", required=True, help="the run folder to write")
+    output.complete = shtab.DIRECTORY  # type: ignore[attr-defined]
     parser.add_argument("--seed", type=int, help="seeds the weights, the data order and draws")
     parser.add_argument(
         "--resume",
@@ -37,7 +114,11 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--context", choices=["cpu", "cudnn"], help="nnabla context")
     parser.add_argument("--device-id", type=int, help="GPU index for the cudnn context")
-    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    parser.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="hide the progress (a bar, or log lines off a terminal)",
+    )
     parser.add_argument(
         "overrides",
         nargs="*",
@@ -48,34 +129,38 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="nnabla-nas", description="Hardware-aware neural architecture search on nnabla."
+        prog="nnabla-nas",
+        description="Hardware-aware neural architecture search on nnabla.",
+        epilog="'nnabla-nas COMMAND --help' shows a command's options and examples.",
+        formatter_class=_Help,
     )
-    commands = parser.add_subparsers(dest="command", required=True)
-    search = commands.add_parser("search", help="search an architecture")
+    parser.add_argument("--version", action="version", version=_versions())
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    search = _command(commands, "search", "search an architecture")
     _common(search)
     search.add_argument("--ray-address", help="multi-trial: an existing Ray cluster to train on")
     search.add_argument("--latency-table", help="cost: reuse and extend this latency table")
-    train = commands.add_parser("train", help="retrain an architecture from scratch")
+    train = _command(commands, "train", "retrain an architecture from scratch")
     _common(train)
     train.add_argument("--arch", required=True, help="the arch.json of a search")
-    prof = commands.add_parser("profile", help="measure latency; compare the estimators")
+    prof = _command(commands, "profile", "measure latency; compare the estimators")
     prof.add_argument("run_dir", nargs="?", help="a run folder (else -c and --arch)")
     prof.add_argument("-c", "--config", help="YAML config (its dataset and model sections)")
     prof.add_argument("--arch", help="profile this architecture (else the search space's)")
-    prof.add_argument("--batch", type=int, default=1, help="batch size (default 1)")
+    prof.add_argument("--batch", type=int, default=1, help="batch size")
     prof.add_argument("--runs", type=int, default=50, help="end-to-end runs to time")
     prof.add_argument("--latency-table", help="reuse and extend this layer-latency table")
     prof.add_argument("--import-table", action="store_true",
                       help="accept a latency table measured in another setting")  # fmt: skip
     prof.add_argument("--calibrate", type=int, default=0, metavar="N",
                       help="fit the latency calibration of a search space on N paths measured "
-                      "end to end, stored with the table (default 0: use the table's)")  # fmt: skip
+                      "end to end, stored with the table (0: use the table's)")  # fmt: skip
     prof.add_argument("--json", help="also write the profile as JSON to this file")
     prof.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides")
-    rep = commands.add_parser("report", help="write RUN_DIR/report.html (figures embedded)")
+    rep = _command(commands, "report", "write RUN_DIR/report.html (figures embedded)")
     rep.add_argument("run_dir", help="a search or train run folder")
     rep.add_argument("-o", "--output", help="the HTML file (default RUN_DIR/report.html)")
-    exp = commands.add_parser("export", help="export a retrained network to NNP or ONNX")
+    exp = _command(commands, "export", "export a retrained network to NNP or ONNX")
     exp.add_argument("run_dir", nargs="?", help="a train run folder (config, arch, weights)")
     exp.add_argument("-c", "--config", help="the train config (default RUN_DIR/config.yaml)")
     exp.add_argument("--arch", help="the arch.json (default RUN_DIR/arch.json)")
@@ -83,6 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--format", choices=["nnp", "onnx"], required=True, help="the file format")
     exp.add_argument("-o", "--output", required=True, help="the file to write")
     exp.add_argument("--batch", type=int, default=1, help="the batch size of the input")
+    _complete_paths(parser)
+    comp = _command(commands, "completion", "print the shell completion script")
+    comp.add_argument("shell", choices=sorted(shtab.SUPPORTED_SHELLS), help="the shell")
     return parser
 
 
@@ -190,7 +278,18 @@ def _saved_lr(run: RunFolder) -> float | None:
     return float(lr) if isinstance(lr, (int, float)) else None
 
 
-COMMANDS = {"search": _run, "train": _run, "profile": _profile, "report": _report}
+def _completion(args: argparse.Namespace) -> int:
+    print(shtab.complete(build_parser(), shell=args.shell))
+    return 0
+
+
+COMMANDS = {
+    "search": _run,
+    "train": _run,
+    "profile": _profile,
+    "report": _report,
+    "completion": _completion,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
