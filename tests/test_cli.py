@@ -56,9 +56,9 @@ def test_search_writes_the_run_folder(search_run):
         "arch.json",
         "weights.h5",
         "checkpoint",
-        "tensorboard",
     } <= names
-    assert any(n.startswith("events.out.tfevents") for n in os.listdir(f"{search_run}/tensorboard"))
+    # The event files sit in the run folder: `tensorboard --logdir runs` names the run by it.
+    assert any(n.startswith("events.out.tfevents") for n in names)
     lines = open(f"{search_run}/metrics.csv").read().splitlines()
     assert lines[0].startswith("epoch,") and "valid/error" in lines[0] and len(lines) == 4
     config = yaml.safe_load(open(f"{search_run}/config.yaml"))
@@ -322,7 +322,7 @@ def test_search_logs_the_costs_of_the_most_likely_path(search_run, tiny_darts_se
 def test_search_tensorboard_holds_the_supernet_graph(search_run, read_events):
     from tensorboardX.proto.graph_pb2 import GraphDef
 
-    events = read_events(f"{search_run}/tensorboard")
+    events = read_events(search_run)
     graphs = [GraphDef.FromString(e.graph_def) for e in events if e.HasField("graph_def")]
     assert len(graphs) == 1
     names = [node.name for node in graphs[0].node]
@@ -331,6 +331,35 @@ def test_search_tensorboard_holds_the_supernet_graph(search_run, read_events):
     assert any("MaxPooling" in n for n in names) and any("Softmax" in n for n in names)
     tags = {v.tag for e in events for v in e.summary.value}
     assert {"train/loss", "valid/error", "cost/flops"} <= tags
+
+
+def test_search_tensorboard_has_layout_config_arch_and_hparams(search_run, read_events):
+    from tensorboardX.proto.layout_pb2 import Layout
+    from tensorboardX.proto.plugin_hparams_pb2 import HParamsPluginData
+
+    events = read_events(search_run)
+    values = [(v, e.step) for e in events for v in e.summary.value]
+    plugins = {v.metadata.plugin_data.plugin_name for v, _ in values}
+    assert {"custom_scalars", "text", "hparams"} <= plugins
+    (layout,) = [Layout.FromString(v.tensor.string_val[0]) for v, _ in values
+                 if v.metadata.plugin_data.plugin_name == "custom_scalars"]  # fmt: skip
+    charts = {c.title: list(c.multiline.tag) for cat in layout.category for c in cat.chart}
+    # One chart per edge (2 cell kinds x 5 edges) and one per metric kind.
+    assert charts["normal/edge_0"] == ["^arch/normal/edge_0/[^/]+$"]
+    assert len([t for t in charts if "/edge_" in t]) == 10 and "loss" in charts
+    texts = {(v.tag, step): v.tensor.string_val[0].decode() for v, step in values
+             if v.metadata.plugin_data.plugin_name == "text"}  # fmt: skip
+    config = yaml.safe_load(open(f"{search_run}/config.yaml"))
+    assert "init_channels: 4" in texts[("config/text_summary", 0)]
+    arch = json.load(open(f"{search_run}/arch.json"))
+    assert json.loads(texts[("architecture/text_summary", 2)].strip()) == arch
+    data = [HParamsPluginData.FromString(v.metadata.plugin_data.content) for v, _ in values
+            if v.metadata.plugin_data.plugin_name == "hparams"]  # fmt: skip
+    info = next(d.session_start_info for d in data if d.HasField("session_start_info"))
+    assert info.hparams["optimizer.lr"].number_value == config["optimizer"]["lr"]
+    assert info.hparams["model.name"].string_value == "darts"
+    experiment = next(d.experiment for d in data if d.HasField("experiment"))
+    assert "valid/error" in {m.name.tag for m in experiment.metric_infos}
 
 
 def test_search_draws_its_figures_and_logs_them(search_run, read_events):
@@ -349,7 +378,7 @@ def test_search_draws_its_figures_and_logs_them(search_run, read_events):
     expected |= {"arch_normal.svg", "arch_reduce.png"}
     assert expected <= figures
     assert imread(f"{search_run}/figures/curves.png").shape[2] in (3, 4)
-    events = read_events(f"{search_run}/tensorboard")
+    events = read_events(search_run)
     images = {(v.tag, e.step) for e in events for v in e.summary.value if v.HasField("image")}
     assert {("figures/probs", 2), ("figures/arch_normal", 0)} <= images
     assert {("figures/decision", 2), ("figures/tradeoff", 2)} <= images

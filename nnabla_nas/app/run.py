@@ -115,7 +115,9 @@ class RunFolder:
         "latency_table": "latency_table.json",
         "cost_model": "cost_model.json",
         "checkpoint": "checkpoint",
-        "tensorboard": "tensorboard",
+        # The event files sit in the run folder itself: TensorBoard names a run by the
+        # folder holding them, so `tensorboard --logdir runs` lists `search` and `train`.
+        "tensorboard": "",
         "figures": "figures",
     }
 
@@ -135,7 +137,9 @@ class RunFolder:
     def owns(self, path: str) -> bool:
         """Whether `path` is one of the files or folders the run writes (or inside one)."""
         target = os.path.abspath(path)
-        for role in self.NAMES:
+        for role, name in self.NAMES.items():
+            if not name:  # the run folder itself
+                continue
             own = os.path.abspath(self.file(role))
             if target == own or target.startswith(own + os.sep):
                 return True
@@ -219,12 +223,12 @@ class RunFolder:
         if saved == config_text:
             return {}
         try:
-            before = _flatten(yaml.safe_load(saved or "") or {})
+            before = flatten(yaml.safe_load(saved or "") or {})
         except yaml.YAMLError as err:
             raise RunError(
                 f"'{self.file('config')}' is not valid YAML ({err}); cannot resume"
             ) from None
-        after = _flatten(yaml.safe_load(config_text) or {})
+        after = flatten(yaml.safe_load(config_text) or {})
         changes = {k: [before.get(k), after.get(k)] for k in sorted(set(before) | set(after))
                    if before.get(k) != after.get(k)}  # fmt: skip
         fixed = [k for k in changes if k not in changeable]
@@ -337,13 +341,13 @@ class RunFolder:
             self.end(manifest, "finished")
 
 
-def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     """``{'a': {'b': 1}}`` as ``{'a.b': 1}``."""
     out: dict[str, Any] = {}
     for key, value in data.items():
         name = f"{prefix}{key}"
         if isinstance(value, Mapping):
-            out.update(_flatten(value, f"{name}."))
+            out.update(flatten(value, f"{name}."))
         else:
             out[name] = value
     return out

@@ -89,7 +89,11 @@ def _search_loop(
         tracked, snapshots = [], []
     callbacks = [
         *tracked,
-        *standard_callbacks(run, data.sample_shape),
+        *standard_callbacks(
+            run,
+            data.sample_shape,
+            (lambda: space.describe(space.derive(model))) if searcher.learns_alphas else None,
+        ),
         *snapshots,
         FigureCallback(lambda: draw_figures(run, space)),
     ]

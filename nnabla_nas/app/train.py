@@ -3,10 +3,11 @@ the candidates of a multi-trial search."""
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,19 +40,40 @@ from .build import (
 )
 from .config import RESUMABLE, TrainConfig, check_train, parse_config, to_dict
 from .figures import draw_figures
-from .run import Manifest, RunError, RunFolder
+from .run import Manifest, RunError, RunFolder, flatten
+from .schema import load_yaml
 
 logger = logging.getLogger("nnabla_nas")
 
 
-def standard_callbacks(run: RunFolder, sample_shape: Sequence[int]) -> list[Callback]:
+def standard_callbacks(
+    run: RunFolder, sample_shape: Sequence[int], arch: Callable[[], str] | None = None
+) -> list[Callback]:
     """The callbacks every run has: log, ``metrics.csv`` and TensorBoard (with the
-    network graph on one input of `sample_shape`)."""
+    network graph on one input of `sample_shape`, the config, its settings against the
+    final metrics, and the architecture text `arch` gives after each epoch)."""
+    config = run.config_text()
     return [
         LogCallback(),
         MetricsCallback(run.file("metrics")),
-        TensorBoardCallback(run.file("tensorboard"), sample_shape),
+        TensorBoardCallback(
+            run.file("tensorboard"),
+            sample_shape,
+            config=config,
+            arch=arch,
+            hparams=None if config is None else hparams_of(config),
+        ),
     ]
+
+
+def hparams_of(config_text: str) -> dict[str, float | str | bool]:
+    """The config's settings as TensorBoard hparams: dotted keys, lists as text."""
+    flat = flatten(load_yaml(config_text) or {})
+    return {
+        key: value if isinstance(value, (bool, int, float, str)) else json.dumps(value)
+        for key, value in flat.items()
+        if value is not None
+    }
 
 
 @dataclass
@@ -157,8 +179,9 @@ def _train_run(
 ) -> dict[str, float]:
     """Trains into the run folder: arch, metrics, figures, weights, result, exports."""
     space.write(run.file("arch"), arch)
+    text = space.describe(arch)
     callbacks = [
-        *standard_callbacks(run, data.sample_shape),
+        *standard_callbacks(run, data.sample_shape, lambda: text),
         FigureCallback(lambda: draw_figures(run, space)),
     ]
     trained = train_network(

@@ -8,6 +8,7 @@ how to draw it is decided by whoever builds the loop.
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -16,6 +17,7 @@ import nnabla as nn
 import numpy as np
 from matplotlib.image import imread
 from tensorboardX import SummaryWriter
+from tensorboardX.summary import hparams as hparams_summary
 
 from ..module.mixedop import choice_probs, find_choices
 from ..utils.logging import MetricsTable
@@ -55,12 +57,29 @@ class TensorBoardCallback(Callback):
     """Logs metrics, the parameter count, each choice's probabilities and the graph.
 
     With `sample_shape`, the model's graph on one input of that shape goes to the Graphs
-    tab at the start of the run (a supernet that samples shows its most likely path).
+    tab at the start of the run (a supernet that samples shows its most likely path). The
+    Custom Scalars tab gets one chart per choice, its candidates' probabilities as lines,
+    and one per metric kind (loss, error) with every split's line.
+
+    Args:
+        config: the run's config text, shown in the Text tab.
+        hparams: the settings the HParams tab sets against the final metrics
+            (``{'optimizer.lr': 0.05, ...}``: numbers, strings, booleans).
+        arch: the architecture derived so far as text, shown after each epoch.
     """
 
-    def __init__(self, log_dir: str, sample_shape: Sequence[int] | None = None) -> None:
+    def __init__(
+        self,
+        log_dir: str,
+        sample_shape: Sequence[int] | None = None,
+        *,
+        config: str | None = None,
+        hparams: Mapping[str, float | str | bool] | None = None,
+        arch: Callable[[], str] | None = None,
+    ) -> None:
         self.log_dir = log_dir
         self.sample_shape = None if sample_shape is None else tuple(sample_shape)
+        self.config, self.hparams, self.arch = config, dict(hparams or {}), arch
         self.writer: Any = None
 
     def on_run_start(self, loop: Loop) -> None:
@@ -68,8 +87,12 @@ class TensorBoardCallback(Callback):
         self.writer = SummaryWriter(self.log_dir, purge_step=loop.start_epoch)
         model = loop.algorithm.model
         self.writer.add_scalar("model/parameters", model.count_parameters(), loop.start_epoch)
-        if self.sample_shape is not None and loop.start_epoch == 0:
-            self._add_graph(model, loop.algorithm.choice)
+        if loop.start_epoch == 0:
+            self.writer.add_custom_scalars(scalar_layout(choice_probs(model)))
+            if self.config is not None:
+                self.writer.add_text("config", _code_block(self.config), 0)
+            if self.sample_shape is not None:
+                self._add_graph(model, loop.algorithm.choice)
 
     def _add_graph(self, model: Any, choice: str | None) -> None:
         assert self.sample_shape is not None
@@ -86,6 +109,8 @@ class TensorBoardCallback(Callback):
             self.writer.add_histogram(f"arch/{edge}", np.array(list(probs.values())), epoch)
             for label, value in probs.items():
                 self.writer.add_scalar(f"arch/{edge}/{label}", value, epoch)
+        if self.arch is not None:
+            self.writer.add_text("architecture", _code_block(self.arch()), epoch)
         self.writer.flush()
 
     def add_figure(self, tag: str, png_path: str, epoch: int) -> None:
@@ -95,7 +120,32 @@ class TensorBoardCallback(Callback):
         self.writer.flush()
 
     def on_run_end(self, loop: Loop, metrics: dict[str, float]) -> None:
+        final = {k: float(v) for k, v in metrics.items() if k != "epoch" and np.isfinite(v)}
+        if self.hparams and final:
+            # Into this run's own file (tensorboardX's add_hparams would open a new run).
+            for summary in hparams_summary(self.hparams, final):
+                self.writer.file_writer.add_summary(summary)
         self.writer.close()
+
+
+def scalar_layout(choices: Mapping[str, Mapping[str, float]]) -> dict[str, Any]:
+    """The Custom Scalars layout: a chart of each choice's candidates, and a chart of each
+    metric kind over the splits (``train/loss`` and ``valid/loss`` on one chart)."""
+    metrics = {
+        kind: ["Multiline", [rf"^[^/]+/{kind}$"]]
+        for kind in ("loss", "error", "arch_loss", "arch_error")
+    }
+    layout: dict[str, Any] = {"metrics": metrics}
+    if choices:
+        layout["architecture"] = {
+            edge: ["Multiline", [f"^arch/{re.escape(edge)}/[^/]+$"]] for edge in choices
+        }
+    return layout
+
+
+def _code_block(text: str) -> str:
+    """`text` verbatim in TensorBoard's Markdown (an indented code block)."""
+    return "\n".join("    " + line for line in text.splitlines())
 
 
 class ProbabilitiesCallback(Callback):
@@ -156,12 +206,12 @@ class ArchitectureCallback(Callback):
 def standard_callbacks(
     output_dir: str, sample_shape: Sequence[int] | None = None
 ) -> list[Callback]:
-    """The callbacks every run has: log, metrics.csv and TensorBoard under `output_dir`
-    (with the network graph on one input of `sample_shape` when given)."""
+    """The callbacks every run has: log, metrics.csv and TensorBoard event files in
+    `output_dir` (with the network graph on one input of `sample_shape` when given)."""
     return [
         LogCallback(),
         MetricsCallback(os.path.join(output_dir, "metrics.csv")),
-        TensorBoardCallback(os.path.join(output_dir, "tensorboard"), sample_shape),
+        TensorBoardCallback(output_dir, sample_shape),
     ]
 
 
