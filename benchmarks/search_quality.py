@@ -1,6 +1,6 @@
 """Do one-shot searches find better architectures than random sampling at the same latency?
 
-The setting is the demo's (examples/mobilenet_digits_search.yaml and _train.yaml): six
+The setting is the demo's (the built-in configs mobilenet-digits-search and -train): six
 MobileNetV2 blocks (width 0.5) choosing among k3_e3, k5_e6, k7_e6 and, where the shapes
 allow, skip, on scikit-learn's digits at 16x16. The benchmark
 
@@ -74,6 +74,7 @@ import numpy as np
 import yaml
 
 from nnabla_nas.app.build import latency_scope, latency_threads, make_dataset, nnabla_context
+from nnabla_nas.app.builtin_configs import config_file
 from nnabla_nas.app.config import ConfigError, SearchConfig, TrainConfig, load_config
 from nnabla_nas.cli import main as cli
 from nnabla_nas.contrib.estimator import LatencyEstimator
@@ -85,9 +86,8 @@ from nnabla_nas.runner.multitrial.pareto import hypervolume_2d, pareto_front
 from nnabla_nas.runner.searcher import SEARCHERS as ONE_SHOT
 from nnabla_nas.utils.io import read_json, write_json
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SEARCH = os.path.join(ROOT, "examples", "mobilenet_digits_search.yaml")
-TRAIN = os.path.join(ROOT, "examples", "mobilenet_digits_train.yaml")
+SEARCH = "mobilenet-digits-search"  # built-in configs; a YAML file's path also works
+TRAIN = "mobilenet-digits-train"
 FORMAT = "nnabla_nas.search_quality/1"
 CALIBRATION_PATHS = 20
 MAXIMIZE = [True, False]  # (accuracy %, latency ms): accuracy maximised, latency minimised
@@ -364,8 +364,8 @@ class Bench:
         self.results = Results(os.path.join(self.out, "results.json"))
         self.log = os.path.join(self.out, "log.txt")
         self.table = os.path.join(self.out, "latency_table.json")
-        self.train_config = os.path.abspath(args.train_config)
-        with open(args.search_config, encoding="utf-8") as f:
+        self.train_config = os.path.abspath(config_file(args.train_config))
+        with open(config_file(args.search_config), encoding="utf-8") as f:
             self.search_data = yaml.safe_load(f)
         try:
             search_cfg = load_config(SearchConfig, args.search_config)

@@ -1,6 +1,6 @@
 """The demo: a hardware-aware search under a latency budget, then retraining what it found.
 
-Searches the MobileNetV2 blocks of examples/mobilenet_digits_search.yaml on scikit-learn's
+Searches the MobileNetV2 blocks of the built-in mobilenet-digits-search config on scikit-learn's
 digits with DARTS and a latency target (the latency cost calibrated on this machine first),
 prints how far the architecture probabilities separated (the median over blocks of the top
 candidate's probability), retrains the architecture found, and measures its latency end to
@@ -23,15 +23,15 @@ import time
 
 import yaml
 
+from nnabla_nas.app.config import read_config
 from nnabla_nas.app.search import search_latency
 from nnabla_nas.cli import main
 from nnabla_nas.contrib.registry import get_space
 from nnabla_nas.visualize.plots import decision_rows, read_probabilities
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 RUN = os.path.join("runs", "demo")
-SEARCH = os.path.join(HERE, "mobilenet_digits_search.yaml")
-TRAIN = os.path.join(HERE, "mobilenet_digits_train.yaml")
+SEARCH = "mobilenet-digits-search"  # built-in configs (nnabla-nas configs lists them)
+TRAIN = "mobilenet-digits-train"
 SEPARATED = 0.3  # the median top probability a converged search reaches at least
 
 
@@ -74,8 +74,7 @@ if __name__ == "__main__":
     started = time.perf_counter()
     shutil.rmtree(RUN, ignore_errors=True)  # a demo starts afresh; real runs use --resume
     search_dir, train_dir = os.path.join(RUN, "search"), os.path.join(RUN, "train")
-    with open(SEARCH, encoding="utf-8") as f:
-        config = yaml.safe_load(f)
+    config = read_config(SEARCH)
     budget, side = float(config["cost"]["target"]), int(config["dataset"]["image_size"])
     step(["search", "-c", SEARCH, "-o", search_dir])
     print("[demo] the decision of each block (uniform: 0.25):")

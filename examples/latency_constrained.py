@@ -1,6 +1,6 @@
 """A latency-constrained search next to an unconstrained one (MobileNetV2 blocks, digits).
 
-Runs the ProxylessNAS-style search of examples/pnas_mobilenet_digits.yaml twice: once
+Runs the ProxylessNAS-style search of the built-in pnas-mobilenet-digits config twice: once
 without a latency term, then with the reward factor (latency / target) ** -1 and a target
 of 70% of what the unconstrained search found. Prints the latency of both architectures
 on one input (the calibrated prediction, as the search priced it, and end to end).
@@ -17,8 +17,7 @@ from nnabla_nas.app.search import search_latency
 from nnabla_nas.cli import main
 from nnabla_nas.contrib.registry import get_space
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-CONFIG = os.path.join(HERE, "pnas_mobilenet_digits.yaml")
+CONFIG = "pnas-mobilenet-digits"  # a built-in config (nnabla-nas configs lists them)
 RUN = os.path.join("runs", "latency-constrained")
 SHAPE = (1, 1, 8, 8)  # one input: the cost the reward saw
 

@@ -47,17 +47,17 @@ class _Help(argparse.RawDescriptionHelpFormatter):
 
 EXAMPLES = {
     "search": """examples:
-  nnabla-nas search -c examples/darts_digits_search.yaml -o runs/darts
-  nnabla-nas search -c examples/darts_digits_search.yaml -o runs/darts epochs=2 --seed 1
+  nnabla-nas search -c darts-digits-search -o runs/darts
+  nnabla-nas search -c darts-digits-search -o runs/darts epochs=2 --seed 1
   nnabla-nas search -o runs/darts --resume            # continue after a stop or Ctrl-C
-  nnabla-nas search -c examples/nb201_evolution.yaml -o runs/nb201   # multi-trial""",
+  nnabla-nas search -c nb201-evolution -o runs/nb201   # multi-trial""",
     "train": """examples:
-  nnabla-nas train -c examples/darts_digits_train.yaml --arch runs/darts/arch.json -o runs/t
+  nnabla-nas train -c darts-digits-train --arch runs/darts/arch.json -o runs/t
   nnabla-nas train -o runs/t --arch runs/darts/arch.json --resume optimizer.lr=0.01""",
     "profile": """examples:
   nnabla-nas profile runs/t                       # a train run's network, batch 1
-  nnabla-nas profile -c examples/mobilenet_digits_search.yaml --calibrate 20
-  nnabla-nas profile -c examples/darts_digits_train.yaml --arch runs/darts/arch.json""",
+  nnabla-nas profile -c mobilenet-digits-search --calibrate 20
+  nnabla-nas profile -c darts-digits-train --arch runs/darts/arch.json""",
     "report": """examples:
   nnabla-nas report runs/darts
   nnabla-nas report runs/t -o /tmp/t.html""",

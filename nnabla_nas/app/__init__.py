@@ -4,7 +4,7 @@ This is the only layer that reads configs and builds objects through the registr
 `nnabla_nas.cli` adds argv. From Python::
 
     from nnabla_nas.app import SearchConfig, load_config, run_search
-    cfg = load_config(SearchConfig, "examples/darts_digits_search.yaml")
+    cfg = load_config(SearchConfig, "darts-digits-search")
     result = run_search(cfg, "runs/my-search")
     print(result.arch)
 """

@@ -22,6 +22,7 @@ from ..contrib.estimator import ESTIMATORS
 from ..optimizer import SCHEDULERS, SOLVERS
 from ..runner.multitrial import STRATEGIES
 from ..utils.fields import choice, limit_violation, limited
+from .builtin_configs import builtin_name_for, config_file
 
 CONTEXTS = ("cpu", "cudnn")
 EVALUATORS = ("table", "train", "supernet")
@@ -330,15 +331,28 @@ def set_dotted(data: dict[str, Any], assignment: str) -> None:
         raise ConfigError(f"override {assignment!r}: not a plain YAML value ({problem})") from None
 
 
+def _builtin_hint(path: str) -> str:
+    name = builtin_name_for(path)
+    return f"; the example configs are built in: -c {name}" if name else ""
+
+
 def read_config(path: str | None, overrides: Sequence[str] = ()) -> dict[str, Any]:
-    """The mapping of a YAML config (safe loading) with overrides applied."""
+    """The mapping of a YAML config (safe loading) with overrides applied.
+
+    Args:
+        path: a YAML file, or the name of a built-in config (``darts-digits-search``).
+    """
     data: dict[str, Any] = {}
     if path is not None:
+        try:
+            path = config_file(path)
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
         try:
             with open(path, encoding="utf-8") as f:
                 data = load_yaml(f) or {}
         except FileNotFoundError:
-            raise ConfigError(f"config file '{path}' does not exist") from None
+            raise ConfigError(f"config file '{path}' does not exist{_builtin_hint(path)}") from None
         except IsADirectoryError:
             raise ConfigError(f"config file '{path}' is a directory; give a YAML file") from None
         except UnicodeDecodeError:
