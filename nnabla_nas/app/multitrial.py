@@ -1,10 +1,14 @@
 """Multi-trial search from a config: decisions, strategy, evaluator, executor, trial log.
 
 The decisions come from the space's search net (``Space.decisions``); a trial's choice
-tuple becomes an architecture with ``Space.from_choices``. Writes ``trials.csv`` (every
-finished trial), TensorBoard scalars per trial, ``arch.json`` (the best feasible
-architecture), ``pareto.csv`` / ``pareto.png`` (accuracy against latency) and
-``result.json`` (best, front hypervolume), next to ``config.yaml``.
+tuple becomes an architecture with ``Space.from_choices``, or, for the supernet
+evaluator, a path of a trained supernet. A candidate's latency is the benchmark table's
+or the calibrated estimator's prediction of its path (`trial_latency`), known in this
+process before it is evaluated. Writes ``trials.csv`` (every finished trial),
+TensorBoard scalars per trial, ``arch.json`` (the best feasible architecture),
+``pareto.csv`` / ``pareto.png`` (accuracy against latency), ``result.json`` (best, front
+hypervolume, latency predictor) and, with a predicted latency, ``latency_table.json`` and
+``cost_model.json``, next to ``config.yaml``.
 """
 
 from __future__ import annotations

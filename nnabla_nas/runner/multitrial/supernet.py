@@ -19,7 +19,8 @@ class SupernetEvaluator:
     recalibrated on `calib` and its accuracy (%) is measured on `valid`. Every candidate is
     scored from the same state with a fresh generator of graph noise, so its score does
     not depend on the order of the trials; a candidate scored before is not scored again.
-    Runs in this process (it holds the supernet's graphs).
+    Runs in this process (it holds the supernet's graphs), and receives the strategy's
+    choice tuple itself (a path), not the space's architecture of it.
 
     Args:
         algorithm: builds the supernet's graphs (its model holds the trained weights,
