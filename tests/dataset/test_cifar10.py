@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import struct
 from pathlib import Path
 
 import numpy as np
@@ -12,37 +11,7 @@ import pytest
 
 from nnabla_nas.dataset import DATASETS, load_cifar10
 
-
-def _str(data: bytes) -> bytes:
-    """A Python 2 `str` as cPickle protocol 2 writes it."""
-    if len(data) < 256:
-        return b"U" + bytes([len(data)]) + data
-    return b"T" + struct.pack("<i", len(data)) + data
-
-
-def _int(value: int) -> bytes:
-    return b"K" + bytes([value]) if value < 256 else b"M" + struct.pack("<H", value)
-
-
-def _uint8_array(array: np.ndarray) -> bytes:
-    """A 2-D uint8 array as numpy pickled it under Python 2."""
-    dtype = (
-        b"cnumpy\ndtype\n" + _str(b"u1") + _int(0) + _int(1) + b"\x87R("
-        + _int(3) + _str(b"|") + b"NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xff" + _int(0) + b"tb"
-    )  # fmt: skip
-    shape = _int(array.shape[0]) + _int(array.shape[1]) + b"\x86"
-    return (
-        b"cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\n" + _int(0) + b"\x85"
-        + _str(b"b") + b"\x87R(" + _int(1) + shape + dtype + b"\x89"
-        + _str(array.tobytes()) + b"tb"
-    )  # fmt: skip
-
-
-def _batch(data: np.ndarray, labels: np.ndarray) -> bytes:
-    """A batch dict {b'data': uint8 (N, 3072), b'labels': [int]} in protocol 2."""
-    label_list = b"](" + b"".join(_int(int(label)) for label in labels) + b"e"
-    items = _str(b"data") + _uint8_array(data) + _str(b"labels") + label_list
-    return b"\x80\x02}(" + items + b"u."
+from .cifar_files import cifar10_batch
 
 
 def _write_batches(folder: Path, names: list[str], seed: int) -> dict[str, tuple]:
@@ -52,7 +21,7 @@ def _write_batches(folder: Path, names: list[str], seed: int) -> dict[str, tuple
     for name in names:
         data = rng.integers(0, 256, size=(3, 3072), dtype=np.uint8)
         labels = rng.integers(0, 10, size=3)
-        (folder / name).write_bytes(_batch(data, labels))
+        (folder / name).write_bytes(cifar10_batch(data, labels))
         written[name] = (data, labels)
     return written
 
@@ -63,7 +32,7 @@ TRAIN = [f"data_batch_{i}" for i in range(1, 6)]
 def test_fake_batches_match_the_official_reader() -> None:
     # The reader the CIFAR-10 page suggests must see the same content as ours.
     data = np.arange(2 * 3072).astype(np.uint8).reshape(2, 3072)
-    batch = pickle.loads(_batch(data, np.array([3, 7])), encoding="bytes")
+    batch = pickle.loads(cifar10_batch(data, np.array([3, 7])), encoding="bytes")
     np.testing.assert_array_equal(batch[b"data"], data)
     assert batch[b"labels"] == [3, 7]
 
