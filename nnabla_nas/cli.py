@@ -14,6 +14,7 @@ from typing import Any
 import shtab
 
 from . import __version__
+from .app.builtin_configs import builtin_config, builtin_configs, config_summary, copy_config
 from .app.config import ConfigError, SearchConfig, TrainConfig, load_config
 from .app.exporting import export_run
 from .app.figures import draw_figures
@@ -64,6 +65,10 @@ EXAMPLES = {
     "export": """examples:
   nnabla-nas export runs/t --format onnx -o model.onnx
   nnabla-nas export runs/t --format nnp -o model.nnp --batch 8""",
+    "configs": """examples:
+  nnabla-nas configs                              # the built-in configs, one line each
+  nnabla-nas configs darts-digits-search -o my_search.yaml   # a copy to edit
+  nnabla-nas search -c my_search.yaml -o runs/mine""",
     "completion": """examples:
   nnabla-nas completion bash > ~/.local/share/bash-completion/completions/nnabla-nas
   nnabla-nas completion zsh > ~/.zfunc/_nnabla-nas""",
@@ -169,6 +174,10 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("-o", "--output", required=True, help="the file to write")
     exp.add_argument("--batch", type=int, default=1, help="the batch size of the input")
     _complete_paths(parser)
+    configs = _command(commands, "configs", "list the built-in configs, or copy one out to edit")
+    configs.add_argument("name", nargs="?", help="a built-in config: printed, or copied by -o")
+    out = configs.add_argument("-o", "--output", help="copy the config to this new file")
+    out.complete = shtab.FILE  # type: ignore[attr-defined]
     comp = _command(commands, "completion", "print the shell completion script")
     comp.add_argument("shell", choices=sorted(shtab.SUPPORTED_SHELLS), help="the shell")
     return parser
@@ -240,7 +249,15 @@ def _config_path(args: argparse.Namespace) -> str | None:
     if args.config is None and args.resume:
         own = RunFolder(args.output).file("config")
         return own if os.path.isfile(own) else None
-    return str(args.config) if args.config is not None else None
+    if args.config is None:
+        # The schema's defaults alone make a long run nobody chose (a 10-epoch DARTS
+        # search of a 2-million-weight supernet), so a new run names its config.
+        example = "darts-digits-search" if args.command == "search" else "darts-digits-train"
+        raise ConfigError(
+            f"{args.command} needs a config: -c FILE, or a built-in one by name such as "
+            f"-c {example} ('nnabla-nas configs' lists them)"
+        )
+    return str(args.config)
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -278,6 +295,23 @@ def _saved_lr(run: RunFolder) -> float | None:
     return float(lr) if isinstance(lr, (int, float)) else None
 
 
+def _configs(args: argparse.Namespace) -> int:
+    if args.name is None:
+        if args.output is not None:
+            raise ValueError("configs -o copies one config: name it, e.g. 'nnabla-nas configs "
+                             "darts-digits-search -o FILE'")  # fmt: skip
+        found = builtin_configs()
+        width = max(map(len, found))
+        for name, path in found.items():
+            print(f"{name:<{width}}  {config_summary(path)}")
+    elif args.output is None:
+        with open(builtin_config(args.name), encoding="utf-8") as f:
+            print(f.read(), end="")
+    else:
+        print(copy_config(args.name, args.output))
+    return 0
+
+
 def _completion(args: argparse.Namespace) -> int:
     print(shtab.complete(build_parser(), shell=args.shell))
     return 0
@@ -288,6 +322,7 @@ COMMANDS = {
     "train": _run,
     "profile": _profile,
     "report": _report,
+    "configs": _configs,
     "completion": _completion,
 }
 

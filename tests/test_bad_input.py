@@ -255,7 +255,7 @@ def test_yaml_float_forms_people_write_are_accepted(tmp_path):
     ],
 )
 def test_bad_overrides(tmp_path, capsys, args, message):
-    assert main(["search", "-o", str(tmp_path / "run"), *args]) == 2
+    assert main(["search", "-c", "darts-digits-search", "-o", str(tmp_path / "run"), *args]) == 2
     assert message in error_line(capsys)
 
 

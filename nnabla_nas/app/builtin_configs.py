@@ -18,6 +18,7 @@ from importlib import resources
 from ..utils.io import write_text
 
 __all__ = [
+    "builtin_config",
     "builtin_configs",
     "builtin_name_for",
     "config_file",
@@ -48,12 +49,20 @@ def _looks_like_path(arg: str) -> bool:
     return "/" in arg or os.sep in arg or arg.endswith((".yaml", ".yml")) or os.path.exists(arg)
 
 
-def _unknown(arg: str) -> ValueError:
-    names = ", ".join(builtin_configs())
-    return ValueError(
-        f"config {arg!r} is neither a file nor a built-in config; give a YAML file's path "
-        f"or one of: {names}"
-    )
+def _names() -> str:
+    return ", ".join(builtin_configs())
+
+
+def builtin_config(name: str) -> str:
+    """The file of built-in config `name` (``_`` or ``-`` alike).
+
+    Raises:
+        ValueError: no built-in config has that name; the message lists the names.
+    """
+    found = builtin_configs().get(name.replace("_", "-"))
+    if found is None:
+        raise ValueError(f"no built-in config is named {name!r}; use one of: {_names()}")
+    return found
 
 
 def config_file(arg: str) -> str:
@@ -65,10 +74,13 @@ def config_file(arg: str) -> str:
     """
     if _looks_like_path(arg):
         return arg
-    found = builtin_configs().get(arg.replace("_", "-"))
-    if found is None:
-        raise _unknown(arg)
-    return found
+    try:
+        return builtin_config(arg)
+    except ValueError:
+        raise ValueError(
+            f"config {arg!r} is neither a file nor a built-in config; give a YAML file's path "
+            f"or one of: {_names()}"
+        ) from None
 
 
 def builtin_name_for(path: str) -> str | None:
@@ -92,9 +104,7 @@ def copy_config(name: str, output: str) -> str:
     Raises:
         ValueError: an unknown name, or a file already at the destination.
     """
-    source = builtin_configs().get(name.replace("_", "-"))
-    if source is None:
-        raise _unknown(name)
+    source = builtin_config(name)
     target = os.path.join(output, os.path.basename(source)) if os.path.isdir(output) else output
     if os.path.lexists(target):
         raise ValueError(
