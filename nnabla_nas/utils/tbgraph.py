@@ -5,9 +5,9 @@ traces PyTorch models). `nnabla_graph_def` walks an nnabla graph back from its o
 and names every node by module path, so that TensorBoard folds each module into one box:
 
 - a parameter is the node ``<path>`` (e.g. ``cells/0/_ops/1/_W``), op ``Parameter``;
-- a function is ``<scope>/<FunctionType>_<n>``, its scope the common module path of
-  its parameters; a function without parameters takes the common scope of the
-  producers of its largest inputs (so that ``x * weight`` stays with ``x``);
+- a function is ``<scope>/<FunctionType>_<n>`` as `nnabla_nas.utils.graph_names` names it
+  (its scope: the module path of its parameters, or of its data inputs' producers), the
+  same name as its node in an ONNX export;
 - any other leaf variable is an ``input`` node (``input``, ``input_1``, ...).
 
 Every node carries the shapes of its outputs (``_output_shapes``); functions also carry
@@ -26,6 +26,8 @@ from tensorboardX.proto.node_def_pb2 import NodeDef
 from tensorboardX.proto.tensor_shape_pb2 import TensorShapeProto
 from tensorboardX.proto.versions_pb2 import VersionDef
 
+from .graph_names import UniqueNames, name_functions
+
 
 def _shapes(shapes: Sequence[Sequence[int]]) -> AttrValue:
     protos = [TensorShapeProto(dim=[TensorShapeProto.Dim(size=int(d)) for d in s]) for s in shapes]
@@ -41,40 +43,6 @@ def _format_arg(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return "(" + ", ".join(_format_arg(v) for v in value) + ")"
     return str(value)
-
-
-def _common(paths: Sequence[str]) -> str:
-    """The longest common module path of `paths` (``a/b/c``, ``a/b/d`` -> ``a/b``)."""
-    parts = [path.split("/") if path else [] for path in paths]
-    common: list[str] = []
-    for level in zip(*parts, strict=False):
-        if any(p != level[0] for p in level):
-            break
-        common.append(level[0])
-    return "/".join(common)
-
-
-class _Namer:
-    """Hands out node names that are unique in the graph."""
-
-    def __init__(self) -> None:
-        self.used: set[str] = set()
-        self.counts: dict[str, int] = {}
-
-    def reserve(self, name: str) -> str:
-        if name in self.used:
-            return self.numbered(name)
-        self.used.add(name)
-        return name
-
-    def numbered(self, base: str, first: int = 1) -> str:
-        """``base_<n>`` for the smallest free ``n`` from `first` on."""
-        n = self.counts.get(base, first)
-        while f"{base}_{n}" in self.used:
-            n += 1
-        self.counts[base] = n + 1
-        self.used.add(f"{base}_{n}")
-        return f"{base}_{n}"
 
 
 def nnabla_graph_def(
@@ -98,14 +66,12 @@ def nnabla_graph_def(
     for name, variable in name_of.items():
         param_names.setdefault(variable, name)
 
-    functions: list[Any] = []
-    output.visit(functions.append)
-    namer = _Namer()
+    namer = UniqueNames()
+    named = name_functions(output, param_names, namer)
+    function_names = {f.function: f.name for f in named}
     nodes: list[NodeDef] = []
     leaf_names: dict[nn.Variable, str] = {}
     inputs: list[nn.Variable] = []
-    function_names: dict[Any, str] = {}
-    function_scopes: dict[Any, str] = {}
 
     def leaf(variable: nn.Variable) -> str:
         if variable in leaf_names:
@@ -128,27 +94,16 @@ def nnabla_graph_def(
         name = function_names[producer]
         return name if index == 0 else f"{name}:{index}"
 
-    def data_scope(variables: Sequence[nn.Variable]) -> str:
-        # The largest inputs carry the data; smaller ones are e.g. architecture weights.
-        largest = max((v.size for v in variables), default=0)
-        biggest = [v for v in variables if v.size == largest]
-        return _common([function_scopes[v.parent] if v.parent else "" for v in biggest])
-
     if output.parent is None:
         leaf(output)
-    for function in functions:
+    for named_function in named:
+        function = named_function.function
         edges = [reference(v) for v in function.inputs]
-        params = [param_names[v] for v in function.inputs if v.parent is None and v in param_names]
-        if params:
-            scope = _common([p.rpartition("/")[0] for p in params])
-        else:
-            scope = data_scope(function.inputs)
-        kind = function.info.type_name
-        name = namer.numbered(f"{scope}/{kind}" if scope else kind, first=0)
-        function_names[function], function_scopes[function] = name, scope
         attr = {k: AttrValue(s=_format_arg(v).encode()) for k, v in function.info.args.items()}
         attr["_output_shapes"] = _shapes([v.shape for v in function.outputs])
-        nodes.append(NodeDef(name=name, op=kind, input=edges, attr=attr))
+        nodes.append(
+            NodeDef(name=named_function.name, op=named_function.kind, input=edges, attr=attr)
+        )
     return GraphDef(node=nodes, versions=VersionDef(producer=22))
 
 
