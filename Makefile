@@ -2,21 +2,38 @@
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The exact versions of the development environment: the package's dependencies and its dev,
+# multitrial and export extras, resolved for Linux x86_64 and CPython 3.10 (`make lock`).
+LOCK := requirements-dev.lock
 
-.PHONY: install demo test lint typecheck pytest format bench clean
+.PHONY: install lock demo test lint typecheck pytest format bench clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+# The lock first (pip itself, then the rest), then the package in editable mode without its
+# dependencies, so that nothing outside the lock is installed; the lock's setuptools builds it.
+$(STAMP): pyproject.toml $(LOCK)
 	@PY=$$(bash scripts/find_python.sh) || exit 1; \
 	  echo "Using $$PY"; \
 	  [ -x $(BIN)/python ] || $$PY -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade "pip>=23"
-	$(BIN)/python -m pip install --quiet -e ".[dev,multitrial,export]"
+	$(BIN)/python -m pip install --quiet "$$(grep '^pip==' $(LOCK))"
+	$(BIN)/python -m pip install --quiet -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 # nnabla-converter requires TensorFlow and its ONNX tools, which its NNP-to-ONNX exporter
 # never imports; what it does import (onnx, ply, PyYAML) comes with the export extra and nnabla.
 	$(BIN)/python -m pip install --quiet --no-deps nnabla-converter==1.39.0
 	@touch $(STAMP)
+
+# Rewrites $(LOCK) from pyproject.toml with pip-compile (pip-tools, in the dev extra). pip-tools
+# rather than uv: it resolves with pip itself, in .venv's own interpreter, so the lock is what
+# pip installs on this platform, and it is pure Python, one more dev requirement rather than
+# another installer. Pins still allowed by pyproject.toml are kept; UPGRADE=1 takes the newest.
+lock: $(STAMP)
+	@$(BIN)/python scripts/check_platform.py
+	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --no-build-isolation \
+	  --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
+	  $(if $(UPGRADE),--upgrade) --extra dev --extra multitrial --extra export \
+	  --output-file $(LOCK) pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py
