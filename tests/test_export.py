@@ -13,6 +13,7 @@ import pytest
 from nnabla.utils.nnp_graph import NnpLoader
 
 import nnabla_nas.export as export_module
+from nnabla_nas.export import convert
 from nnabla_nas import module as Mo
 from nnabla_nas.contrib.darts import modules as darts_ops
 from nnabla_nas.contrib.darts.network import TrainNet as DartsNet
@@ -147,7 +148,7 @@ def test_mobilenet_v3_layers_export_exactly(opset, tmp_path, rng):
 
 def onnx_without_fix(module, shape, path, monkeypatch):
     with monkeypatch.context() as patch:
-        patch.setattr(export_module, "fix_average_pools", lambda model, network: 0)
+        patch.setattr(convert, "fix_average_pools", lambda model, network: 0)
         return export_onnx(module, shape, path)
 
 
