@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ..contrib.model import Model
 from ..contrib.space import Space
 from ..dataset.transforms import Transform
 from ..export import DEFAULT_OPSET, export, infer_format
 from ..module import read_parameter_attrs
-from .build import FINGERPRINT, fingerprint, make_dataset, make_transform
+from .build import FINGERPRINT, fingerprint, make_dataset, make_transform, normalization
 from .config import TrainConfig, load_config, space_of
 from .run import RunError, RunFolder
 
-__all__ = ["TrainedRun", "check_fingerprint", "export_run", "load_run"]
+__all__ = ["TrainedRun", "check_fingerprint", "export_run", "load_run", "run_metadata"]
 
 logger = logging.getLogger("nnabla_nas")
 
@@ -29,11 +31,45 @@ class TrainedRun:
     space: Space
     sample_shape: tuple[int, int, int]  # (C, H, W) of one input
     classes: int
+    arch: Any = None  # the architecture, validated by the space
 
     @property
     def transform(self) -> Transform | None:
         """The run's input pipeline in inference mode (its normalisation), if any."""
         return make_transform(self.config.dataset)
+
+    @property
+    def metadata(self) -> dict[str, Any]:
+        """What an export of the network says about it (see `run_metadata`)."""
+        return run_metadata(self.config, self.space, self.arch, self.sample_shape, self.classes)
+
+
+def run_metadata(
+    cfg: TrainConfig, space: Space, arch: Any, sample_shape: Sequence[int], classes: int
+) -> dict[str, Any]:
+    """The facts a deployer needs beside the graph of a run's exported network.
+
+    The exported graph normalises its input itself (``normalization: in_graph``), so it
+    takes images as the dataset gives them, ``NCHW``; ``input_mean`` and ``input_std`` say
+    with what (null without normalisation). The output is the logits of `classes` classes.
+    The space, architecture (JSON) and model options rebuild the network; the fingerprint
+    is the one its weights carry.
+    """
+    stats = normalization(cfg.dataset)
+    return {
+        "space": space.name,
+        "architecture": space.describe(arch),
+        "model_options": cfg.model.options,
+        "fingerprint": fingerprint(space.name, cfg.model.options, space.validate(arch)),
+        "dataset": cfg.dataset.name,
+        "sample_shape": list(sample_shape),
+        "input_layout": "NCHW",
+        "input_mean": stats[0] if stats else None,
+        "input_std": stats[1] if stats else None,
+        "normalization": "in_graph" if stats else "none",
+        "output": "logits",
+        "classes": classes,
+    }
 
 
 def _files(
@@ -107,7 +143,7 @@ def load_run(
             f"weights '{weights_path}' do not fit the {space_name} network of '{arch_path}' "
             f"built with the model section of the config: {message}"
         ) from None
-    return TrainedRun(model, cfg, space, dataset.sample_shape, dataset.classes)
+    return TrainedRun(model, cfg, space, dataset.sample_shape, dataset.classes, genotype)
 
 
 def check_fingerprint(weights: str, expected: str, arch: str) -> None:
@@ -136,12 +172,15 @@ def export_run(
     config: str | None = None,
     batch_size: int = 1,
     opset: int = DEFAULT_OPSET,
+    dynamic_batch: bool = False,
 ) -> str:
     """Exports the retrained network of a ``nnabla-nas train`` run as NNP or ONNX.
 
     The graph includes the run's input normalisation, so it takes images as the dataset
     gives them, ``(batch_size, C, H, W)`` in ``[0, 1]``, as ``x`` and returns the logits
-    as ``y``. A file of the run itself (its weights, config, ...) is never overwritten.
+    as ``y``. The file carries the run's `run_metadata` (space, architecture, input
+    normalisation, ...) with the export's own. A file of the run itself (its weights,
+    config, ...) is never overwritten.
 
     Args:
         run_dir: the run folder.
@@ -151,6 +190,8 @@ def export_run(
             without a run folder, `arch` and `weights` are needed.
         batch_size: the batch size of the exported graph.
         opset: the ONNX opset.
+        dynamic_batch: ONNX only: the batch dimension is the symbol ``batch`` instead of
+            `batch_size`, so that one file runs any batch size.
 
     Returns:
         `output`.
@@ -170,6 +211,14 @@ def export_run(
             f"'{output}' is a file of the run; write the export elsewhere, e.g. "
             f"{os.path.join(run_dir or '.', 'model.' + kind)}"
         )
+    if dynamic_batch and kind != "onnx":
+        raise ValueError(
+            f"a dynamic batch is an ONNX option; '{output}' is {kind.upper()}: export ONNX "
+            "(--format onnx) or leave out --dynamic-batch"
+        )
     run = load_run(run_dir, arch=arch, weights=weights, config=config)
     shape = (batch_size, *run.sample_shape)
-    return export(run.model, shape, output, format=kind, opset=opset, transform=run.transform)
+    return export(
+        run.model, shape, output, format=kind, opset=opset, transform=run.transform,
+        metadata=run.metadata, dynamic_batch=dynamic_batch,
+    )  # fmt: skip

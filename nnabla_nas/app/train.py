@@ -39,6 +39,7 @@ from .build import (
     nnabla_context,
 )
 from .config import RESUMABLE, TrainConfig, check_train, parse_config, to_dict
+from .exporting import run_metadata
 from .figures import draw_figures
 from .run import Manifest, RunError, RunFolder, flatten
 from .schema import load_yaml
@@ -195,9 +196,13 @@ def _train_run(
     write_json(run.file("result"), result)
     logger.info(f"test accuracy {100 * result['test_accuracy']:.2f}%")
     shape = (1, *data.sample_shape)
+    metadata = run_metadata(cfg, space, arch, data.sample_shape, data.classes)
     for fmt in cfg.export:
         path = os.path.join(run.path, f"model.{fmt}")
-        export(trained.model, shape, path, format=fmt, transform=make_transform(cfg.dataset))
+        export(
+            trained.model, shape, path, format=fmt, transform=make_transform(cfg.dataset),
+            metadata=metadata,
+        )  # fmt: skip
         logger.info(f"exported {path}")
     return result
 
