@@ -173,6 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--format", choices=["nnp", "onnx"], required=True, help="the file format")
     exp.add_argument("-o", "--output", required=True, help="the file to write")
     exp.add_argument("--batch", type=int, default=1, help="the batch size of the input")
+    exp.add_argument(
+        "--dynamic-batch", action="store_true", help="ONNX: a symbolic batch dimension ('batch')"
+    )
     _complete_paths(parser)
     configs = _command(commands, "configs", "list the built-in configs, or copy one out to edit")
     configs.add_argument("name", nargs="?", help="a built-in config: printed, or copied by -o")
@@ -239,6 +242,7 @@ def _export(args: argparse.Namespace) -> int:
     path = export_run(
         args.run_dir, arch=args.arch, weights=args.weights, config=args.config,
         format=args.format, output=args.output, batch_size=args.batch,
+        dynamic_batch=args.dynamic_batch,
     )  # fmt: skip
     print(path)
     return 0
