@@ -7,21 +7,41 @@ Example:
 """
 
 from .cifar10 import load_cifar10
+from .cifar100 import load_cifar100
+from .csvlist import read_csv_list
 from .dataset import ArrayDataset, split_dataset, split_indices
 from .digits import load_digits
+from .folders import load_image_folder
+from .images import read_image
 from .loader import DataLoader
-from .registry import DATASETS, Cifar10, Dataset, Digits, dataset_options
+from .registry import (
+    DATASETS,
+    Cifar10,
+    Cifar100,
+    CsvList,
+    Dataset,
+    Digits,
+    ImageFolder,
+    dataset_options,
+)
 
 __all__ = [
     "DATASETS",
     "ArrayDataset",
     "Cifar10",
+    "Cifar100",
+    "CsvList",
     "DataLoader",
     "Dataset",
     "Digits",
+    "ImageFolder",
     "dataset_options",
     "load_cifar10",
+    "load_cifar100",
     "load_digits",
+    "load_image_folder",
+    "read_csv_list",
+    "read_image",
     "split_dataset",
     "split_indices",
 ]
