@@ -163,7 +163,7 @@ def _adapt(node: Any, g: _Graph) -> None:
         if get_attribute(node, "transA", 0):
             raise _Refused("it transposes the batch axis")
     elif op not in _PER_SAMPLE and not _keeps_batch_axis(node, g):
-        raise _Refused("it mixes the batch axis with another")
+        raise _Refused("it works along the batch axis")
 
 
 def make_batch_dynamic(model: Any, batch: int) -> None:

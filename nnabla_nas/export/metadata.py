@@ -42,7 +42,8 @@ def _encode(key: Any, value: Any) -> str:
         return json.dumps(value, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError):
         raise ValueError(
-            f"metadata[{key!r}] = {value!r} is neither text nor JSON data; pass a str"
+            f"metadata[{key!r}] = {value!r} is neither a str nor JSON data; pass a str, "
+            "number, list or dict (a numpy array as .tolist())"
         ) from None
 
 
