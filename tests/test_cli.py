@@ -352,7 +352,7 @@ def test_search_tensorboard_has_layout_config_arch_and_hparams(search_run, read_
     config = yaml.safe_load(open(f"{search_run}/config.yaml"))
     assert "init_channels: 4" in texts[("config/text_summary", 0)]
     arch = json.load(open(f"{search_run}/arch.json"))
-    assert json.loads(texts[("architecture/text_summary", 2)].strip()) == arch
+    assert json.loads(texts[("architecture/text_summary", 3)].strip()) == arch
     data = [HParamsPluginData.FromString(v.metadata.plugin_data.content) for v, _ in values
             if v.metadata.plugin_data.plugin_name == "hparams"]  # fmt: skip
     info = next(d.session_start_info for d in data if d.HasField("session_start_info"))
@@ -370,8 +370,8 @@ def test_search_draws_its_figures_and_logs_them(search_run, read_events):
     rows = list(csv.DictReader(open(f"{search_run}/arch_probs.csv")))
     # 3 epochs x 2 cell kinds x 5 edges (2 nodes) x 8 candidates, summing to 1 per edge.
     assert len(rows) == 3 * 2 * 5 * 8
-    assert {r["epoch"] for r in rows} == {"0", "1", "2"}
-    last = [float(r["probability"]) for r in rows if r["epoch"] == "2"]
+    assert {r["epoch"] for r in rows} == {"1", "2", "3"}  # epochs numbered from 1
+    last = [float(r["probability"]) for r in rows if r["epoch"] == "3"]
     assert sum(last) == pytest.approx(2 * 5, rel=1e-5)
     figures = set(os.listdir(f"{search_run}/figures"))
     expected = {"probs.png", "decision.png", "curves.png", "costs.png", "tradeoff.png"}
@@ -380,8 +380,8 @@ def test_search_draws_its_figures_and_logs_them(search_run, read_events):
     assert imread(f"{search_run}/figures/curves.png").shape[2] in (3, 4)
     events = read_events(search_run)
     images = {(v.tag, e.step) for e in events for v in e.summary.value if v.HasField("image")}
-    assert {("figures/probs", 2), ("figures/arch_normal", 0)} <= images
-    assert {("figures/decision", 2), ("figures/tradeoff", 2)} <= images
+    assert {("figures/probs", 3), ("figures/arch_normal", 1)} <= images
+    assert {("figures/decision", 3), ("figures/tradeoff", 3)} <= images
 
 
 def test_profile_reads_what_a_run_folder_holds_from_its_manifest(search_run, tmp_path, capsys):

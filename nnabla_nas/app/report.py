@@ -377,7 +377,7 @@ class _Report:
         last = self.metrics[-1]
         epochs = len(self.metrics)
         parts = [
-            f"<p>After epoch {_esc(_fmt(last.get('epoch', epochs - 1)))} "
+            f"<p>After epoch {_esc(_fmt(last.get('epoch', epochs)))} "
             f"({epochs} rows in metrics.csv).</p>",
             _pairs((k, last.get(k, "")) for k in self.columns if k != "epoch"),
         ]

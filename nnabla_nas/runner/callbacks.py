@@ -46,11 +46,11 @@ class MetricsCallback(Callback):
         self.table = MetricsTable(path)
 
     def on_run_start(self, loop: Loop) -> None:
-        self.table.load(before_epoch=loop.start_epoch)
+        self.table.load(done=loop.start_epoch)
         self.table.save()
 
     def on_epoch_end(self, loop: Loop, epoch: int, metrics: dict[str, float]) -> None:
-        self.table.add(epoch, {k: v for k, v in metrics.items() if k != "epoch"})
+        self.table.add(epoch + 1, {k: v for k, v in metrics.items() if k != "epoch"})
 
 
 class TensorBoardCallback(Callback):
@@ -83,8 +83,9 @@ class TensorBoardCallback(Callback):
         self.writer: Any = None
 
     def on_run_start(self, loop: Loop) -> None:
-        # purge_step drops events of epochs that a resumed run repeats.
-        self.writer = SummaryWriter(self.log_dir, purge_step=loop.start_epoch)
+        # Steps are epoch numbers from 1; purge_step drops the events of epochs that a
+        # resumed run repeats.
+        self.writer = SummaryWriter(self.log_dir, purge_step=loop.start_epoch + 1)
         model = loop.algorithm.model
         self.writer.add_scalar("model/parameters", model.count_parameters(), loop.start_epoch)
         if loop.start_epoch == 0:
@@ -104,13 +105,13 @@ class TensorBoardCallback(Callback):
     def on_epoch_end(self, loop: Loop, epoch: int, metrics: dict[str, float]) -> None:
         for key, value in metrics.items():
             if key != "epoch":
-                self.writer.add_scalar(key, value, epoch)
+                self.writer.add_scalar(key, value, epoch + 1)
         for edge, probs in choice_probs(loop.algorithm.model).items():
-            self.writer.add_histogram(f"arch/{edge}", np.array(list(probs.values())), epoch)
+            self.writer.add_histogram(f"arch/{edge}", np.array(list(probs.values())), epoch + 1)
             for label, value in probs.items():
-                self.writer.add_scalar(f"arch/{edge}/{label}", value, epoch)
+                self.writer.add_scalar(f"arch/{edge}/{label}", value, epoch + 1)
         if self.arch is not None:
-            self.writer.add_text("architecture", _code_block(self.arch()), epoch)
+            self.writer.add_text("architecture", _code_block(self.arch()), epoch + 1)
         self.writer.flush()
 
     def add_figure(self, tag: str, png_path: str, epoch: int) -> None:
@@ -164,8 +165,8 @@ class ProbabilitiesCallback(Callback):
         probs = choice_probs(loop.algorithm.model)
         if probs:
             # The run's first epoch drops what a killed run wrote past its checkpoint.
-            before = loop.start_epoch if self.first else None
-            write_probabilities(self.path, epoch, probs, before_epoch=before)
+            before = loop.start_epoch + 1 if self.first else None
+            write_probabilities(self.path, epoch + 1, probs, before_epoch=before)
         self.first = False
 
 
@@ -190,7 +191,7 @@ class FigureCallback(Callback):
         for path in paths:
             if board is not None and path.endswith(".png"):
                 name = os.path.splitext(os.path.basename(path))[0]
-                board.add_figure(f"figures/{name}", path, epoch)
+                board.add_figure(f"figures/{name}", path, epoch + 1)
 
 
 class ArchitectureCallback(Callback):

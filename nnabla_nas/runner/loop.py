@@ -177,7 +177,8 @@ class Loop:
                 loader.set_epoch(epoch)
         self.algorithm.start_epoch(epoch, epoch_rng(self.seed, epoch))
         self._emit("on_epoch_start", epoch)
-        metrics = {"epoch": float(epoch), **self.algorithm.learning_rates()}
+        # Files, logs and reports number epochs from 1; hooks get the index from 0.
+        metrics = {"epoch": float(epoch + 1), **self.algorithm.learning_rates()}
         metrics.update({f"train/{k}": v for k, v in self._train(epoch).items()})
         if self.eval_loader is not None:
             held_out = self.evaluate(self.eval_loader)
@@ -186,10 +187,12 @@ class Loop:
         metrics.update({f"diag/{k}": v for k, v in self.algorithm.epoch_diagnostics().items()})
         self._emit("on_epoch_end", epoch, metrics)
         if self.checkpointer is not None:
-            state: dict[str, Any] = {"metrics": metrics, "algorithm": self.algorithm.state_dict()}
+            state: dict[str, Any] = {
+                "metrics": metrics, "algorithm": self.algorithm.state_dict(), "numbering": 1,
+            }  # fmt: skip
             if self.fingerprint is not None:
                 state["fingerprint"] = self.fingerprint
-            self.checkpointer.save(epoch, self.algorithm.save, state)
+            self.checkpointer.save(epoch + 1, self.algorithm.save, state)
         return metrics
 
     def evaluate(self, loader: Iterable[Batch]) -> dict[str, float]:
@@ -246,8 +249,10 @@ class Loop:
             )
         self.algorithm.load(folder)
         self.algorithm.load_state_dict(state.get("algorithm", {}))
-        self.logger.info(f"resumed from {folder} (epoch {state['epoch']} done)")
-        return int(state["epoch"]) + 1
+        # A checkpoint numbers the epochs done; one without "numbering" counted from 0.
+        done = int(state["epoch"]) + (0 if state.get("numbering") == 1 else 1)
+        self.logger.info(f"resumed from {folder} ({done} of {self.epochs} epochs done)")
+        return done
 
     def _emit(self, hook: str, *args: Any) -> None:
         for callback in self.callbacks:

@@ -25,7 +25,8 @@ class CheckpointError(ValueError):
 class Checkpointer:
     """Writes and finds checkpoints under `directory`.
 
-    Each checkpoint is a folder ``epoch_NNNN`` written under a temporary name and renamed
+    Each checkpoint is a folder ``epoch_NNNN`` (the number of epochs done, from 1, as
+    everywhere a run numbers its epochs) written under a temporary name and renamed
     when complete; ``latest.json`` (replaced atomically) names the newest one, so a kill at
     any moment leaves the previous checkpoint usable. The last `keep` folders are kept.
     When the pointer is missing, unreadable or names a folder that is gone or incomplete,

@@ -59,13 +59,14 @@ class MetricsTable:
         self.path = path
         self.rows: list[dict[str, float]] = []
 
-    def load(self, before_epoch: int) -> None:
-        """Reads the rows of an earlier run, keeping only epochs before `before_epoch`."""
+    def load(self, done: int) -> None:
+        """Reads the rows of an earlier run, keeping only epochs 1 to `done` (those its
+        checkpoint holds; a resumed run repeats the others)."""
         if not os.path.exists(self.path):
             return
         with open(self.path, encoding="utf-8", newline="") as f:
             rows = [{k: float(v) for k, v in row.items() if v != ""} for row in csv.DictReader(f)]
-        self.rows = [r for r in rows if int(r["epoch"]) < before_epoch]
+        self.rows = [r for r in rows if int(r["epoch"]) <= done]
 
     def add(self, epoch: int, metrics: Mapping[str, float]) -> None:
         self.rows.append({"epoch": float(epoch), **{k: float(v) for k, v in metrics.items()}})

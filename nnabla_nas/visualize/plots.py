@@ -417,7 +417,7 @@ def read_metrics(path: str) -> dict[str, list[tuple[float, float]]]:
         }
         for index, row in enumerate(reader):
             epoch = _number(row.get("epoch"))
-            x = float(index) if epoch is None else epoch
+            x = float(index + 1) if epoch is None else epoch
             for column, points in columns.items():
                 value = _number(row.get(column))
                 if value is not None:

@@ -80,7 +80,7 @@ def test_hooks_run_in_order_and_metrics_are_sample_weighted():
         ("epoch_end", 1),
         ("run_end",),
     ]
-    assert last == loop.history[-1] and last["epoch"] == 1.0
+    assert last == loop.history[-1] and last["epoch"] == 2.0  # numbered from 1
     # Batches of 4, 4 and 2 samples: the mean weighs each sample once.
     rows = [loop.algorithm.valid_on_batch(b) for b in eval_loader]
     expected = (4 * rows[0]["loss"] + 4 * rows[1]["loss"] + 2 * rows[2]["loss"]) / 10
@@ -111,10 +111,10 @@ def test_non_finite_loss_stops_with_step_and_last_good_checkpoint(tmp_path):
     ck = Checkpointer(str(tmp_path))
     loop = Loop(algo, {"train": loader()}, epochs=3, checkpointer=ck, progress=False)
     # Epochs and steps are numbered from 1 in messages.
-    with pytest.raises(NonFiniteLossError, match=r"in epoch 2 at step 2.*epoch_0000"):
+    with pytest.raises(NonFiniteLossError, match=r"in epoch 2 at step 2.*epoch_0001"):
         loop.run()
-    assert ck.latest().endswith("epoch_0000")
-    assert Checkpointer.read_state(ck.latest())["epoch"] == 0
+    assert ck.latest().endswith("epoch_0001")
+    assert Checkpointer.read_state(ck.latest())["epoch"] == 1  # epochs done
 
 
 class NaNEval(Trainer):
@@ -134,9 +134,9 @@ def test_a_non_finite_evaluation_loss_stops_the_run_too(tmp_path):
     ck = Checkpointer(str(tmp_path))
     loop = Loop(algo, {"train": loader()}, epochs=3, eval_loader=loader(), checkpointer=ck,
                 progress=False)  # fmt: skip
-    with pytest.raises(NonFiniteLossError, match=r"in epoch 2 in the evaluation.*epoch_0000"):
+    with pytest.raises(NonFiniteLossError, match=r"in epoch 2 in the evaluation.*epoch_0001"):
         loop.run()
-    assert sorted(os.listdir(tmp_path)) == ["epoch_0000", "latest.json"]
+    assert sorted(os.listdir(tmp_path)) == ["epoch_0001", "latest.json"]
 
 
 def test_resume_refuses_a_checkpoint_of_another_network(tmp_path):
