@@ -5,6 +5,7 @@ import json
 
 import nnabla as nn
 import numpy as np
+import onnx
 import onnxruntime
 import pytest
 
@@ -110,6 +111,19 @@ def test_the_train_network_exports_to_onnx_as_nnabla_computes_it(name, tmp_path)
     session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
     (got,) = session.run(None, {"x": x})
     np.testing.assert_allclose(got, forward(train, x, training=False), atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_train_network_exports_to_onnx_with_named_nodes_and_any_batch(name, tmp_path):
+    _, _, _, train = nets(name)
+    path = export_onnx(train, (1, *SHAPE), str(tmp_path / "net.onnx"), dynamic_batch=True)
+    names = [node.name for node in onnx.load(path).graph.node]
+    assert all(names) and len(set(names)) == len(names)
+    session = onnxruntime.InferenceSession(path, providers=["CPUExecutionProvider"])
+    for batch in (2, 3):
+        x = np.random.default_rng(batch).random((batch, *SHAPE), dtype=np.float32)
+        (got,) = session.run(None, {"x": x})
+        np.testing.assert_allclose(got, forward(train, x, training=False), atol=1e-4, rtol=1e-4)
 
 
 @pytest.mark.parametrize("name", NAMES)
