@@ -28,6 +28,7 @@ from .app.train import run_train
 from .contrib.estimator.latency import MIN_CALIBRATION_PATHS
 from .contrib.registry import get_space
 from .runner.loop import NonFiniteLossError
+from .utils.extras import MissingExtraError, onnx_export_problem
 from .utils.io import write_json
 from .utils.logging import console_handler, package_logger
 
@@ -239,6 +240,9 @@ def _report(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     if args.run_dir is None and (args.arch is None or args.weights is None):
         raise ValueError("give a train run folder, or --arch and --weights (and -c CONFIG)")
+    missing = onnx_export_problem() if args.format == "onnx" else None
+    if missing:
+        raise MissingExtraError(missing)
     path = export_run(
         args.run_dir, arch=args.arch, weights=args.weights, config=args.config,
         format=args.format, output=args.output, batch_size=args.batch,
