@@ -66,7 +66,7 @@ def file_metadata(
         "nnabla_version": str(nn.__version__),
         "input_name": INPUT_NAME,
         "output_name": OUTPUT_NAME,
-        "input_shape": json.dumps([first, *input_shape[1:]]),
+        "input_shape": _encode("input_shape", [first, *input_shape[1:]]),
     }
     if extra is not None and not isinstance(extra, Mapping):
         raise ValueError(f"metadata must be a mapping of str to values, got {extra!r}")

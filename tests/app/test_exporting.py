@@ -4,17 +4,20 @@ The export functions themselves (every op, ONNX fixes, argument errors) are test
 tests/test_export.py; here the network is rebuilt from a real run folder and its run.json.
 """
 
+import json
 import os
 import shutil
 
 import nnabla as nn
 import numpy as np
+import onnx
 import onnxruntime as ort
 import pytest
 import yaml
 from nnabla.utils.nnp_graph import NnpLoader
 
-from nnabla_nas.app.build import make_dataset
+import nnabla_nas
+from nnabla_nas.app.build import FINGERPRINT, make_dataset
 from nnabla_nas.app.config import ConfigError, DatasetConfig, TrainConfig, load_config, parse_config
 from nnabla_nas.app.exporting import TrainedRun, export_run, load_run
 from nnabla_nas.app.run import RunError, RunFolder
@@ -22,6 +25,8 @@ from nnabla_nas.app.train import run_train
 from nnabla_nas.cli import main
 from nnabla_nas.contrib.darts.network import TrainNet as DartsNet
 from nnabla_nas.contrib.registry import get_space
+from nnabla_nas.export import read_metadata
+from nnabla_nas.module import read_parameter_attrs
 
 ATOL, RTOL = 1e-4, 1e-5
 
@@ -140,6 +145,38 @@ def test_export_command_writes_the_trained_network(train_run, tmp_path, capsys):
     assert capsys.readouterr().out.strip() == path
     x = digits_batch(2)
     np.testing.assert_allclose(run_onnx(path, x), expected_logits(train_run, x), atol=ATOL)
+
+
+def test_exports_carry_the_runs_metadata(train_run, tmp_path):
+    path = export_run(train_run, output=str(tmp_path / "m.onnx"), batch_size=2)
+    props = {p.key: p.value for p in onnx.load(path).metadata_props}
+    assert (props["space"], props["dataset"], props["output"]) == ("darts", "digits", "logits")
+    assert json.loads(props["architecture"]) == GENOTYPE
+    assert json.loads(props["model_options"])["init_channels"] == 4
+    assert props["fingerprint"] == read_parameter_attrs(f"{train_run}/weights.h5")[FINGERPRINT]
+    assert (props["input_layout"], props["normalization"]) == ("NCHW", "in_graph")
+    assert json.loads(props["input_mean"]) == [MEAN] and json.loads(props["input_std"]) == [STD]
+    assert json.loads(props["input_shape"]) == [2, 1, 8, 8] and props["classes"] == "10"
+    assert props["nnabla_nas_version"] == nnabla_nas.__version__
+    nnp = export_run(train_run, output=str(tmp_path / "m.nnp"), batch_size=2)
+    assert read_metadata(nnp) == props
+    # The train run's own exports (its export: key) carry the same, for one input.
+    own = {p.key: p.value for p in onnx.load(f"{train_run}/model.onnx").metadata_props}
+    assert own == read_metadata(f"{train_run}/model.nnp")
+    assert json.loads(own.pop("input_shape")) == [1, 1, 8, 8]
+    assert own == {k: v for k, v in props.items() if k != "input_shape"}
+
+
+def test_export_command_with_a_dynamic_batch(train_run, tmp_path, capsys):
+    path = str(tmp_path / "any.onnx")
+    assert main(["export", train_run, "--format", "onnx", "-o", path, "--dynamic-batch"]) == 0
+    for batch in (1, 3):
+        x = digits_batch(batch)
+        np.testing.assert_allclose(run_onnx(path, x), expected_logits(train_run, x), atol=ATOL)
+    nnp = str(tmp_path / "m.nnp")
+    assert main(["export", train_run, "--format", "nnp", "-o", nnp, "--dynamic-batch"]) == 2
+    assert "a dynamic batch is an ONNX option" in capsys.readouterr().err
+    assert os.listdir(tmp_path) == ["any.onnx"]
 
 
 def test_train_run_exports_on_request(train_run):
