@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..module.module import Module
+from ..utils.extras import MissingExtraError, onnx_export_problem
 from ..utils.graph_names import UniqueNames
 from ..utils.io import atomic_path
 from .batch import make_batch_dynamic
@@ -20,19 +21,18 @@ from .nnp import Transform, check_path, check_shape, export_nnp
 from .onnx_graph import DEFAULT_OPSET, ONNX_OPSETS
 from .pools import fix_average_pools
 
-__all__ = ["DEFAULT_OPSET", "INSTALL_HINT", "ONNX_OPSETS", "export_onnx", "onnx_converter"]
-
-INSTALL_HINT = (
-    "pip install 'nnabla-nas[export]' and then pip install --no-deps nnabla-converter==1.39.0"
-)
+__all__ = ["DEFAULT_OPSET", "ONNX_OPSETS", "export_onnx", "onnx_converter"]
 
 
 def _import(name: str, what: str) -> Any:
-    """An optional module of ONNX export, or an ImportError saying what to install."""
+    """An optional module of ONNX export, or an ImportError with the one command that
+    installs what is missing."""
     try:
         return importlib.import_module(name)
     except ImportError as err:
-        raise ImportError(f"ONNX export needs {what} ({err}); {INSTALL_HINT}") from None
+        raise MissingExtraError(
+            onnx_export_problem() or f"ONNX export needs {what}: {err}"
+        ) from None
 
 
 def onnx_converter() -> tuple[Any, Any, Any]:
