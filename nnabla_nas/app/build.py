@@ -130,14 +130,15 @@ def make_transform(cfg: DatasetConfig) -> T.Transform | None:
 
 def make_scheduler(cfg: OptimizerConfig, epochs: int, steps: int) -> Scheduler:
     """The learning-rate schedule over the whole run (`steps` updates per epoch)."""
-    total, warmup = max(epochs * steps, 1), cfg.warmup_epochs * steps
     schedules: dict[str, Any] = {
         "constant": lambda: ConstantScheduler(cfg.lr),
-        "cosine": lambda: CosineScheduler(cfg.lr, total, min_lr=cfg.min_lr),
-        "step": lambda: StepScheduler(cfg.lr, max(cfg.step_epochs * steps, 1), gamma=cfg.gamma),
+        "cosine": lambda: CosineScheduler.from_epochs(cfg.lr, epochs, steps, min_lr=cfg.min_lr),
+        "step": lambda: StepScheduler.from_epochs(cfg.lr, cfg.step_epochs, steps, gamma=cfg.gamma),
     }
     schedule = schedules[cfg.scheduler]()
-    return LinearWarmup(schedule, warmup) if warmup else schedule
+    if not cfg.warmup_epochs:
+        return schedule
+    return LinearWarmup.from_epochs(schedule, cfg.warmup_epochs, steps)
 
 
 def make_optimizer(params: Any, cfg: OptimizerConfig, epochs: int, steps: int) -> Optimizer:

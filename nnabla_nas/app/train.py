@@ -97,17 +97,18 @@ def train_network(
     resume: bool = False,
     progress: bool = True,
     evaluate: bool = True,
+    log: bool = True,
 ) -> Trained:
     """Builds the space's network of `arch` and trains it as `cfg` says (auxiliary loss,
     drop path, augmentation); what `run_train` and a multi-trial candidate both do.
 
     With `evaluate`, ``data.eval`` (the test set of a retraining) is evaluated after each
-    epoch as ``test/*``."""
+    epoch as ``test/*``; with `log`, each epoch's metrics are logged."""
     trainer = trainer or make_trainer(cfg, space, arch, data)
     loop = Loop(
         trainer, data.train, epochs=cfg.epochs, eval_loader=data.eval if evaluate else None,
         callbacks=callbacks, checkpointer=checkpointer, seed=cfg.seed, progress=progress,
-        eval_name="test", logger=logger,
+        eval_name="test", logger=logger, log=log,
         fingerprint=fingerprint(space.name, cfg.model.options, space.validate(arch)),
     )  # fmt: skip
     loop.run(resume=resume)
@@ -225,7 +226,9 @@ def train_candidate(
     weights_only = Data({"train": data.train["train"]}, data.eval, data.test, data.sample_shape,
                         data.classes)  # fmt: skip
     with nn.context_scope(nnabla_context(cfg)):
-        trained = train_network(cfg, space, arch, weights_only, progress=False, evaluate=False)
+        trained = train_network(
+            cfg, space, arch, weights_only, progress=False, evaluate=False, log=False
+        )
         held_out = trained.loop.evaluate(data.eval)
         if not all(math.isfinite(v) for v in held_out.values()):
             raise NonFiniteLossError(f"the trained candidate evaluates to {held_out}: it diverged")

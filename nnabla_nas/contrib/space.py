@@ -182,13 +182,20 @@ class Space(ABC):
         """
 
     def derive(self, net: Model) -> Any:
-        """The architecture the search net `net` stands for now (its ``genotype()``)."""
+        """The architecture the search net `net` stands for now: its ``genotype()``, or
+        for a net without one, the most likely candidate of each choice by label
+        (``{'block_0': 'conv3x3', ...}``, from its `MixedOp`s' labels and names), so a
+        space of labelled choices needs no derivation code of its own."""
         genotype = getattr(net, "genotype", None)
-        if genotype is None:
+        if genotype is not None:
+            return self.validate(genotype())
+        choices = find_choices(net)
+        if not choices:
             raise NotImplementedError(
-                f"{type(net).__name__} has no genotype(); override {type(self).__name__}.derive"
+                f"{type(net).__name__} has no MixedOp and no genotype(); override "
+                f"{type(self).__name__}.derive"
             )
-        return self.validate(genotype())
+        return self.validate({c.label: c.names[int(np.argmax(c.probs()))] for c in choices})
 
     def describe(self, arch: Any) -> str:
         """A one-line text of `arch`, for logs and tables."""

@@ -1,4 +1,9 @@
-"""Learning-rate schedules: pure functions of the iteration, so a resumed run is exact."""
+"""Learning-rate schedules: pure functions of the iteration, so a resumed run is exact.
+
+A schedule counts iterations (optimizer steps); each has a ``from_epochs`` constructor that
+takes epochs and the steps of one epoch (``len(loader)``) instead, the unit a training run
+is planned in.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,15 @@ from dataclasses import KW_ONLY, dataclass
 def _check_lr(value: float, name: str) -> None:
     if not (math.isfinite(value) and value >= 0):
         raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+
+
+def _steps(epochs: float, steps_per_epoch: int, name: str) -> int:
+    """`epochs` of `steps_per_epoch` steps as a whole number of steps."""
+    if steps_per_epoch < 1:
+        raise ValueError(f"steps_per_epoch must be >= 1 (e.g. len(loader)), got {steps_per_epoch}")
+    if not (math.isfinite(epochs) and epochs >= 0):
+        raise ValueError(f"{name} must be a number of epochs >= 0, got {epochs!r}")
+    return round(epochs * steps_per_epoch)
 
 
 def _check_iterations(value: int, name: str, *, allow_zero: bool = False) -> None:
@@ -65,6 +79,20 @@ class CosineScheduler(Scheduler):
         _check_lr(self.min_lr, "min_lr")
         _check_iterations(self.max_iter, "max_iter")
 
+    @classmethod
+    def from_epochs(
+        cls, lr: float, epochs: float, steps_per_epoch: int, *, min_lr: float = 0.0
+    ) -> CosineScheduler:
+        """Anneals from `lr` to `min_lr` over `epochs` epochs of `steps_per_epoch` steps.
+
+        Example:
+            >>> from nnabla_nas.optimizer import CosineScheduler
+            >>> sched = CosineScheduler.from_epochs(0.05, epochs=10, steps_per_epoch=12)
+            >>> sched.max_iter, round(sched(60), 6)  # halfway: half the rate
+            (120, 0.025)
+        """
+        return cls(lr, max(_steps(epochs, steps_per_epoch, "epochs"), 1), min_lr=min_lr)
+
     def value(self, iteration: int) -> float:
         if iteration >= self.max_iter:
             return self.min_lr
@@ -88,6 +116,14 @@ class StepScheduler(Scheduler):
         _check_lr(self.lr, "lr")
         _check_lr(self.gamma, "gamma")
         _check_iterations(self.step_size, "step_size")
+
+    @classmethod
+    def from_epochs(
+        cls, lr: float, step_epochs: float, steps_per_epoch: int, *, gamma: float = 0.1
+    ) -> StepScheduler:
+        """Multiplies `lr` by `gamma` every `step_epochs` epochs of `steps_per_epoch` steps."""
+        step = _steps(step_epochs, steps_per_epoch, "step_epochs")
+        return cls(lr, max(step, 1), gamma=gamma)
 
     def value(self, iteration: int) -> float:
         return self.lr * self.gamma ** (iteration // self.step_size)
@@ -117,6 +153,19 @@ class LinearWarmup(Scheduler):
         _check_iterations(self.warmup_iter, "warmup_iter", allow_zero=True)
         if not 0.0 <= self.start_factor <= 1.0:
             raise ValueError(f"start_factor must be in [0, 1], got {self.start_factor!r}")
+
+    @classmethod
+    def from_epochs(
+        cls,
+        scheduler: Scheduler,
+        warmup_epochs: float,
+        steps_per_epoch: int,
+        *,
+        start_factor: float = 0.0,
+    ) -> LinearWarmup:
+        """Warms `scheduler` up over `warmup_epochs` epochs of `steps_per_epoch` steps."""
+        warmup = _steps(warmup_epochs, steps_per_epoch, "warmup_epochs")
+        return cls(scheduler, warmup, start_factor=start_factor)
 
     def value(self, iteration: int) -> float:
         base = self.scheduler(iteration)

@@ -23,20 +23,7 @@ from ..module.mixedop import choice_probs, find_choices
 from ..utils.logging import MetricsTable
 from ..utils.tbgraph import add_nnabla_graph
 from ..visualize.plots import write_probabilities
-from .loop import Callback, Loop
-
-
-class LogCallback(Callback):
-    """Writes one line of metrics per epoch to the loop's logger."""
-
-    def on_run_start(self, loop: Loop) -> None:
-        count = loop.algorithm.model.count_parameters()
-        first = f"from epoch {loop.start_epoch + 1}, " if loop.start_epoch else ""
-        loop.logger.info(f"{first}{loop.epochs} epochs, {count} weights")
-
-    def on_epoch_end(self, loop: Loop, epoch: int, metrics: dict[str, float]) -> None:
-        text = " ".join(f"{k}={v:.4g}" for k, v in metrics.items() if k != "epoch")
-        loop.logger.info(f"epoch {epoch + 1}/{loop.epochs} {text}")
+from .loop import Callback, LogCallback, Loop
 
 
 class MetricsCallback(Callback):

@@ -44,6 +44,19 @@ class Callback:
         """After the last epoch, with its metrics."""
 
 
+class LogCallback(Callback):
+    """Writes one line of metrics per epoch to the loop's logger."""
+
+    def on_run_start(self, loop: Loop) -> None:
+        count = loop.algorithm.model.count_parameters()
+        first = f"from epoch {loop.start_epoch + 1}, " if loop.start_epoch else ""
+        loop.logger.info(f"{first}{loop.epochs} epochs, {count} weights")
+
+    def on_epoch_end(self, loop: Loop, epoch: int, metrics: dict[str, float]) -> None:
+        text = " ".join(f"{k}={v:.4g}" for k, v in metrics.items() if k != "epoch")
+        loop.logger.info(f"epoch {epoch + 1}/{loop.epochs} {text}")
+
+
 # Tells the algorithm's noise stream of an epoch apart from the loaders' orders, which
 # derive from ``[loader seed, epoch]``.
 _NOISE_STREAM = 0x6E6F6973
@@ -122,6 +135,8 @@ class Loop:
             resuming, so that a checkpoint of another network is never loaded into this one.
         progress: show the progress of each epoch: a bar on a terminal, else a log line
             every `log_every` seconds (`StepLog`).
+        log: log a line of metrics per epoch at INFO (a `LogCallback` is added unless
+            `callbacks` has one); nnabla's console handler on the root logger shows it.
     """
 
     def __init__(
@@ -139,12 +154,16 @@ class Loop:
         eval_name: str = "valid",
         fingerprint: str | None = None,
         log_every: float = 30.0,
+        log: bool = True,
     ) -> None:
         self.algorithm = algorithm
         self.train_loaders = dict(train_loaders)
         self.eval_loader = eval_loader
         self.epochs = epochs
         self.callbacks = list(callbacks)
+        if log and not any(isinstance(c, LogCallback) for c in self.callbacks):
+            self.callbacks.append(LogCallback())
+        self.log = log
         self.checkpointer = checkpointer
         self.seed = seed
         self.progress = progress

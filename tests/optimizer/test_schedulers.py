@@ -133,3 +133,33 @@ def test_docstring_examples():
     result = doctest.testmod(schedulers)
     assert result.attempted > 0
     assert result.failed == 0
+
+
+def test_from_epochs_counts_epochs_of_a_loader_s_steps():
+    # The README's pattern: 2 epochs of 14 steps anneal to zero at the end of epoch 2,
+    # not after 100 steps (7 epochs) as CosineScheduler(0.05, 100) would.
+    cosine = CosineScheduler.from_epochs(0.05, epochs=2, steps_per_epoch=14, min_lr=0.001)
+    assert cosine == CosineScheduler(0.05, 28, min_lr=0.001)
+    assert cosine(14) == pytest.approx((0.05 + 0.001) / 2)
+    step = StepScheduler.from_epochs(0.1, step_epochs=3, steps_per_epoch=10, gamma=0.5)
+    assert (step(29), step(30)) == (0.1, 0.05)
+    warm = LinearWarmup.from_epochs(ConstantScheduler(0.2), 0.5, steps_per_epoch=10)
+    assert warm.warmup_iter == 5 and warm(0) == 0.0 and warm(5) == 0.2
+    assert CosineScheduler.from_epochs(0.1, epochs=0, steps_per_epoch=3).max_iter == 1
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (
+            lambda: CosineScheduler.from_epochs(0.1, 2, 0),
+            r"steps_per_epoch must be >= 1 \(e.g. len",
+        ),
+        (lambda: CosineScheduler.from_epochs(0.1, -1, 5), "epochs must be a number of epochs"),
+        (lambda: StepScheduler.from_epochs(0.1, float("nan"), 5), "step_epochs must be"),
+        (lambda: LinearWarmup.from_epochs(ConstantScheduler(1.0), -2, 5), "warmup_epochs must"),
+    ],
+)
+def test_from_epochs_refuses_bad_counts(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()

@@ -200,3 +200,14 @@ def test_progress_off_a_terminal_is_log_lines(progress, caplog):
     expected = ["epoch 1/1: step 1/3", "epoch 1/1: step 2/3"] if progress else []
     assert [line.split(",")[0] for line in lines] == expected
     assert all("mean loss" in line for line in lines)
+
+
+def test_a_loop_logs_its_epochs_by_default(caplog):
+    with caplog.at_level(logging.INFO, logger="nnabla_nas"):
+        Loop(trainer(), {"train": loader()}, epochs=2, progress=False).run()
+        quiet = len(caplog.records)
+        Loop(trainer(), {"train": loader()}, epochs=1, progress=False, log=False).run()
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines[0].endswith("2 epochs, 9 weights")  # Linear(2, 3): 6 weights and 3 biases
+    assert [line.split(" ")[:2] for line in lines[1:]] == [["epoch", "1/2"], ["epoch", "2/2"]]
+    assert "train/loss=" in lines[1] and len(caplog.records) == quiet == 3
