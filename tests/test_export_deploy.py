@@ -192,3 +192,12 @@ def test_dynamic_batch_errors(mobilenet, tmp_path):
     with pytest.raises(ValueError, match="dynamic_batch must be True or False"):
         export_onnx(mobilenet, (1, 3, 8, 8), str(tmp_path / "m.onnx"), dynamic_batch="yes")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_shape_inference_catches_a_batch_size_left_in_the_graph(darts, tmp_path, monkeypatch):
+    from nnabla_nas.export import batch
+
+    monkeypatch.setattr(batch, "_reshape", lambda node, graph: None)  # the flatten keeps [1, C]
+    with pytest.raises(ValueError, match="a node still fixes the output's batch size to 1"):
+        export_onnx(darts, (1, 3, 8, 8), str(tmp_path / "m.onnx"), dynamic_batch=True)
+    assert list(tmp_path.iterdir()) == []

@@ -5,8 +5,9 @@ the constants of some nodes: the target shape of a ``Reshape`` (the classifier's
 ``[N, C]``) and the bounds of a ``Slice`` (FactorizedReduce's shift, ``ends = [N, ...]``).
 `make_batch_dynamic` follows the tensors that carry the batch from the input ``x`` node by
 node: such constants are rewritten (a Reshape copies the batch with ``0``, a Slice runs to
-the end of it), an op that mixes or moves the batch axis is refused, and the input's and
-output's first dimension become the symbol ``batch``.
+the end of it), an op that works along the batch axis (or is not known not to) is refused,
+and the input's and output's first dimension become the symbol ``batch``. ONNX shape
+inference then checks that no node fixes the output's batch size.
 """
 
 from __future__ import annotations
@@ -68,8 +69,13 @@ class _Graph:
     def set_ints(self, node: Any, name: str, index: int, values: list[int]) -> None:
         set_ints(node, name, index, values, self.graph, self.made_by)
 
+    def shape(self, tensor: str) -> list[int]:
+        if tensor not in self.shapes:
+            raise _Refused(f"ONNX shape inference cannot tell the shape of {tensor!r}")
+        return self.shapes[tensor]
+
     def rank(self, tensor: str) -> int:
-        return len(self.shapes[tensor])
+        return len(self.shape(tensor))
 
 
 def _shapes(model: Any) -> dict[str, list[int]]:
@@ -92,7 +98,7 @@ def _reshape(node: Any, g: _Graph) -> None:
     if shape is None or not shape.size:
         raise _Refused("its target shape is computed, not a constant")
     target = [int(v) for v in shape.reshape(-1)]
-    if target[0] != g.batch or g.shapes[node.input[0]][0] != g.batch:
+    if target[0] != g.batch or g.shape(node.input[0])[0] != g.batch:
         raise _Refused(f"it reshapes across the batch axis (to {target})")
     g.set_ints(node, "shape", 1, [0, *target[1:]])  # 0: the input's size on that axis
 
@@ -196,3 +202,21 @@ def make_batch_dynamic(model: Any, batch: int) -> None:
             dim = value.type.tensor_type.shape.dim[0]
             dim.ClearField("dim_value")
             dim.dim_param = BATCH
+    _check_output(model)
+
+
+def _check_output(model: Any) -> None:
+    """Refuses a graph in which shape inference still finds a fixed batch size for ``y``."""
+    from onnx import shape_inference
+
+    cleared = type(model)()
+    cleared.CopyFrom(model)
+    for value in cleared.graph.output:  # inferred afresh, not taken from the declaration
+        value.type.tensor_type.shape.dim[0].ClearField("dim_param")
+    inferred = shape_inference.infer_shapes(cleared).graph.output
+    first = next(v for v in inferred if v.name == OUTPUT_NAME).type.tensor_type.shape.dim[0]
+    if first.HasField("dim_value"):
+        raise ValueError(
+            f"ONNX export with a dynamic batch: a node still fixes the output's batch size "
+            f"to {first.dim_value}; export with a fixed batch size"
+        )
