@@ -223,7 +223,8 @@ def _profile(args: argparse.Namespace) -> int:
     )  # fmt: skip
     print(report(result))
     if args.json:
-        write_json(args.json, result)
+        # The architecture measured, so that a report can tell a stale profile.json.
+        write_json(args.json, {**result, "arch": target.arch})
     return 0
 
 

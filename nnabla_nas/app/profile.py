@@ -37,6 +37,7 @@ class Target:
     sample_shape: tuple[int, int, int]
     space: str = ""
     options: dict[str, Any] = field(default_factory=dict)
+    arch: Any = None  # the architecture measured, as JSON data (None: a fresh supernet)
 
     @property
     def supernet(self) -> bool:
@@ -50,11 +51,11 @@ class Target:
 def _train_target(cfg: TrainConfig, arch_path: str) -> Target:
     dataset = make_dataset(cfg.dataset)
     space = space_of(cfg)
+    arch = space.read(arch_path)
     model = space.make_train_net(
-        dataset.sample_shape[0], dataset.classes, space.read(arch_path), seed=cfg.seed,
-        options=cfg.model.options,
-    )  # fmt: skip
-    return Target(model, None, dataset.sample_shape, space.name, dict(cfg.model.options))
+        dataset.sample_shape[0], dataset.classes, arch, seed=cfg.seed, options=cfg.model.options
+    )
+    return Target(model, None, dataset.sample_shape, space.name, dict(cfg.model.options), arch)
 
 
 def _search_target(cfg: SearchConfig) -> Target:
@@ -69,7 +70,7 @@ def _search_target(cfg: SearchConfig) -> Target:
 def target_of_run(run_dir: str) -> Target:
     """The network of a run folder, as its manifest says: a retraining's network, a
     multi-trial search's best architecture, or a one-shot supernet's most likely path
-    (at the search's initial weights; the architecture is the same)."""
+    (with the search's final weights and alphas, so the path is the architecture found)."""
     run = RunFolder(run_dir)
     manifest = run.manifest()
     if manifest.command == "train":
@@ -78,7 +79,11 @@ def target_of_run(run_dir: str) -> Target:
     if manifest.kind == "multi-trial":
         train = parse_config(TrainConfig, candidate_config(cfg, space_of(cfg)))
         return _train_target(train, run.file("arch"))
-    return _search_target(cfg)
+    target = _search_target(cfg)
+    if run.has("weights"):
+        target.model.load_parameters(run.file("weights"))
+        target.arch = space_of(cfg).derive(target.model)
+    return target
 
 
 def target_of_config(path: str | None, arch: str | None, overrides: Sequence[str]) -> Target:

@@ -11,7 +11,10 @@ The page shows what the run wrote, each section only when its source exists:
 - the hardware cost: ``profile.json`` (``nnabla-nas profile --json``) and the
   ``cost/*`` metrics;
 - a multi-trial search: ``trials.csv``, ``pareto.csv``, ``pareto.png``, ``result.json``;
-- any other figure, and ``config.yaml``.
+- any other figure, the exported networks (``model.onnx``, ``model.nnp``), the run's
+  environment and times (``run.json``: versions, CPU, command line, git commit, start and
+  end, resumes; a retraining links its search run), and ``config.yaml`` without the
+  sections the run had no use for.
 
 The page loads nothing: the style sheet is inline, images are ``data:`` URIs and there
 is no script, so it can be mailed or archived alone. Text from the run is HTML-escaped.
@@ -52,6 +55,9 @@ SOURCES = (
     "pareto.png",
 )
 """The files of a run folder that the report reads, besides ``figures/``."""
+
+EXPORTS = ("model.onnx", "model.nnp")
+"""The exported networks a retraining writes, listed with their sizes."""
 
 IMAGE_TYPES = {".png": "image/png", ".svg": "image/svg+xml"}
 SEARCH_PLOTS = (
@@ -284,14 +290,18 @@ class _Report:
         return found
 
     def _dates(self) -> str:
-        paths = [*self.files.values(), *self.figures.values()]
-        times = sorted(os.path.getmtime(p) for p in paths)
-
-        def fmt(t: float) -> str:
-            return datetime.datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M")
-
-        first, last = fmt(times[0]), fmt(times[-1])
-        return last if first == last else f"{first} to {last}"
+        """The run's start and end (UTC, from run.json) and how long it took."""
+        start, end = _time(self.manifest.started), _time(self.manifest.ended)
+        if start is None:
+            return ""
+        text = start.strftime("%Y-%m-%d %H:%M UTC")
+        if end is None:
+            return f"started {text}"
+        took = int((end - start).total_seconds())
+        same_day = end.date() == start.date()
+        return (
+            f"{text} to {end.strftime('%H:%M' if same_day else '%Y-%m-%d %H:%M')} ({_span(took)})"
+        )
 
     # -- sections --
     def render(self) -> str:
@@ -303,6 +313,7 @@ class _Report:
             ("cost", "Hardware cost", self._cost()),
             ("multitrial", "Multi-trial search", self._multitrial()),
             ("figures", "Other figures", self._other_figures()),
+            ("run", "Run", self._run()),
             ("config", "Config", self._config()),
         ]
         present = [(key, title, body) for key, title, body in sections if body]
@@ -343,6 +354,13 @@ class _Report:
             f'<p class="meta">{_esc(what)} &middot; {_esc(status)} &middot; '
             f"{_esc(self._dates())}</p>",
         ]
+        if m.search_run:
+            report = os.path.join(m.search_run, "report.html")
+            link = os.path.relpath(report, os.path.abspath(self.dir))
+            lines.append(
+                f'<p class="meta">retrains the architecture found by the search run '
+                f'{_esc(m.search_run)} (<a href="{_esc(link)}">its report</a>, once written)</p>'
+            )
         if m.error:
             lines.append(_note(f"the run failed: {m.error}"))
         headline = self._headline()
@@ -466,7 +484,10 @@ class _Report:
     def _cost(self) -> str:
         parts = []
         profile = self._json("profile.json")
-        if isinstance(profile, Mapping):
+        stale = isinstance(profile, Mapping) and self._stale_profile(profile)
+        if stale:
+            parts.append(_note(stale))
+        elif isinstance(profile, Mapping):
             parts.append("<p>Profile (nnabla-nas profile)</p>" + _profile_table(profile))
             layers = profile.get("layers")
             if isinstance(layers, list) and layers:
@@ -491,6 +512,18 @@ class _Report:
                 parts.append("<p>Estimated at the last epoch (metrics.csv)</p>" + _pairs(rows))
         return "\n".join(parts)
 
+    def _stale_profile(self, profile: Mapping[str, Any]) -> str:
+        """Why profile.json does not describe this run's architecture, or ''."""
+        arch = self._json("arch.json")
+        measured = profile.get("arch")
+        if arch is None or measured is None or _same_json(arch, measured):
+            return ""
+        return (
+            "profile.json was measured for another architecture than arch.json, so it is "
+            f"left out; measure this one with: nnabla-nas profile {self.dir} --json "
+            f"{os.path.join(self.dir, 'profile.json')}"
+        )
+
     def _multitrial(self) -> str:
         parts = []
         if "trials.csv" in self.files:
@@ -509,8 +542,58 @@ class _Report:
             parts.append(_note(self.notes["result.json"]))
         return "\n".join(parts)
 
+    def _run(self) -> str:
+        m = self.manifest
+        rows: list[tuple[str, Any]] = [
+            ("command line", " ".join(m.command_line)),
+            ("started", m.started),
+            ("ended", m.ended or "-"),
+            *((f"resumed ({i + 1})", entry.get("at", "")) for i, entry in enumerate(m.resumed)),
+            ("nnabla-nas", m.package_version),
+            ("git commit", m.git_commit or "- (not run from a clone)"),
+            ("nnabla", m.nnabla_version),
+            ("Python", m.python_version),
+            ("host", m.host),
+            ("CPU", m.cpu),
+        ]
+        if m.arch_file:
+            rows.append(("architecture file", m.arch_file))
+        for name in EXPORTS:
+            path = os.path.join(self.dir, name)
+            if os.path.isfile(path):
+                rows.append((f"exported: {name}", f"{os.path.getsize(path):,} bytes"))
+        return _pairs(rows)
+
     def _config(self) -> str:
-        return "" if self.config_text is None else _pre(self.config_text)
+        if self.config_text is None:
+            return ""
+        if not isinstance(self.config, Mapping):
+            return _pre(self.config_text)
+        # Resolved configs write every section; one that is empty did nothing here.
+        used = {k: v for k, v in self.config.items() if v not in (None, {}, [])}
+        left = [k for k in self.config if k not in used]
+        text = yaml.safe_dump(used, sort_keys=False)
+        note = f"<p>Not shown, as unused: {_esc(', '.join(left))}.</p>" if left else ""
+        return note + _pre(text)
+
+
+def _same_json(a: Any, b: Any) -> bool:
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
+def _time(text: str | None) -> datetime.datetime | None:
+    try:
+        return datetime.datetime.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+def _span(seconds: int) -> str:
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes} min"
+    return f"{minutes} min {secs} s" if minutes else f"{secs} s"
 
 
 def _profile_table(profile: Mapping[str, Any]) -> str:

@@ -1,9 +1,11 @@
 """`RunFolder`: the one way a run folder is read and written, with its ``run.json`` manifest.
 
 The manifest is written when a run starts and updated when it ends; it says what made
-the folder (command, searcher, space, dataset, seed), how it went (status, start and end
-times) and where (host, nnabla, Python and package versions). Report, export, profile and
-resume read it; nothing guesses the kind of a folder from the files it holds.
+the folder (command, searcher, space, dataset, seed, the command line, for a retraining
+the architecture file and the search run it came from), how it went (status, start and
+end times) and where (host, CPU, nnabla, Python and package versions, the package's git
+commit when it runs from a clone). Report, export, profile and resume read it; nothing
+guesses the kind of a folder from the files it holds.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import os
 import platform
 import shutil
 import socket
+import subprocess
+import sys
 from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,6 +29,7 @@ import yaml
 from filelock import FileLock, Timeout
 
 from .. import __version__
+from ..contrib.estimator.latency import cpu_model
 from ..utils.io import read_json, write_json, write_text
 from ..utils.logging import log_to_file
 
@@ -41,6 +46,20 @@ class RunError(ValueError):
 
 def _now() -> str:
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def source_commit() -> str | None:
+    """The git commit of the package's source (``<sha>-dirty`` with uncommitted changes),
+    when it runs from a clone; None for an installed wheel or without git."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    try:
+        done = subprocess.run(
+            ["git", "-C", here, "describe", "--always", "--dirty", "--abbrev=12"],
+            capture_output=True, text=True, timeout=5, check=False,
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout.strip() or None if done.returncode == 0 else None
 
 
 @dataclass
@@ -63,6 +82,13 @@ class Manifest:
     python_version: str = field(default_factory=platform.python_version)
     nnabla_version: str = nn.__version__
     package_version: str = __version__
+    cpu: str = field(default_factory=cpu_model)
+    command_line: list[str] = field(default_factory=lambda: list(sys.argv))
+    git_commit: str | None = field(default_factory=source_commit)
+    # A retraining: the architecture file it was given and, when that file is a search
+    # run's arch.json, that run's folder (absolute paths).
+    arch_file: str | None = None
+    search_run: str | None = None
     format: str = MANIFEST_FORMAT
 
     def same_run(self, other: Manifest) -> str | None:

@@ -132,10 +132,18 @@ def make_trainer(cfg: TrainConfig, space: Space, arch: Any, data: Data) -> Train
     )
 
 
-def train_manifest(cfg: TrainConfig) -> Manifest:
+def train_manifest(cfg: TrainConfig, arch_path: str) -> Manifest:
+    """The manifest of a retraining of `arch_path`, linked to the search run whose
+    ``arch.json`` it is, if it is one."""
+    folder = os.path.dirname(os.path.abspath(arch_path))
+    try:
+        search = RunFolder(folder).manifest().command == "search"
+    except RunError:
+        search = False
     return Manifest(
         command="train", kind="train", space=cfg.model.name, dataset=cfg.dataset.name,
-        seed=cfg.seed,
+        seed=cfg.seed, arch_file=os.path.abspath(arch_path),
+        search_run=folder if search else None,
     )  # fmt: skip
 
 
@@ -161,11 +169,12 @@ def run_train(
             f"'{arch_path}' is not the architecture the run in '{output_dir}' trains "
             f"({run.file('arch')}); resume with --arch {run.file('arch')}"
         )
-    run.check_start(train_manifest(cfg), text, resume=resume, changeable=RESUMABLE)
+    manifest = train_manifest(cfg, arch_path)
+    run.check_start(manifest, text, resume=resume, changeable=RESUMABLE)
     data = make_data(cfg.dataset, cfg.seed, search=False)
     with nn.context_scope(context):
         trainer = make_trainer(cfg, space, arch, data)  # may refuse: before any write
-        with run.session(train_manifest(cfg), text, resume=resume, changeable=RESUMABLE):
+        with run.session(manifest, text, resume=resume, changeable=RESUMABLE):
             return _train_run(cfg, space, arch, data, trainer, run, resume, progress)
 
 

@@ -150,7 +150,7 @@ def test_report_of_a_multitrial_run_folder(run_dir):
     text = open(path, encoding="utf-8").read()
     page = Page(text)
 
-    sections = "metrics test architecture plots cost multitrial figures config"
+    sections = "metrics test architecture plots cost multitrial figures run config"
     assert page.sections == sections.split()
     header = "search (random, multi-trial) run of the nb201 space on digits, seed 7"
     assert "my-run" in "".join(page.text) and f"{header} \u00b7 finished" in "".join(page.text)
@@ -225,7 +225,7 @@ def test_report_to_another_path_and_partial_folders(tmp_path):
     out = write_report(str(run), str(tmp_path / "out" / "r.html"))
     assert out == str(tmp_path / "out" / "r.html") and not (run / "report.html").exists()
     page = Page(open(out, encoding="utf-8").read())
-    assert page.sections == ["test"] and page.images == []
+    assert page.sections == ["test", "run"] and page.images == []
     assert "test accuracy 97.50 %" in "".join(page.text)
     assert "train run of the darts space on digits, seed 5 \u00b7 finished" in "".join(page.text)
 
@@ -282,7 +282,7 @@ def test_the_header_comes_from_run_json_not_the_config(tmp_path):
 def test_a_run_json_alone_gives_the_header_only(tmp_path):
     RunFolder(str(tmp_path)).write_manifest(manifest(status="running", ended=None))
     page = Page(render_report(str(tmp_path)))
-    assert page.sections == [] and page.images == []
+    assert page.sections == ["run"] and page.images == []
     assert "train run of the darts space on digits, seed 0 \u00b7 RUNNING" in "".join(page.text)
 
 
@@ -299,7 +299,7 @@ def test_report_of_a_failed_run_shows_its_status_and_error(tmp_path):
     assert "train run of the darts space on digits, seed 4 \u00b7 FAILED" in "".join(page.text)
     assert "the run failed: RuntimeError: diverged at <step 3>" in "".join(page.text)
     assert "<step 3>" not in text and "diverged at &lt;step 3&gt;" in text
-    assert page.sections == ["metrics", "config"]
+    assert page.sections == ["metrics", "run", "config"]
     assert page.cells[page.cells.index("train/loss") + 1] == "2.5"
 
 
@@ -351,7 +351,7 @@ def test_report_of_a_real_search(real_runs):
     out, _ = real_runs
     text = open(write_report(out), encoding="utf-8").read()
     page = Page(text)
-    assert page.sections == ["metrics", "architecture", "plots", "cost", "config"]
+    assert page.sections == ["metrics", "architecture", "plots", "cost", "run", "config"]
     check_metrics(page, out)
     with open(os.path.join(out, "arch.json")) as f:
         assert json.loads(page.pres[0]) == json.load(f)
@@ -374,7 +374,7 @@ def test_report_of_a_real_search(real_runs):
 def test_report_of_a_real_train_run(real_runs):
     search, out = real_runs
     page = Page(render_report(out))
-    assert page.sections == ["metrics", "test", "architecture", "plots", "config"]
+    assert page.sections == ["metrics", "test", "architecture", "plots", "run", "config"]
     check_metrics(page, out)
     check_figures(page, out)
     result = json.load(open(os.path.join(out, "result.json")))
@@ -384,6 +384,53 @@ def test_report_of_a_real_train_run(real_runs):
     assert page.cells[page.cells.index("test_accuracy") + 1] == f"{result['test_accuracy']:.6g}"
     with open(os.path.join(search, "arch.json")) as f:
         assert json.loads(page.pres[0]) == json.load(f)
+
+
+def test_a_train_run_links_its_search_and_records_where_it_ran(real_runs):
+    search, out = real_runs
+    m = RunFolder(out).manifest()
+    assert m.search_run == os.path.abspath(search)
+    assert m.arch_file == os.path.join(os.path.abspath(search), "arch.json")
+    assert m.cpu and m.command_line and RunFolder(search).manifest().search_run is None
+    text = render_report(out)
+    page = Page(text)
+    assert 'href="../search/report.html"' in text
+    cells = dict(zip(page.cells[::2], page.cells[1::2], strict=False))
+    assert cells["CPU"] == m.cpu and cells["command line"] == " ".join(m.command_line)
+    assert cells["nnabla"] == nn.__version__ and cells["started"] == m.started
+    assert cells["git commit"] == (m.git_commit or "- (not run from a clone)")
+    # The header's times are run.json's, with the duration, not the files' mtimes.
+    start = m.started[:16].replace("T", " ")
+    assert f"{start} UTC to " in "".join(page.text)
+
+
+def test_the_run_section_lists_exports_and_the_config_leaves_out_unused_sections(tmp_path):
+    run = tmp_path / "t"
+    run.mkdir()
+    RunFolder(str(run)).write_manifest(
+        manifest(started="2026-01-01T10:00:00+00:00", ended="2026-01-01T11:02:05+00:00")
+    )
+    (run / "model.onnx").write_bytes(b"x" * 1234)
+    config = {"seed": 0, "cost": None, "export": [], "model": {"name": "darts"}}
+    (run / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    page = Page(render_report(str(run)))
+    assert page.cells[page.cells.index("exported: model.onnx") + 1] == "1,234 bytes"
+    assert "exported: model.nnp" not in page.cells
+    assert yaml.safe_load(page.pres[-1]) == {"seed": 0, "model": {"name": "darts"}}
+    assert "Not shown, as unused: cost, export." in "".join(page.text)
+    assert "2026-01-01 10:00 UTC to 11:02 (1 h 2 min)" in "".join(page.text)
+
+
+def test_a_profile_of_another_architecture_is_left_out_with_the_command(run_dir):
+    run, _ = run_dir
+    with open(os.path.join(run, "profile.json"), "w") as f:
+        json.dump({**PROFILE, "arch": {"normal": [["skip_connect", 0]]}}, f)
+    text = "".join(Page(render_report(run)).text)
+    assert "profile.json was measured for another architecture than arch.json" in text
+    assert f"nnabla-nas profile {run} --json" in text and "Profile (nnabla-nas" not in text
+    with open(os.path.join(run, "profile.json"), "w") as f:
+        json.dump({**PROFILE, "arch": ARCH}, f)
+    assert "Profile (nnabla-nas profile)" in "".join(Page(render_report(run)).text)
 
 
 # -- the decision -------------------------------------------------------------------------
@@ -433,7 +480,7 @@ def test_report_shows_the_decision_after_its_figure(tmp_path):
     run = search_run(tmp_path / "search")
     text = render_report(run)
     page = Page(text)
-    assert page.sections == ["plots"]
+    assert page.sections == ["plots", "run"]
     assert decision_cells(text) == DECISION_TABLE
     assert "normal n0 &lt;- c_{k-2}" in text and "normal n0 <- c_{k-2}" not in text
     assert "The decision at epoch 1 (arch_probs.csv)" in "".join(page.text)
@@ -457,7 +504,7 @@ def test_the_decision_table_without_figures_and_with_the_configs_stages(tmp_path
         os.remove(os.path.join(run, "figures", name))
     text = render_report(run)
     page = Page(text)
-    assert page.sections == ["plots", "config"] and page.images == []
+    assert page.sections == ["plots", "run", "config"] and page.images == []
     labels = ["stage 1 block 0", "stage 2 block 0", "stage 2 block 1", "stage 2 block 2"]
     assert decision_cells(text) == [[label, "k5_e6", "0.75", "k3_e3", "0.5"] for label in labels]
 
@@ -485,7 +532,7 @@ def test_a_malformed_arch_probs_csv_gives_a_note(tmp_path, content, message):
         f.write(content)
     text = render_report(run)
     page = Page(text)
-    assert page.sections == ["plots"] and len(page.images) == 4
+    assert page.sections == ["plots", "run"] and len(page.images) == 4
     assert '<p class="note">arch_probs.csv not read: ' in text and message in text
     assert "<th>chosen</th>" not in text
 
