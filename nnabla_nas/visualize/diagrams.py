@@ -4,7 +4,13 @@ Each search space draws its own architectures (``Space.draw``) with these: `draw
 lays out nodes as circles and edges as curved, labelled arrows (cells of DARTS, Zoph and
 NAS-Bench-201; `cell_nodes` places the nodes of a two-input cell), `new_axes` and
 `titles` start a figure of another kind (a chain of blocks), `op_color` colours a
-candidate, and `save_figure` writes any figure atomically.
+candidate, and `save_figure` writes any figure atomically. A DAG's figure carries its
+graph as Graphviz DOT text (`attach_dot`), so it can be written as ``.dot`` too, and its
+edge colours have a legend.
+
+What `save_figure` writes can be changed for a block (`diagram_options`): other formats
+(``pdf``, ``dot``) instead of the space's own, and a width in inches for a paper's column,
+the whole drawing scaled to it, text and lines alike, as a document scales an image.
 
 Text stays text in the SVG files, and every file is written atomically. Elements carry SVG
 ids, by convention ``node-<key>``, ``edge-<source>-<target>``, ``block-<i>``, and
@@ -14,8 +20,12 @@ ids, by convention ``node-<key>``, ``edge-<source>-<target>``, ``block-<i>``, an
 from __future__ import annotations
 
 import os
+import re
+import weakref
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,12 +34,13 @@ import numpy as np
 from matplotlib.backend_bases import RendererBase
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.patches import Circle, FancyArrowPatch
+from matplotlib.lines import Line2D
+from matplotlib.patches import Circle, FancyArrowPatch, Patch
 from matplotlib.path import Path
 from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 
-from ..utils.io import atomic_path
+from ..utils.io import atomic_path, write_text
 
 __all__ = [
     "CONCAT_COLOR",
@@ -39,7 +50,11 @@ __all__ = [
     "PALETTE",
     "Edge",
     "Node",
+    "add_legend",
+    "attach_dot",
     "cell_nodes",
+    "diagram_options",
+    "dot_text",
     "draw_dag",
     "new_axes",
     "op_color",
@@ -59,6 +74,7 @@ CONCAT_COLOR = "#9a9a9a"
 _INCH = 0.72  # inches per unit of the diagram's data coordinates
 _RADIUS = 0.42  # of a DAG node
 _DPI = 150
+_LEGEND_COLUMNS = 4
 
 
 def op_color(name: str, colors: Mapping[str, str] | None = None) -> str:
@@ -69,20 +85,114 @@ def op_color(name: str, colors: Mapping[str, str] | None = None) -> str:
     return PALETTE[zlib.crc32(name.encode("utf-8")) % len(PALETTE)]
 
 
+FORMATS = ("svg", "png", "pdf", "dot")
+"""The formats a diagram can be written in (``dot``: a DAG's graph, for Graphviz)."""
+
+
+@dataclass(frozen=True)
+class _Options:
+    formats: tuple[str, ...] | None = None
+    width: float | None = None
+
+
+_OPTIONS: ContextVar[_Options | None] = ContextVar("diagram_options", default=None)
+_DOT: weakref.WeakKeyDictionary[Figure, str] = weakref.WeakKeyDictionary()
+# The legends of a figure with what made them: a legend lays its keys out in points when
+# made, so a scaled figure makes them again at the scaled size.
+_LEGENDS: weakref.WeakKeyDictionary[Figure, list[tuple[Any, list[Any], dict[str, Any]]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+@contextmanager
+def diagram_options(
+    *, formats: Sequence[str] | None = None, width: float | None = None
+) -> Iterator[None]:
+    """Within the block, `save_figure` writes `formats` (of `FORMATS`) in place of the
+    ones asked for, at `width` inches (None: the figure's natural size).
+
+    Example:
+        >>> import tempfile
+        >>> from nnabla_nas.contrib.registry import get_space
+        >>> space, out = get_space("nb201"), tempfile.mkdtemp()
+        >>> with diagram_options(formats=["pdf", "dot"], width=3.3):
+        ...     paths = space.draw("|nor_conv_3x3~0|+|skip_connect~0|none~1|+"
+        ...                        "|avg_pool_3x3~0|none~1|nor_conv_1x1~2|", out)
+        >>> [os.path.basename(p) for p in paths]
+        ['arch.pdf', 'arch.dot']
+    """
+    unknown = [f for f in formats or () if f not in FORMATS]
+    if unknown or (formats is not None and not formats):
+        raise ValueError(f"diagram formats are {', '.join(FORMATS)}; got {list(formats or [])}")
+    if width is not None and not width > 0:
+        raise ValueError(f"a diagram's width is a positive number of inches, got {width}")
+    token = _OPTIONS.set(_Options(None if formats is None else tuple(formats), width))
+    try:
+        yield
+    finally:
+        _OPTIONS.reset(token)
+
+
+def attach_dot(fig: Figure, text: str) -> None:
+    """Keeps `text` (Graphviz DOT) as the graph form of `fig`, for a ``.dot`` path."""
+    _DOT[fig] = text
+
+
 def save_figure(fig: Figure, paths: Sequence[str], dpi: int = _DPI) -> list[str]:
-    """Writes `fig` atomically to each of `paths`, in the format of its extension.
+    """Writes `fig` atomically to each of `paths`, in the format of its extension, or in
+    the formats and width of `diagram_options`; returns the paths written.
 
     SVG files keep text as text and carry no date, so an unchanged figure gives the same
-    file. Returns the paths.
+    file.
+
+    Raises:
+        ValueError: a ``.dot`` path for a figure that is not a DAG.
     """
+    options = _OPTIONS.get() or _Options()
+    if options.formats is not None:
+        bases = dict.fromkeys(os.path.splitext(p)[0] for p in paths)
+        paths = [f"{base}.{fmt}" for base in bases for fmt in options.formats]
+    if options.width is not None:
+        _scale(fig, options.width / fig.get_figwidth())
     rc = {"svg.fonttype": "none", "svg.hashsalt": "nnabla-nas"}
     with matplotlib.rc_context(rc):
         for path in paths:
             fmt = os.path.splitext(path)[1][1:].lower()
-            metadata = {"Date": None} if fmt == "svg" else None
+            if fmt == "dot":
+                if fig not in _DOT:
+                    raise ValueError(f"'{path}': this diagram is no graph, so it has no DOT form")
+                write_text(path, _DOT[fig])
+                continue
+            metadata = {"Date": None} if fmt in ("svg", "pdf") else None
             with atomic_path(path) as tmp:
                 fig.savefig(tmp, format=fmt, dpi=dpi, metadata=metadata)
     return list(paths)
+
+
+def add_legend(ax: Any, handles: Sequence[Any], *, columns: int) -> None:
+    """A legend of `handles` (proxy artists with labels) centred under the drawing of
+    `ax`, in rows of at most `columns` keys."""
+    kwargs = {"loc": "lower center", "ncol": min(len(handles), columns), "fontsize": 8,
+              "frameon": False, "handlelength": 1.7, "borderaxespad": 0.2}  # fmt: skip
+    ax.legend(handles=list(handles), **kwargs)
+    _LEGENDS.setdefault(ax.figure, []).append((ax, list(handles), kwargs))
+
+
+def _scale(fig: Figure, factor: float) -> None:
+    """Scales `fig` by `factor`: its size, and with it every font and line width."""
+    fig.set_size_inches(fig.get_figwidth() * factor, fig.get_figheight() * factor)
+    for found in fig.findobj():
+        if isinstance(found, Text):
+            found.set_fontsize(float(found.get_fontsize()) * factor)
+        elif isinstance(found, (Patch, Line2D)):
+            found.set_linewidth(found.get_linewidth() * factor)
+        if isinstance(found, FancyArrowPatch):
+            found.set_mutation_scale(found.get_mutation_scale() * factor)
+    for ax, handles, kwargs in _LEGENDS.get(fig, []):
+        for handle in handles:  # proxies, outside the figure's tree
+            handle.set_linewidth(handle.get_linewidth() * factor)
+        kwargs["fontsize"] *= factor
+        ax.legend(handles=handles, **kwargs)  # replaces the axes' legend
 
 
 # -- directed acyclic graphs ------------------------------------------------------------
@@ -212,7 +322,9 @@ def titles(fig: Figure, title: str, subtitle: str | None) -> None:
 def draw_dag(
     nodes: Sequence[Node], edges: Sequence[Edge], title: str, subtitle: str | None = None
 ) -> Figure:
-    """Draws nodes as circles and edges as curved arrows, each label on its own arc."""
+    """Draws nodes as circles and edges as curved arrows, each label on its own arc, with
+    a legend of the labels' colours below; the figure carries the graph as DOT."""
+    legend = list(dict.fromkeys((e.label, e.color) for e in edges if e.label and not e.dashed))
     pos = {n.key: np.asarray(n.xy, dtype=float) for n in nodes}
     rads = [_choose_rad(e, pos) for e in edges]
     samples = np.linspace(0.0, 1.0, 21)
@@ -222,10 +334,11 @@ def draw_dag(
         + [_bezier(pos[e.src], pos[e.dst], r, samples) for e, r in zip(edges, rads, strict=True)]
     )  # fmt: skip
     top = 1.0 if subtitle else 0.75
+    rows = -(-len(legend) // _LEGEND_COLUMNS)  # the legend's rows, under the graph
     extent = (
         float(extent_points[:, 0].min()) - 0.9,
         float(extent_points[:, 0].max()) + 0.9,
-        float(extent_points[:, 1].min()) - 0.45,
+        float(extent_points[:, 1].min()) - 0.45 - 0.4 * rows,
         float(extent_points[:, 1].max()) + top,
     )
     fig, ax = new_axes(extent, _INCH)
@@ -267,8 +380,32 @@ def draw_dag(
         spots = _bezier(pos[edge.src], pos[edge.dst], rads[i], tried)
         others = [c for k, c in enumerate(curves) if k != i]
         _place_label(text, spots, obstacles, others, renderer)
+    if legend:
+        handles = [Line2D([0], [0], color=c, lw=2.5, label=name) for name, c in legend]
+        add_legend(ax, handles, columns=_LEGEND_COLUMNS)
     titles(fig, title, subtitle)
+    attach_dot(fig, dot_text(nodes, edges, title))
     return fig
+
+
+def dot_text(nodes: Sequence[Node], edges: Sequence[Edge], title: str) -> str:
+    """The graph of `nodes` and `edges` in Graphviz DOT: nodes filled with their colour,
+    edges coloured, labelled and dashed as drawn."""
+
+    def quote(text: str) -> str:
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    lines = [f"digraph {quote(title)} {{", "  rankdir=LR;", f"  label={quote(title)};",
+             "  node [shape=circle, style=filled];"]  # fmt: skip
+    for n in nodes:
+        label = re.sub(r"[$\\]", "", n.label)  # mathtext such as $c_{k-2}$ as plain text
+        lines.append(f"  {quote(n.key)} [label={quote(label)}, fillcolor={quote(n.color)}];")
+    for e in edges:
+        attrs = [f"color={quote(e.color)}"]
+        attrs += [f"label={quote(e.label)}"] if e.label else []
+        attrs += ["style=dashed"] if e.dashed else []
+        lines.append(f"  {quote(e.src)} -> {quote(e.dst)} [{', '.join(attrs)}];")
+    return "\n".join([*lines, "}", ""])
 
 
 def cell_nodes(inner: Sequence[str]) -> list[Node]:

@@ -68,7 +68,8 @@ def test_draw_dag_gives_every_element_its_id_colour_and_label(tmp_path):
         assert (f"label-{edge.gid}" in ids) == (edge.label is not None)
     texts = svg_texts(svg)
     labels = collections.Counter(t for t in texts if t in OPS)
-    assert labels == collections.Counter(e.label for e in edges if e.label)
+    drawn = [e.label for e in edges if e.label]  # each label, and once in the legend
+    assert labels == collections.Counter(drawn + sorted(set(drawn)))
     assert {"0", "1", "2", "3", "a cell", "dashed: concatenated"} <= set(texts)
 
     rgb = check_png(image, *DIAGRAM)
@@ -138,3 +139,51 @@ def test_save_figure_leaves_nothing_behind_on_failure(tmp_path):
     with pytest.raises(ValueError, match="not supported"):
         save_figure(fig, [str(tmp_path / "f.nope")])
     assert os.listdir(tmp_path) == []
+
+
+def test_diagram_options_write_other_formats_at_a_paper_s_width(tmp_path):
+    from nnabla_nas.visualize.diagrams import diagram_options
+
+    nodes, edges = dag()
+    fig = draw_dag(nodes, edges, "a cell")
+    natural = fig.get_figwidth()
+    asked = [str(tmp_path / "d.svg"), str(tmp_path / "d.png")]
+    with diagram_options(formats=["svg", "pdf", "dot", "png"], width=3.3):
+        paths = save_figure(fig, asked, dpi=100)
+    assert [os.path.basename(p) for p in paths] == ["d.svg", "d.pdf", "d.dot", "d.png"]
+    # The whole drawing at 3.3 inches: 330 pixels at 100 dpi, 237.6 pt in the SVG.
+    assert natural > 6 and check_png(paths[3], (50, 300)).shape[1] == 330
+    assert 'width="237.6pt"' in open(paths[0]).read()
+    assert open(paths[1], "rb").read(5) == b"%PDF-"
+    # Outside the block, what was asked for.
+    assert save_figure(draw_dag(nodes, edges, "x"), asked) == asked
+
+
+def test_a_dag_s_dot_holds_its_nodes_and_edges(tmp_path):
+    from nnabla_nas.visualize.diagrams import diagram_options
+
+    nodes, edges = dag()
+    with diagram_options(formats=["dot"]):
+        (path,) = save_figure(draw_dag(nodes, edges, 'a "cell"'), [str(tmp_path / "g.svg")])
+    lines = open(path).read().splitlines()
+    assert lines[0] == 'digraph "a \\"cell\\"" {' and lines[-1] == "}"
+    assert f'  "a" [label="0", fillcolor="{INPUT_COLOR}"];' in lines
+    arrows = [line for line in lines if " -> " in line]
+    assert len(arrows) == len(edges)
+    assert f'  "a" -> "b" [color="{OPS["conv"]}", label="conv"];' in arrows
+    assert f'  "b" -> "d" [color="{CONCAT_COLOR}", style=dashed];' in arrows
+
+
+def test_diagram_options_refuse_what_they_cannot_do(tmp_path):
+    from nnabla_nas.visualize.diagrams import diagram_options
+
+    formats = pytest.raises(ValueError, match="diagram formats are svg, png, pdf, dot; got")
+    with formats, diagram_options(formats=["jpg"]):
+        pass
+    width = pytest.raises(ValueError, match="positive number of inches, got 0")
+    with width, diagram_options(width=0):
+        pass
+    fig, _ = new_axes((0, 1, 0, 1), 1.0)
+    with diagram_options(formats=["dot"]), pytest.raises(ValueError, match="no graph, so"):
+        save_figure(fig, [str(tmp_path / "chain.svg")])
+    assert not os.path.exists(tmp_path / "chain.dot")

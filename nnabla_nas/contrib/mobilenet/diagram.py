@@ -17,7 +17,7 @@ from typing import Any
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Patch
 
-from ...visualize.diagrams import new_axes, save_figure, titles
+from ...visualize.diagrams import add_legend, new_axes, save_figure, titles
 from .arch import (
     HEAD_CHANNELS,
     SETTINGS,
@@ -151,8 +151,7 @@ def _mobilenet_figure(record: Mapping[str, Any]) -> Figure:
         for k in sorted(_KERNEL_STYLES)
     ]
     handles.append(Patch(fc=_SKIP_STYLE[0], ec=_SKIP_STYLE[1], linestyle="--", label="skip"))
-    ax.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8,
-              frameon=False, handlelength=1.6)  # fmt: skip
+    add_legend(ax, handles, columns=len(handles))
     custom = ", custom stages" if "stages" in record else ""
     subtitle = (
         "box height: expansion ratio (k<kernel>_e<expansion>); s2: stride 2; channels at "

@@ -17,7 +17,18 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle, FancyArrowPatch
 
-from ...visualize.diagrams import INPUT_COLOR, OUTPUT_COLOR, new_axes, op_color, save_figure, titles
+from ...visualize.diagrams import (
+    INPUT_COLOR,
+    OUTPUT_COLOR,
+    Edge,
+    Node,
+    attach_dot,
+    dot_text,
+    new_axes,
+    op_color,
+    save_figure,
+    titles,
+)
 from .arch import StageGraph, source_text, stage_graphs, validate_arch
 from .graphs import INPUT, OUTPUT, Endpoint
 
@@ -129,6 +140,15 @@ def stage_figure(ops: Sequence[str], graph: StageGraph, title: str, subtitle: st
         ax.add_patch(arrow)
     _legend(ax, used, legend_y, -0.3)
     titles(fig, title, subtitle)
+    dot_nodes = [
+        Node(key, (float(xy[0]), float(xy[1])), key if key in (INPUT, OUTPUT) else
+             f"{key[1:]}: {ops[int(key[1:])]}",
+             {INPUT: INPUT_COLOR, OUTPUT: OUTPUT_COLOR}.get(key) or
+             op_color(ops[int(key[1:])], COLORS))
+        for key, xy in pos.items()
+    ]  # fmt: skip
+    dot_edges = [Edge(a, b, None, _EDGE_COLOR, f"edge-{a}-{b}") for a, b in edges]
+    attach_dot(fig, dot_text(dot_nodes, dot_edges, title))
     return fig
 
 
