@@ -17,7 +17,7 @@ from . import __version__
 from .app.builtin_configs import builtin_config, builtin_configs, config_summary, copy_config
 from .app.config import ConfigError, SearchConfig, TrainConfig, load_config
 from .app.exporting import export_run
-from .app.figures import draw_figures
+from .app.figures import draw_architecture, draw_figures
 from .app.multitrial import SearchError
 from .app.profile import profile, report, target_of_config, target_of_run
 from .app.report import write_report
@@ -31,6 +31,7 @@ from .runner.loop import NonFiniteLossError
 from .utils.extras import MissingExtraError, onnx_export_problem
 from .utils.io import write_json
 from .utils.logging import console_handler, package_logger
+from .visualize.diagrams import FORMATS
 
 
 class _Help(argparse.RawDescriptionHelpFormatter):
@@ -63,6 +64,10 @@ EXAMPLES = {
     "report": """examples:
   nnabla-nas report runs/darts
   nnabla-nas report runs/t -o /tmp/t.html""",
+    "draw": """examples:
+  nnabla-nas draw runs/darts -o paper --format pdf --width 3.3   # a column of a paper
+  nnabla-nas draw runs/t -o graphs --format dot svg              # Graphviz and SVG
+  nnabla-nas draw --arch arch.json --space nb201 -o out""",
     "export": """examples:
   nnabla-nas export runs/t --format onnx -o model.onnx
   nnabla-nas export runs/t --format nnp -o model.nnp --batch 8""",
@@ -182,6 +187,14 @@ def build_parser() -> argparse.ArgumentParser:
     configs.add_argument("name", nargs="?", help="a built-in config: printed, or copied by -o")
     out = configs.add_argument("-o", "--output", help="copy the config to this new file")
     out.complete = shtab.FILE  # type: ignore[attr-defined]
+    draw = _command(commands, "draw", "draw an architecture's diagrams")
+    draw.add_argument("run_dir", nargs="?", help="a run folder (its space and arch.json)")
+    draw.add_argument("--arch", help="an architecture file, with --space")
+    draw.add_argument("--space", help="the search space of --arch, e.g. darts")
+    draw.add_argument("-o", "--output", required=True, help="the folder to draw into")
+    draw.add_argument("--format", nargs="+", default=["svg", "png"], choices=FORMATS,
+                      help="the files to write (dot: the graph, for Graphviz)")  # fmt: skip
+    draw.add_argument("--width", type=float, help="inches, e.g. 3.3 for a paper's column")
     comp = _command(commands, "completion", "print the shell completion script")
     comp.add_argument("shell", choices=sorted(shtab.SUPPORTED_SHELLS), help="the shell")
     return parser
@@ -235,6 +248,20 @@ def _report(args: argparse.Namespace) -> int:
         raise ValueError(f"'{args.output}' is a file of the run; write the report elsewhere")
     draw_figures(run, get_space(manifest.space))  # refresh the figures the report embeds
     print(write_report(args.run_dir, args.output))
+    return 0
+
+
+def _draw(args: argparse.Namespace) -> int:
+    if (args.run_dir is None) == (args.arch is None) or (args.arch is None) != (args.space is None):
+        raise ValueError("give a run folder, or --arch and --space, not both")
+    if args.run_dir is not None:
+        run = RunFolder(args.run_dir)
+        space, arch = get_space(run.manifest().space), run.file("arch")
+    else:
+        space, arch = get_space(args.space), args.arch
+    paths = draw_architecture(space, space.read(arch), args.output, formats=args.format,
+                              width=args.width)  # fmt: skip
+    print("\n".join(paths))
     return 0
 
 
@@ -331,6 +358,7 @@ COMMANDS = {
     "train": _run,
     "profile": _profile,
     "report": _report,
+    "draw": _draw,
     "configs": _configs,
     "completion": _completion,
 }

@@ -9,7 +9,7 @@ import pytest
 from nnabla_nas import __version__
 from nnabla_nas.cli import EXAMPLES, build_parser, main
 
-COMMANDS = ["search", "train", "profile", "report", "export", "completion"]
+COMMANDS = ["search", "train", "profile", "report", "draw", "export", "configs", "completion"]
 
 
 def test_version_names_the_package_nnabla_and_python(capsys):

@@ -5,12 +5,14 @@ from __future__ import annotations
 import glob
 import logging
 import os
-from collections.abc import Callable, Iterable, Mapping
+import tempfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import yaml
 
 from ..contrib.space import Space
+from ..visualize.diagrams import diagram_options
 from ..visualize.plots import (
     plot_costs,
     plot_curves,
@@ -21,7 +23,7 @@ from ..visualize.plots import (
 )
 from .run import RunFolder
 
-__all__ = ["choice_labels", "draw_figures", "model_options"]
+__all__ = ["choice_labels", "draw_architecture", "draw_figures", "model_options"]
 
 logger = logging.getLogger("nnabla_nas")
 
@@ -112,3 +114,36 @@ def draw_figures(run: RunFolder, space: Space) -> list[str]:
         elif result:
             written.extend(result)
     return written
+
+
+def draw_architecture(
+    space: Space,
+    arch: Any,
+    out_dir: str,
+    *,
+    formats: Sequence[str] = ("svg", "png"),
+    width: float | None = None,
+    stem: str = "arch",
+) -> list[str]:
+    """Draws `arch` of `space` into `out_dir` in `formats` (of `FORMATS`), at `width`
+    inches (None: the natural size); returns the paths written.
+
+    The diagrams are drawn aside first, so a file already in `out_dir` is never
+    overwritten, and nothing is written when any of them exists.
+
+    Raises:
+        ValueError: a bad format or width, an invalid architecture, a format the space's
+            diagrams have no form in (``dot`` of a chain), or a file that exists.
+    """
+    checked = space.validate(arch)
+    with diagram_options(formats=formats, width=width):  # checks them: before any write
+        os.makedirs(out_dir, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=out_dir, prefix=".tmp-") as aside:
+            drawn = space.draw(checked, aside, stem)
+            targets = [os.path.join(out_dir, os.path.basename(p)) for p in drawn]
+            taken = [t for t in targets if os.path.exists(t)]
+            if taken:
+                raise ValueError(f"'{taken[0]}' exists; choose another output folder or remove it")
+            for source, target in zip(drawn, targets, strict=True):
+                os.replace(source, target)
+    return targets
