@@ -70,7 +70,8 @@ EXAMPLES = {
   nnabla-nas draw --arch arch.json --space nb201 -o out""",
     "export": """examples:
   nnabla-nas export runs/t --format onnx -o model.onnx
-  nnabla-nas export runs/t --format nnp -o model.nnp --batch 8""",
+  nnabla-nas export runs/t --format nnp -o model.nnp --batch 8
+  nnabla-nas export runs/t --format onnx -o model.onnx --dynamic-batch   # any batch size""",
     "configs": """examples:
   nnabla-nas configs                              # the built-in configs, one line each
   nnabla-nas configs darts-digits-search -o my_search.yaml   # a copy to edit
