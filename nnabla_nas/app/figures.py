@@ -90,9 +90,13 @@ def draw_figures(run: RunFolder, space: Space) -> list[str]:
         labels = choice_labels(space, history, _run_options(run))
         return plot_decision(history, os.path.join(out, "decision.png"), labels, space.colors)
 
+    def probabilities() -> str | None:
+        history = read_probabilities(probs)
+        labels = choice_labels(space, history, _run_options(run))
+        return plot_probabilities(history, os.path.join(out, "probs.png"), space.colors, labels)
+
     jobs: list[tuple[str, str, Callable[[], str | list[str] | None]]] = [
-        ("probs.png", probs,
-         lambda: plot_probabilities(probs, os.path.join(out, "probs.png"), space.colors)),
+        ("probs.png", probs, probabilities),
         ("decision.png", probs, decision),
         ("curves.png", metrics, lambda: plot_curves(metrics, os.path.join(out, "curves.png"))),
         ("costs.png", metrics, lambda: plot_costs(metrics, os.path.join(out, "costs.png"))),

@@ -182,10 +182,11 @@ def _candidate_colors(names: Sequence[str], given: Mapping[str, str]) -> dict[st
 def probabilities_figure(
     history: Mapping[str, Mapping[str, Sequence[tuple[int, float]]]],
     colors: Mapping[str, str] | None = None,
+    labels: Mapping[str, str] | None = None,
 ) -> Figure | None:
-    """One panel per choice (the first `MAX_PANELS`), one line per candidate, a candidate
-    in the same colour in every panel (its `colors` one when given); None when `history`
-    is empty."""
+    """One panel per choice (the first `MAX_PANELS`), titled by its `labels` entry (its
+    name without one), one line per candidate, a candidate in the same colour in every
+    panel (its `colors` one when given); None when `history` is empty."""
     choices = [c for c in history if any(history[c].values())]
     if not choices:
         return None
@@ -217,7 +218,7 @@ def probabilities_figure(
             epochs, values = zip(*points, strict=True)
             marker = "o" if len(points) == 1 else None
             ax.plot(epochs, values, color=colors[name], lw=1.4, marker=marker, ms=3)
-        ax.set_title(shown[k], fontsize=8)
+        ax.set_title((labels or {}).get(shown[k], shown[k]), fontsize=8)
         ax.set_ylim(-0.03, 1.03)
         ax.grid(alpha=0.3)
         ax.tick_params(labelsize=7)
@@ -238,12 +239,15 @@ def probabilities_figure(
 
 
 def plot_probabilities(
-    history: str | History, path: str, colors: Mapping[str, str] | None = None
+    history: str | History,
+    path: str,
+    colors: Mapping[str, str] | None = None,
+    labels: Mapping[str, str] | None = None,
 ) -> str | None:
     """Writes `probabilities_figure` of `history` (or of the ``arch_probs.csv`` it names)
     to the PNG `path`; returns `path`, or None when there is nothing to plot."""
     data = read_probabilities(history) if isinstance(history, str) else history
-    return _save(probabilities_figure(data, colors), path)
+    return _save(probabilities_figure(data, colors, labels), path)
 
 
 # -- the decision -----------------------------------------------------------------------

@@ -152,6 +152,10 @@ def test_plot_probabilities(tmp_path):
         assert [to_hex(line.get_color()) for line in ax.get_lines()] == colors
         assert all(len(line.get_xdata()) == 5 for line in ax.get_lines())
     assert fig.get_suptitle() == "Candidate probabilities per epoch"
+    # A space's names of its choices title the panels; a choice it does not name keeps its own.
+    labels = {"normal/edge_0": "normal n0 <- c_{k-2}", "normal/edge_1": "normal n0 <- c_{k-1}"}
+    named = visible_axes(probabilities_figure(read_probabilities(path), COLORS, labels))
+    assert [ax.get_title() for ax in named] == [*labels.values(), "block_2"]
 
 
 def test_probabilities_colors_come_from_the_caller(tmp_path):
