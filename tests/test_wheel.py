@@ -106,9 +106,10 @@ def test_the_wheel_installs_and_runs_from_anywhere(tmp_path):
     def nas(*args: str) -> str:
         return run(venv / "bin" / "nnabla-nas", *args, cwd=work)
 
-    where = python("-c", "import nnabla_nas.app.builtin_configs as b; print(b.__file__); "
-                   "print(b.builtin_config('darts-digits-search'))")  # fmt: skip
+    where = python("-c", "import importlib.resources as r, nnabla_nas as p; print(p.__file__); "
+                   "print(r.files(p) / 'configs' / 'darts_digits_search.yaml')")  # fmt: skip
     assert all(line.startswith(str(venv / "lib")) for line in where.splitlines()), where
+    assert all(pathlib.Path(line).is_file() for line in where.splitlines()), where
     assert nas("--version").startswith(f"nnabla-nas {nnabla_nas.__version__} (nnabla ")
     listing = nas("configs")
     assert "darts-digits-search " in listing and "nb201-evolution " in listing
