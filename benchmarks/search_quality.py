@@ -163,8 +163,8 @@ def _names(text: str) -> list[str]:
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     p.add_argument("--out", default=os.path.join("runs", "search_quality"), help="output folder")
-    p.add_argument("--search-config", default=SEARCH, help="the search config (YAML)")
-    p.add_argument("--train-config", default=TRAIN, help="the retraining config (YAML)")
+    p.add_argument("--search-config", default=SEARCH, help="search config: file or name")
+    p.add_argument("--train-config", default=TRAIN, help="retraining config: file or name")
     p.add_argument("--search-epochs", type=int, help="default: the search config's epochs")
     p.add_argument("--train-epochs", type=int, help="default: the train config's epochs")
     p.add_argument("--searchers", type=_names, help=f"default {','.join(FULL['searchers'])}")
