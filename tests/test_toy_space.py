@@ -252,3 +252,36 @@ def test_a_derived_architecture_over_the_target_budget_is_warned_about(tmp_path)
     with open(os.path.join(out, "log.txt")) as f:
         log = f.read()
     assert "% over cost.target (1000)" in log and "not the most likely architecture's" in log
+
+
+def test_a_target_cost_derives_the_most_likely_architecture_within_it(tmp_path, capsys):
+    from nnabla_nas.app.config import TrainConfig, parse_config
+    from nnabla_nas.contrib.estimator import FLOPsEstimator
+    from nnabla_nas.contrib.registry import get_space
+
+    # weight 0: the cost steers nothing, so the same alphas are learnt in both runs.
+    cost = {"name": "flops", "mode": "target", "weight": 0.0, "target": 1.0e9}
+    data = {**BASE, "searcher": "darts", "cost": cost}
+    free = str(tmp_path / "free")
+    assert main(["search", "-c", write(tmp_path / "a.yaml", data), "-o", free]) == 0
+    with open(os.path.join(free, "metrics.csv")) as f:
+        argmax_flops = float(list(csv.DictReader(f))[-1]["cost/flops"])
+    capsys.readouterr()
+    data["cost"] = {**cost, "target": 0.9 * argmax_flops}
+    tight = str(tmp_path / "tight")
+    assert main(["search", "-c", write(tmp_path / "b.yaml", data), "-o", tight]) == 0
+    err = capsys.readouterr().err
+    assert "is over cost.target" in err and "derived the most likely within it" in err
+    assert "over cost.target" not in err.split("derived the most likely within it")[1]
+    space = get_space("toy")
+    found, first = space.read(f"{tight}/arch.json"), space.read(f"{free}/arch.json")
+    assert found != first
+    cfg = parse_config(TrainConfig, {**BASE})
+    net = space.make_train_net(1, 10, found, seed=0, options=cfg.model.options)
+    assert FLOPsEstimator().cost(net, (1, 1, 8, 8)) <= 0.9 * argmax_flops
+    # The option is refused where it does nothing, before anything is written.
+    data["cost"] = {**cost, "mode": "penalty", "within_budget": True}
+    bad = str(tmp_path / "bad")
+    assert main(["search", "-c", write(tmp_path / "c.yaml", data), "-o", bad]) == 2
+    assert "cost.within_budget: only a target-mode cost" in capsys.readouterr().err
+    assert not os.path.exists(bad)

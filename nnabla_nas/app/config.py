@@ -184,6 +184,12 @@ def _check_cost(cfg: SearchConfig) -> None:
                 raise ConfigError(f"cost.{key}: the {cost.name} cost is not measured; drop it")
     if cost.mode in ("reward", "target") and cost.weight and not cost.target:
         raise ConfigError(f"cost: the {cost.mode} mode with a weight needs a positive cost.target")
+    learns = SEARCHERS[cfg.searcher].learns_alphas
+    if cost.within_budget is not None and (cost.mode != "target" or not learns):
+        raise ConfigError(
+            "cost.within_budget: only a target-mode cost of a searcher that learns alphas "
+            "derives within the budget (spos and fairnas never score a path over it); drop it"
+        )
     problem = SEARCHERS[cfg.searcher].cost_problem(cost.mode, cost.weight, cost.target)
     if problem:
         raise ConfigError(f"cost: searcher {cfg.searcher!r}: {problem}")

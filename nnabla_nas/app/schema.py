@@ -149,6 +149,9 @@ class CostConfig:
     # latency: paths measured end to end to calibrate the layer sum before the search when
     # the table has no calibration of this network (default 20); 0: the raw layer sum
     calibrate: int | None = limited(None, minimum=0)
+    # target mode of a searcher that learns alphas: when the most likely architecture's
+    # cost is over cost.target, derive the most likely one within it (None: true there)
+    within_budget: bool | None = None
 
 
 @dataclass

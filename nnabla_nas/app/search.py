@@ -7,6 +7,7 @@ Which it is follows from the registry the searcher's name is in (`SEARCHERS` or
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,7 @@ import yaml
 
 from ..contrib.estimator import LatencyEstimator
 from ..contrib.space import Space
+from ..module import find_choices
 from ..runner.callbacks import (
     ArchitectureCallback,
     CollapseCallback,
@@ -23,6 +25,7 @@ from ..runner.callbacks import (
     ProbabilitiesCallback,
 )
 from ..runner.loop import Callback, Loop, epoch_rng
+from ..runner.paths import most_likely_path, most_likely_within, on_path, path_cost
 from ..runner.searcher import SEARCHERS, Cost, Searcher, SearchParts
 from ..utils.checkpoint import Checkpointer
 from ..utils.io import read_json
@@ -119,6 +122,49 @@ def search_manifest(cfg: SearchConfig) -> Manifest:
     )  # fmt: skip
 
 
+def _derive(
+    cfg: SearchConfig,
+    space: Space,
+    searcher: Searcher,
+    cost: Cost | None,
+    sample_shape: Sequence[int],
+    metrics: dict[str, float],
+) -> Any:
+    """The architecture the search found: the space's derivation of the supernet, or, for
+    a target-mode cost whose most likely path is over the budget, of the most likely path
+    within it (`most_likely_within`; ``cost.within_budget: false`` keeps the first).
+    The alphas are left as learnt; `metrics` gets the derived path's cost."""
+    c = cfg.cost
+    model = searcher.model
+    if cost is None or c is None or c.mode != "target" or not c.target:
+        return space.derive(model)
+    if not searcher.learns_alphas or c.within_budget is False:
+        return space.derive(model)
+    choices = find_choices(model)
+    shape = (1, *sample_shape)
+
+    def priced(path: tuple[int, ...]) -> float:
+        return path_cost(model, choices, path, cost.estimator, shape)
+
+    first = most_likely_path(choices)
+    if priced(first) <= c.target:
+        return space.derive(model)
+    path = most_likely_within(choices, priced, c.target)
+    if path is None:
+        logger.warning(f"no path within cost.target ({c.target:.4g}) was found from the most "
+                       "likely one; the most likely architecture is kept")  # fmt: skip
+        return space.derive(model)
+    changed = sum(a != b for a, b in zip(first, path, strict=True))
+    logger.info(
+        f"the most likely architecture's {c.name} ({priced(first):.4g}) is over cost.target "
+        f"({c.target:.4g}): derived the most likely within it ({priced(path):.4g}; "
+        f"{changed} of {len(path)} choices changed)"
+    )
+    metrics[f"cost/{c.name}"] = priced(path)
+    with on_path(choices, path):
+        return space.derive(model)
+
+
 def _warn_over_budget(cfg: SearchConfig, metrics: dict[str, float]) -> None:
     """Warns when the derived architecture's cost (the last epoch's ``cost/<name>``: its
     most likely path, one input) exceeds a target-mode budget: the target term steers the
@@ -205,7 +251,7 @@ def _one_shot(
             )  # fmt: skip
             if cost is not None and isinstance(cost.estimator, LatencyEstimator):
                 cost.estimator.save()  # the measured layers, for later runs (latency_table)
-            found = space.derive(model)
+            found = _derive(cfg, space, searcher, cost, data.sample_shape, metrics)
             _warn_over_budget(cfg, metrics)
             mark = {FINGERPRINT: fingerprint(space.name, cfg.model.options)}
             model.save_parameters(run.file("weights"), attrs=mark)

@@ -9,7 +9,7 @@ evolution and the multi-trial supernet evaluator both score paths here.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
 
@@ -141,3 +141,63 @@ def path_cost(
     modes = model.modes(training=False, choice="max")
     with on_path(choices, path), nn.auto_forward(False), modes:
         return float(estimator.cost(model, tuple(int(d) for d in input_shape)))
+
+
+def most_likely_path(choices: Sequence[Choice]) -> Path:
+    """Each choice's most likely candidate."""
+    return tuple(int(np.argmax(c.probs())) for c in choices)
+
+
+def most_likely_within(
+    choices: Sequence[Choice], cost: Callable[[Path], float], budget: float
+) -> Path | None:
+    """A most likely path whose `cost` is within `budget`: the argmax path if it is;
+    otherwise the argmax path repaired greedily, each step the one-choice change that
+    gives up the least log-probability per unit of cost saved, then improved by
+    one-choice changes that raise the log-probability and stay within the budget, until
+    none does. A local optimum of the path's log-probability (exact when one change
+    suffices); None when the repair finds no path within the budget.
+
+    Args:
+        cost: the cost of a path (e.g. `path_cost` with the search's estimator).
+    """
+    logp = [np.log(np.maximum(c.probs(), 1e-300)) for c in choices]
+    known: dict[Path, float] = {}
+
+    def price(path: Path) -> float:  # each path priced once: an estimate builds a graph
+        if path not in known:
+            known[path] = cost(path)
+        return known[path]
+
+    def score(path: Path) -> float:
+        return float(sum(lp[i] for lp, i in zip(logp, path, strict=True)))
+
+    def changes(path: Path) -> Iterator[Path]:
+        for k, c in enumerate(choices):
+            for j in range(len(c.names)):
+                if j != path[k]:
+                    yield (*path[:k], j, *path[k + 1 :])
+
+    path = most_likely_path(choices)
+    spent = price(path)
+    while spent > budget:
+        best: tuple[float, Path, float] | None = None
+        for other in changes(path):
+            saved = spent - (c := price(other))
+            if saved > 0:
+                rate = (score(path) - score(other)) / saved
+                if best is None or rate < best[0]:
+                    best = (rate, other, c)
+        if best is None:
+            return None
+        _, path, spent = best
+    improved = True
+    while improved:
+        improved = False
+        for other in sorted(changes(path), key=score, reverse=True):
+            if score(other) <= score(path):
+                break
+            if price(other) <= budget:
+                path, improved = other, True
+                break
+    return path
