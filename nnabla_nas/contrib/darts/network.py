@@ -11,6 +11,7 @@ from ... import module as Mo
 from ...module.mixedop import check_mode
 from ...module.parameter import Parameter
 from ..cells import CellNetwork, CellSpec, CellTrainNetwork, check_num_cells, plan_cells, stem
+from ..options import check_candidates, check_positive
 from .cells import SearchCell, TrainCell
 from .genotype import CELL_TYPES, derive_genotype, edge_count, validate_genotype
 from .modules import CANDIDATE_NAMES, CANDIDATES
@@ -18,20 +19,8 @@ from .modules import CANDIDATE_NAMES, CANDIDATES
 __all__ = ["SearchNet", "TrainNet"]
 
 
-def _check_positive(**values: int) -> None:
-    for name, value in values.items():
-        if not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive int, got {value!r}")
-
-
 def _check_candidates(candidates: Sequence[str]) -> tuple[str, ...]:
-    names = tuple(candidates)
-    unknown = [n for n in names if n not in CANDIDATES]
-    if unknown or not names or len(set(names)) != len(names):
-        raise ValueError(
-            f"candidates must be distinct registered names, got {list(names)}; "
-            f"unknown {unknown}; registered: {list(CANDIDATES)}"
-        )
+    names = check_candidates(candidates, CANDIDATES)
     if all(n == "none" for n in names):
         raise ValueError("candidates need at least one op other than 'none'")
     return names
@@ -90,7 +79,7 @@ class SearchNet(CellNetwork):
         partial_channels: int = 1,
         edge_normalization: bool = False,
     ) -> None:
-        _check_positive(
+        check_positive(
             in_channels=in_channels, init_channels=init_channels, num_cells=num_cells,
             num_classes=num_classes, num_choices=num_choices, multiplier=multiplier,
             stem_multiplier=stem_multiplier, partial_channels=partial_channels,
@@ -260,7 +249,7 @@ class TrainNet(CellTrainNetwork):
         *,
         stem_multiplier: int = 3,
     ) -> None:
-        _check_positive(
+        check_positive(
             in_channels=in_channels, init_channels=init_channels, num_cells=num_cells,
             num_classes=num_classes, stem_multiplier=stem_multiplier,
         )  # fmt: skip

@@ -20,6 +20,7 @@ from ...module.module import Module
 from ...module.parameter import Parameter
 from ..blocks import batch_norm
 from ..model import Model
+from ..options import check_positive
 from .arch import EDGES, NUM_EDGES, NUM_NODES, OPS, ArchLike, arch_record, as_ops
 from .modules import ResidualBlock, candidate, stem
 
@@ -31,12 +32,6 @@ NUM_STAGES = 3
 def stage_channels(init_channels: int) -> tuple[int, ...]:
     """The channels of the cells of each stage: C, 2C, 4C."""
     return tuple(init_channels * 2**s for s in range(NUM_STAGES))
-
-
-def _check_positive(**values: int) -> None:
-    for name, value in values.items():
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{name} must be a positive int, got {value!r}")
 
 
 class _Cell(Module):
@@ -109,7 +104,7 @@ class _Network(Model):
         num_cells: int,
         make_cell: Callable[[int], Module],
     ) -> None:
-        _check_positive(
+        check_positive(
             in_channels=in_channels, num_classes=num_classes,
             init_channels=init_channels, num_cells=num_cells,
         )  # fmt: skip

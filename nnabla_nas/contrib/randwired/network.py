@@ -22,6 +22,7 @@ from ...module.mixedop import MixedOp, check_mode
 from ...module.module import Module
 from ..blocks import batch_norm
 from ..model import Model
+from ..options import check_candidates, check_positive
 from .arch import StageGraph, stage_graphs, stage_record, validate_arch
 from .graphs import parse_generator, random_graph, stage_seed, to_dag
 from .modules import Node, Stage
@@ -53,23 +54,6 @@ def stage_label(stage: int, node: int) -> str:
     return f"stage_{stage}/node_{node}"
 
 
-def _check_positive(**values: int) -> None:
-    for name, value in values.items():
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{name} must be a positive int, got {value!r}")
-
-
-def _check_candidates(candidates: Sequence[str]) -> tuple[str, ...]:
-    names = tuple(candidates)
-    unknown = [n for n in names if n not in OPS]
-    if unknown or not names or len(set(names)) != len(names):
-        raise ValueError(
-            f"candidates must be distinct registered ops, got {list(names)}; unknown "
-            f"{unknown}; registered: {list(OPS)}"
-        )
-    return names
-
-
 def _stem(in_channels: int, channels: int, kind: str) -> Module:
     if kind not in STEMS:
         raise ValueError(f"stem must be one of {', '.join(STEMS)}, got {kind!r}")
@@ -93,7 +77,7 @@ class RandWiredNetwork(Model):
     _stages: Mo.ModuleList
 
     def _init_stem(self, in_channels: int, num_classes: int, channels: int, stem: str) -> None:
-        _check_positive(in_channels=in_channels, num_classes=num_classes, channels=channels)
+        check_positive(in_channels=in_channels, num_classes=num_classes, channels=channels)
         self._stem = _stem(in_channels, channels, stem)
         self._stem_kind = stem
 
@@ -188,11 +172,11 @@ class SearchNet(RandWiredNetwork):
         mode: str = "full",
         rng: np.random.Generator | int | None = None,
     ) -> None:
-        _check_positive(nodes=nodes, num_stages=num_stages)
+        check_positive(nodes=nodes, num_stages=num_stages)
         if not isinstance(graph_seed, int) or isinstance(graph_seed, bool) or graph_seed < 0:
             raise ValueError(f"graph_seed must be a non-negative int, got {graph_seed!r}")
         check_mode(mode)
-        self.candidate_names = _check_candidates(candidates)
+        self.candidate_names = check_candidates(candidates, OPS)
         spec = parse_generator(generator)
         self._generator, self._graph_seed = str(spec), graph_seed
         counts = [max(nodes // 2, 1) if s == 0 else nodes for s in range(num_stages)]

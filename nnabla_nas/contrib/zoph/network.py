@@ -11,6 +11,7 @@ from ... import module as Mo
 from ...module.mixedop import check_mode
 from ...module.parameter import Parameter
 from ..cells import CellNetwork, CellSpec, CellTrainNetwork, check_num_cells, plan_cells, stem
+from ..options import check_candidates, check_positive
 from .cells import SearchCell, TrainCell
 from .genotype import (
     CELL_INPUTS,
@@ -23,23 +24,6 @@ from .genotype import (
 from .ops import DEFAULT_CANDIDATES, OPS
 
 __all__ = ["SearchNet", "TrainNet"]
-
-
-def _check_positive(**values: int) -> None:
-    for name, value in values.items():
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{name} must be a positive int, got {value!r}")
-
-
-def _check_candidates(candidates: Sequence[str]) -> tuple[str, ...]:
-    names = tuple(candidates)
-    unknown = [n for n in names if n not in OPS]
-    if unknown or not names or len(set(names)) != len(names):
-        raise ValueError(
-            f"candidates must be distinct registered ops, got {list(names)}; unknown "
-            f"{unknown}; registered: {list(OPS)}"
-        )
-    return names
 
 
 class SearchNet(CellNetwork):
@@ -91,13 +75,13 @@ class SearchNet(CellNetwork):
         mode: str = "full",
         rng: np.random.Generator | int | None = None,
     ) -> None:
-        _check_positive(
+        check_positive(
             in_channels=in_channels, num_classes=num_classes, init_channels=init_channels,
             num_cells=num_cells, num_blocks=num_blocks, stem_multiplier=stem_multiplier,
         )  # fmt: skip
         check_num_cells(num_cells)
         check_mode(mode)
-        self.candidate_names = _check_candidates(candidates)
+        self.candidate_names = check_candidates(candidates, OPS)
         self._num_blocks = num_blocks
         generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
         self._alpha_normal = self._new_alphas(generator)
@@ -189,7 +173,7 @@ class TrainNet(CellTrainNetwork):
         drop_path: float = 0.0,
         stem_multiplier: int = 3,
     ) -> None:
-        _check_positive(
+        check_positive(
             in_channels=in_channels, num_classes=num_classes, init_channels=init_channels,
             num_cells=num_cells, stem_multiplier=stem_multiplier,
         )  # fmt: skip

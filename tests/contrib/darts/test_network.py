@@ -223,6 +223,7 @@ def test_arch_probs_give_a_distribution_per_edge():
         ({"num_choices": 2, "multiplier": 3}, r"multiplier \(3\) exceeds num_choices \(2\)"),
         ({"mode": "best"}, "unknown mode 'best'"),
         ({"init_channels": 0}, "init_channels must be a positive int"),
+        ({"init_channels": True}, "init_channels must be a positive int, got True"),
         ({"candidates": ["sep_conv_3x3", "conv_9x9"]}, r"unknown \['conv_9x9'\]"),
         ({"candidates": ["none"]}, "at least one op other than 'none'"),
     ],
