@@ -186,8 +186,10 @@ def export_run(
         run_dir: the run folder.
         output: the file to write.
         format: ``'nnp'`` or ``'onnx'``; by default, the extension of `output`.
-        arch, weights, config: files to use instead of the run folder's (see `load_run`);
+        arch: an architecture file to use instead of the run folder's (see `load_run`);
             without a run folder, `arch` and `weights` are needed.
+        weights: a weights file to use instead of the run folder's.
+        config: a config file to use instead of the run folder's.
         batch_size: the batch size of the exported graph.
         opset: the ONNX opset.
         dynamic_batch: ONNX only: the batch dimension is the symbol ``batch`` instead of

@@ -67,29 +67,29 @@ class Manifest:
     """The ``run.json`` of a run folder."""
 
     command: str  # 'search' or 'train'
-    kind: str  # one of KINDS
-    space: str
-    dataset: str
-    seed: int
-    searcher: str | None = None
-    status: str = "running"
-    started: str = field(default_factory=_now)
-    ended: str | None = None
-    error: str | None = None
+    kind: str  # 'one-shot', 'multi-trial' or 'train'
+    space: str  # model.name
+    dataset: str  # dataset.name
+    seed: int  # the run's seed
+    searcher: str | None = None  # a search's searcher or strategy
+    status: str = "running"  # 'running', 'finished', 'failed' or 'interrupted'
+    started: str = field(default_factory=_now)  # UTC, ISO 8601; a resume keeps it
+    ended: str | None = None  # UTC, ISO 8601; None while running
+    error: str | None = None  # a failed run's exception, 'Type: message'
     # One entry per resume: its time and the settings it changed ({key: [old, new]}).
     resumed: list[dict[str, Any]] = field(default_factory=list)
-    host: str = field(default_factory=socket.gethostname)
-    python_version: str = field(default_factory=platform.python_version)
-    nnabla_version: str = nn.__version__
-    package_version: str = __version__
-    cpu: str = field(default_factory=cpu_model)
-    command_line: list[str] = field(default_factory=lambda: list(sys.argv))
+    host: str = field(default_factory=socket.gethostname)  # the machine's host name
+    python_version: str = field(default_factory=platform.python_version)  # at the start
+    nnabla_version: str = nn.__version__  # of the last start or resume
+    package_version: str = __version__  # nnabla_nas's, of the last start or resume
+    cpu: str = field(default_factory=cpu_model)  # the processor's model name
+    command_line: list[str] = field(default_factory=lambda: list(sys.argv))  # its argv
+    # the package's commit (<sha>-dirty with changes) when it runs from a git clone
     git_commit: str | None = field(default_factory=source_commit)
-    # A retraining: the architecture file it was given and, when that file is a search
-    # run's arch.json, that run's folder (absolute paths).
-    arch_file: str | None = None
+    arch_file: str | None = None  # a retraining: the architecture file (absolute path)
+    # a retraining of a search run's arch.json: that run's folder (absolute path)
     search_run: str | None = None
-    format: str = MANIFEST_FORMAT
+    format: str = MANIFEST_FORMAT  # the manifest's format and version
 
     def same_run(self, other: Manifest) -> str | None:
         """Why a run described by `other` is not a continuation of this one, or None."""

@@ -66,32 +66,33 @@ class ConfigError(ValueError):
 class DatasetConfig:
     """``dataset:``. Keys other than these are the dataset's own (its class's arguments)."""
 
-    name: str = "digits"
-    batch_size: int = limited(64, minimum=1)
-    eval_batch_size: int = limited(256, minimum=1)
+    name: str = "digits"  # the dataset, by its registered name (DATASETS)
+    batch_size: int = limited(64, minimum=1)  # the training batches' size
+    eval_batch_size: int = limited(256, minimum=1)  # the evaluation batches' (valid, test)
     # search: the share of the training data for architecture steps
     valid_fraction: float = limited(0.5, above=0.0, below=1.0)
-    split_seed: int = limited(0, minimum=0)  # apart from the run seed: runs share splits
+    # seeds the held-out and search splits, apart from the run seed: runs share splits
+    split_seed: int = limited(0, minimum=0)
     augment: bool = False  # random crop (padding a side / 8) and horizontal flip
     cutout: int = limited(0, minimum=0)  # side of the Cutout square; 0 disables it
     normalize: bool = True  # per-channel (x - mean) / std of mean/std or the dataset's own
-    mean: list[float] | None = None  # None: the dataset's default normalisation, if any
-    std: list[float] | None = None
+    mean: list[float] | None = None  # per channel; None: the dataset's own, if it has one
+    std: list[float] | None = None  # per channel, given with mean
     options: dict[str, Any] = field(default_factory=dict, metadata={"extra": True})
 
 
 @dataclass
 class OptimizerConfig:
-    name: str = choice("momentum", SOLVERS)
-    lr: float = limited(0.025, above=0.0)
-    scheduler: str = choice("cosine", SCHEDULERS)
+    name: str = choice("momentum", SOLVERS)  # the nnabla solver
+    lr: float = limited(0.025, above=0.0)  # the learning rate the schedule starts from
+    scheduler: str = choice("cosine", SCHEDULERS)  # the learning rate over the epochs
     min_lr: float = limited(0.0, minimum=0.0)  # cosine: the final learning rate
     step_epochs: int = limited(30, minimum=1)  # step: epochs between decays
     gamma: float = limited(0.1, above=0.0)  # step: decay factor
     warmup_epochs: int = limited(0, minimum=0)  # linear warm-up before the schedule
-    momentum: float = limited(0.9, minimum=0.0, below=1.0)
-    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
-    weight_decay: float = limited(3e-4, minimum=0.0)
+    momentum: float = limited(0.9, minimum=0.0, below=1.0)  # momentum and nesterov
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])  # adam: beta1, beta2
+    weight_decay: float = limited(3e-4, minimum=0.0)  # L2, added to the gradients
     # global gradient-norm clipping; None disables it
     grad_clip: float | None = limited(5.0, above=0.0)
 
@@ -112,7 +113,7 @@ def arch_optimizer() -> OptimizerConfig:
 class ModelConfig:
     """``model:``: the space's name; every other key is an option of its network."""
 
-    name: str = "darts"
+    name: str = "darts"  # the search space, by its registered name (SPACES)
     options: dict[str, Any] = field(default_factory=dict, metadata={"extra": True})
 
 
@@ -120,13 +121,13 @@ class ModelConfig:
 class RunConfig:
     """Keys shared by every command."""
 
-    seed: int = limited(0, minimum=0)
-    context: str = choice("cpu", CONTEXTS)
-    device_id: int = limited(0, minimum=0)
-    epochs: int = limited(10, minimum=1)
-    dataset: DatasetConfig = field(default_factory=DatasetConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
-    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    seed: int = limited(0, minimum=0)  # seeds the weights, the data order and every draw
+    context: str = choice("cpu", CONTEXTS)  # cudnn needs nnabla's CUDA extension
+    device_id: int = limited(0, minimum=0)  # the GPU of the cudnn context
+    epochs: int = limited(10, minimum=1)  # passes over the training data
+    dataset: DatasetConfig = field(default_factory=DatasetConfig)  # the data and its loading
+    model: ModelConfig = field(default_factory=ModelConfig)  # the space and its network
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)  # of the weights
 
 
 @dataclass
@@ -137,7 +138,7 @@ class CostConfig:
     parameters), as reports show it.
     """
 
-    name: str = choice("latency", ESTIMATORS)
+    name: str = choice("latency", ESTIMATORS)  # the estimator, which sets the unit
     # penalty: + weight * E[cost]; target: + weight * |E[cost] / target - 1|;
     # reward (REINFORCE): the reward times (cost / target) ** weight
     mode: str = choice("penalty", COST_MODES)
@@ -186,11 +187,12 @@ class SearchConfig(RunConfig):
     searcher's name (``darts:``); `arch_optimizer` and `cost` belong to one-shot searchers,
     `multitrial` to multi-trial strategies (each None where it does not apply)."""
 
-    searcher: str = "darts"
+    searcher: str = "darts"  # a one-shot searcher or a multi-trial strategy, by name
+    # of the architecture parameters, for a searcher that learns them (None: DARTS's)
     arch_optimizer: OptimizerConfig | None = None
-    cost: CostConfig | None = None
-    multitrial: MultiTrialConfig | None = None
-    settings: Any = None
+    cost: CostConfig | None = None  # a hardware cost, for a one-shot searcher that takes one
+    multitrial: MultiTrialConfig | None = None  # a multi-trial strategy's budget and evaluator
+    settings: Any = None  # the searcher's own section, written under its name
 
     @property
     def multi_trial(self) -> bool:

@@ -90,7 +90,8 @@ class Optimizer:
         name: one of `SOLVERS`: 'sgd', 'momentum', 'nesterov' or 'adam'.
         lr: a constant learning rate or a `Scheduler` of the iteration.
         momentum: the momentum of 'momentum' and 'nesterov'.
-        betas, eps: Adam's decay rates and denominator offset.
+        betas: Adam's decay rates.
+        eps: Adam's denominator offset.
         weight_decay: the L2 penalty coefficient (added to the gradient, also for Adam).
         grad_clip: the largest global L2 norm of all gradients together, or None.
 

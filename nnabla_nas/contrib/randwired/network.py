@@ -238,7 +238,9 @@ class TrainNet(RandWiredNetwork):
 
     Args:
         arch: an architecture (validated here).
-        channels, stem, head_channels: as in `SearchNet`.
+        channels: as in `SearchNet`.
+        stem: as in `SearchNet`.
+        head_channels: as in `SearchNet`.
         drop_path: the drop-path probability of every incoming edge of a node with more
             than one; 0 builds no `DropPath` at all.
 

@@ -47,7 +47,12 @@ class StaticSpace(Space):
         builder: str,
         kwargs: Mapping[str, Any] | None = None,
     ) -> Model:
-        """The graph `builder` returns; `kwargs` are its own keyword arguments."""
+        """The graph `builder` returns.
+
+        Args:
+            builder: the function building the graph, ``'package.module:function'``.
+            kwargs: the function's own keyword arguments.
+        """
         return build_graph(builder, in_channels, num_classes, rng=rng, kwargs=kwargs)
 
     def train_net(

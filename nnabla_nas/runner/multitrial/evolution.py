@@ -27,11 +27,12 @@ from .strategy import (
 class EvolutionSettings:
     """The ``evolution:`` section of a search config."""
 
-    # On NAS-Bench-201 with 300 trials, a population of half the budget and a tournament of
-    # a fifth of it found better architectures than Real et al.'s 100/25 scaled down
-    # (benchmarks/nb201_search.py); None applies those ratios to the budget.
+    # The population: the newest trials kept. On NAS-Bench-201 with 300 trials, a population
+    # of half the budget and a tournament of a fifth of it found better architectures than
+    # Real et al.'s 100/25 scaled down (benchmarks/nb201_search.py); None applies those
+    # ratios to the budget.
     population_size: int | None = limited(None, minimum=2)
-    sample_size: int | None = limited(None, minimum=1)
+    sample_size: int | None = limited(None, minimum=1)  # the tournament: members drawn
 
 
 class RegularizedEvolution(Strategy):

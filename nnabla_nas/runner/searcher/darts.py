@@ -32,7 +32,7 @@ class DartsSettings:
     # DARTS-ES: stop when the eigenvalue's mean over the last `early_stop_window` epochs
     # exceeds the window before by a third, keeping the architecture of that window's start.
     early_stop: bool = False
-    early_stop_window: int = limited(3, minimum=1)
+    early_stop_window: int = limited(3, minimum=1)  # epochs per window of that rule
 
 
 class DartsSearcher(Searcher):

@@ -20,7 +20,7 @@ class GdasSettings:
     """The ``gdas:`` section of a search config."""
 
     tau_max: float = limited(10.0, above=0.0)  # the Gumbel-softmax temperature at the start
-    tau_min: float = limited(0.1, above=0.0)  # ... and after the last epoch (linear decay)
+    tau_min: float = limited(0.1, above=0.0)  # the temperature of the last epoch (linear)
 
     def __post_init__(self) -> None:
         if self.tau_min > self.tau_max:
@@ -58,7 +58,8 @@ class GdasSearcher(Searcher):
         model: a search space whose architecture parameters are its MixedOp alphas.
         optimizer: updates the network weights (train split).
         arch_optimizer: updates the architecture parameters (valid split).
-        tau_max, tau_min: the temperature schedule's ends.
+        tau_max: the temperature of the first epoch.
+        tau_min: the temperature of the last epoch.
         epochs: the number of epochs of the search (for the schedule).
     """
 

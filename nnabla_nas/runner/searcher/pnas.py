@@ -25,7 +25,7 @@ class PnasSettings:
     """The ``pnas:`` section of a search config."""
 
     warmup_epochs: int = limited(0, minimum=0)  # weights only, on uniformly drawn paths
-    gradient: str = choice("reinforce", GRADIENTS)
+    gradient: str = choice("reinforce", GRADIENTS)  # the architecture step's estimator
     samples: int = limited(2, minimum=1)  # paths evaluated per REINFORCE architecture step
     baseline_decay: float = limited(0.9, minimum=0.0, below=1.0)  # moving-average baseline
 
