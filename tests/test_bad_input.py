@@ -132,12 +132,12 @@ def test_report_and_export_never_overwrite_a_runs_own_files(runs, capsys):
 def test_resume_falls_back_to_the_newest_intact_checkpoint(runs, tmp_path, capsys):
     part = str(tmp_path / "part")
     shutil.copytree(runs["search"], part)
-    shutil.rmtree(os.path.join(part, "checkpoint", "epoch_0001"))
+    shutil.rmtree(os.path.join(part, "checkpoint", "epoch_0002"))
     assert main(["search", "-o", part, "--resume", "--no-progress"]) == 0  # its own config
     log = capsys.readouterr().err
-    assert "missing or incomplete; using" in log and "epoch_0000" in log
+    assert "missing or incomplete; using" in log and "epoch_0001" in log
     assert json.load(open(f"{part}/arch.json")) == json.load(open(runs["arch"]))
-    assert sorted(os.listdir(f"{part}/checkpoint")) == ["epoch_0000", "epoch_0001", "latest.json"]
+    assert sorted(os.listdir(f"{part}/checkpoint")) == ["epoch_0001", "epoch_0002", "latest.json"]
     resumed = json.load(open(f"{part}/run.json"))["resumed"]
     assert len(resumed) == 1 and resumed[0]["changes"] == {}
 
@@ -324,4 +324,4 @@ def test_a_finished_run_leaves_no_temporary_files_and_keep_checkpoints(runs):
         assert not [n for n in names if n.startswith(".tmp-")]
         assert not os.path.exists(os.path.join(folder, ".lock.json"))
     checkpoints = sorted(os.listdir(os.path.join(runs["search"], "checkpoint")))
-    assert checkpoints == ["epoch_0000", "epoch_0001", "latest.json"]
+    assert checkpoints == ["epoch_0001", "epoch_0002", "latest.json"]

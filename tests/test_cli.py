@@ -98,7 +98,7 @@ def test_killed_search_resumes_to_the_same_result(tmp_path, search_config, searc
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    assert json.load(open(pointer))["latest"] != "epoch_0002", "the run ended before the kill"
+    assert json.load(open(pointer))["latest"] != "epoch_0003", "the run ended before the kill"
     assert main(["search", "-c", search_config, "-o", out, "--resume", "--no-progress"]) == 0
     assert read_arch(out) == read_arch(search_run)
     a, b = read_parameters(f"{out}/weights.h5"), read_parameters(f"{search_run}/weights.h5")
@@ -236,9 +236,9 @@ def test_pnas_search_samples_paths_and_resumes_exactly(tmp_path, search_config):
     assert main(["search", "-c", search_config, "-o", part, "--no-progress", *args]) == 0
     import shutil
 
-    shutil.rmtree(f"{part}/checkpoint/epoch_0001")
+    shutil.rmtree(f"{part}/checkpoint/epoch_0002")
     with open(f"{part}/checkpoint/latest.json", "w") as f:
-        json.dump({"latest": "epoch_0000"}, f)
+        json.dump({"latest": "epoch_0001"}, f)
     assert (
         main(["search", "-c", search_config, "-o", part, "--resume", "--no-progress", *args]) == 0
     )
@@ -257,9 +257,9 @@ def test_gdas_search_builds_sampled_paths_anneals_and_resumes_exactly(tmp_path, 
     assert [float(r["train/tau"]) for r in rows] == [4.0, 1.0]
     assert "train/arch_loss" in rows[0] and "valid/error" in rows[0]
     assert main(["search", "-c", search_config, "-o", part, "--no-progress", *args]) == 0
-    shutil.rmtree(f"{part}/checkpoint/epoch_0001")
+    shutil.rmtree(f"{part}/checkpoint/epoch_0002")
     with open(f"{part}/checkpoint/latest.json", "w") as f:
-        json.dump({"latest": "epoch_0000"}, f)
+        json.dump({"latest": "epoch_0001"}, f)
     resumed = ["search", "-c", search_config, "-o", part, "--resume", "--no-progress", *args]
     assert main(resumed) == 0
     assert read_arch(part) == read_arch(full)
