@@ -255,8 +255,10 @@ def _one_shot(
             _warn_over_budget(cfg, metrics)
             mark = {FINGERPRINT: fingerprint(space.name, cfg.model.options)}
             model.save_parameters(run.file("weights"), attrs=mark)
+            logger.info(f"supernet weights written to {run.file('weights')}")
             if not run.has("arch") or space.read(run.file("arch")) != found:
                 space.write(run.file("arch"), found)  # the last epoch's figures show the rest
+                logger.info("drawing the final architecture's figures")
                 draw_figures(run, space)
             logger.info(f"architecture written to {run.file('arch')}")
     return SearchResult(found, run, metrics)

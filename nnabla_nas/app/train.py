@@ -201,6 +201,7 @@ def _train_run(
     )  # fmt: skip
     mark = fingerprint(space.name, cfg.model.options, space.validate(arch))
     trained.model.save_parameters(run.file("weights"), attrs={FINGERPRINT: mark})
+    logger.info(f"weights written to {run.file('weights')}; evaluating on the test set")
     test = trained.loop.evaluate(data.test)
     result = {"test_accuracy": 1.0 - test["error"], "test_loss": test["loss"]}
     write_json(run.file("result"), result)
