@@ -12,7 +12,7 @@ import nnabla_nas
 
 ROOT = pathlib.Path(__file__).parent.parent
 PROJECT = tomli.loads((ROOT / "pyproject.toml").read_text())["project"]
-LOCKED_EXTRAS = ("dev", "multitrial", "export")  # what make install installs
+LOCKED_EXTRAS = ("dev", "multitrial", "export", "docs")  # what make install installs
 
 
 def locked() -> dict[str, str]:
