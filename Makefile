@@ -3,10 +3,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # The exact versions of the development environment: the package's dependencies and its dev,
-# multitrial and export extras, resolved for Linux x86_64 and CPython 3.10 (`make lock`).
+# multitrial, export and docs extras, resolved for Linux x86_64 and CPython 3.10 (`make lock`).
 LOCK := requirements-dev.lock
 
-.PHONY: install lock demo test lint typecheck pytest format bench clean
+.PHONY: install lock demo test lint typecheck pytest format bench docs clean
 
 install: $(STAMP)
 
@@ -32,15 +32,15 @@ lock: $(STAMP)
 	@$(BIN)/python scripts/check_platform.py
 	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --no-build-isolation \
 	  --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
-	  $(if $(UPGRADE),--upgrade) --extra dev --extra multitrial --extra export \
+	  $(if $(UPGRADE),--upgrade) --extra dev --extra multitrial --extra export --extra docs \
 	  --output-file $(LOCK) pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py
 
 lint: $(STAMP)
-	$(BIN)/ruff format --check nnabla_nas tests examples benchmarks
-	$(BIN)/ruff check nnabla_nas tests examples benchmarks
+	$(BIN)/ruff format --check nnabla_nas tests examples benchmarks docs
+	$(BIN)/ruff check nnabla_nas tests examples benchmarks docs
 	$(BIN)/lint-imports --no-cache
 
 typecheck: $(STAMP)
@@ -53,11 +53,17 @@ pytest: $(STAMP)
 test: lint typecheck pytest
 
 format: $(STAMP)
-	$(BIN)/ruff format nnabla_nas tests examples benchmarks
-	$(BIN)/ruff check --fix nnabla_nas tests examples benchmarks
+	$(BIN)/ruff format nnabla_nas tests examples benchmarks docs
+	$(BIN)/ruff check --fix nnabla_nas tests examples benchmarks docs
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/darts_step.py
 
+# The documentation site in site/ (open site/index.html; it works from the disk, offline).
+# Strict: a warning (a broken link, a docstring whose Args do not match its signature, a
+# config key without a meaning) fails the build. Nothing is fetched while building.
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict --site-dir site
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache site
