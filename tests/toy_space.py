@@ -74,6 +74,11 @@ class ToySpace(Space):
     def search_net(
         self, in_channels: int, num_classes: int, *, rng: int, channels: int = 4
     ) -> Model:
+        """The supernet.
+
+        Args:
+            channels: the width of every block.
+        """
         return ToySearchNet(in_channels, num_classes, channels, rng)
 
     def train_net(
