@@ -28,6 +28,7 @@ from .app.train import run_train
 from .contrib.estimator.latency import MIN_CALIBRATION_PATHS
 from .contrib.registry import get_space
 from .runner.loop import NonFiniteLossError
+from .utils.distributed import current, launched_rank
 from .utils.extras import MissingExtraError, onnx_export_problem
 from .utils.io import write_json
 from .utils.logging import console_handler, package_logger
@@ -374,8 +375,39 @@ def main(argv: Sequence[str] | None = None) -> int:
     logger = package_logger()
     handler, level, propagate = console_handler(), logger.level, logger.propagate
     logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
+    # Under mpiexec, the processes other than rank 0 log errors only (rank 0 logs the run).
+    logger.setLevel(logging.INFO if launched_rank() == 0 else logging.ERROR)
     logger.propagate = False
+    try:
+        status = _dispatch(args)
+    except BaseException:
+        _end_all_ranks(1)
+        raise
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        logger.propagate = propagate
+    if status:
+        _end_all_ranks(status)
+    return status
+
+
+def _end_all_ranks(status: int) -> None:
+    """Under data parallel, a process that fails ends every process of the run (the others
+    would wait for it forever); the last checkpoint, written after an epoch, is intact."""
+    comm = current()
+    if comm is None or comm.size == 1:
+        return
+    print(
+        f"nnabla-nas: rank {comm.rank} of {comm.size} failed (exit status {status}); ending "
+        "every rank of the run",
+        file=sys.stderr,
+    )
+    comm.abort(status)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    """Runs the command; an error is one line on stderr and the exit status."""
     try:
         return COMMANDS.get(args.command, _export)(args)
     except (ConfigError, RunError, FileNotFoundError, ValueError, ImportError) as err:
@@ -400,10 +432,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             print("\nnnabla-nas: interrupted", file=sys.stderr)
         return 130
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
-        logger.propagate = propagate
 
 
 if __name__ == "__main__":

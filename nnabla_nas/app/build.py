@@ -32,6 +32,7 @@ from ..optimizer import (
     StepScheduler,
 )
 from ..runner.searcher import Cost
+from ..utils.distributed import Communicator, world
 from ..utils.io import write_json
 from .config import ConfigError, CostConfig, DatasetConfig, OptimizerConfig, RunConfig
 
@@ -61,6 +62,19 @@ def nnabla_context(cfg: RunConfig) -> nn.Context:
         ) from None
 
 
+def run_context(cfg: RunConfig) -> tuple[nn.Context, Communicator]:
+    """The run's nnabla context and communicator: one process, or, under ``mpiexec``,
+    mpi4py's (cpu) or NCCL's (cudnn, each process on the GPU of its local rank)."""
+    context = nnabla_context(cfg)
+    try:
+        comm = world(cfg.context, context)
+    except ImportError as err:
+        raise ConfigError(str(err)) from None
+    if comm.size > 1 and cfg.context == "cudnn":
+        context = get_extension_context("cudnn", device_id=str(comm.local_rank))
+    return context, comm
+
+
 def make_dataset(cfg: DatasetConfig) -> Dataset:
     """The configured dataset object (nothing is loaded)."""
     try:
@@ -69,18 +83,24 @@ def make_dataset(cfg: DatasetConfig) -> Dataset:
         raise ConfigError(str(err)) from None
 
 
-def make_data(cfg: DatasetConfig, seed: int, *, search: bool) -> Data:
+def make_data(
+    cfg: DatasetConfig, seed: int, *, search: bool, shard: tuple[int, int] = (0, 1)
+) -> Data:
     """Loads the dataset and makes the loaders of a search (disjoint train / valid
-    splits of the training data) or of a retraining (all training data, test set)."""
+    splits of the training data) or of a retraining (all training data, test set); with
+    `shard` ``(rank, size)``, each yields this process's part of every batch."""
     dataset = make_dataset(cfg)
     train, test = dataset.load(cfg.split_seed)
 
     def loader(ds: ArrayDataset, offset: int) -> DataLoader:
-        return DataLoader(ds, cfg.batch_size, shuffle=True, seed=seed + offset)
+        try:
+            return DataLoader(ds, cfg.batch_size, shuffle=True, seed=seed + offset, shard=shard)
+        except ValueError as err:
+            raise ConfigError(f"dataset.batch_size: {err}") from None
 
     def evaluator(ds: ArrayDataset) -> DataLoader:
         size = min(cfg.eval_batch_size, len(ds))
-        return DataLoader(ds, size, shuffle=False, seed=seed, drop_last=False)
+        return DataLoader(ds, size, shuffle=False, seed=seed, drop_last=False, shard=shard)
 
     test_loader = evaluator(test)
     shape, classes = dataset.sample_shape, dataset.classes
@@ -141,8 +161,15 @@ def make_scheduler(cfg: OptimizerConfig, epochs: int, steps: int) -> Scheduler:
     return LinearWarmup.from_epochs(schedule, cfg.warmup_epochs, steps)
 
 
-def make_optimizer(params: Any, cfg: OptimizerConfig, epochs: int, steps: int) -> Optimizer:
-    """An optimizer over `params` as configured."""
+def make_optimizer(
+    params: Any,
+    cfg: OptimizerConfig,
+    epochs: int,
+    steps: int,
+    communicator: Communicator | None = None,
+) -> Optimizer:
+    """An optimizer over `params` as configured (averaging the gradients over
+    `communicator`'s processes before each step, if given)."""
     if len(cfg.betas) != 2:
         raise ConfigError(f"optimizer.betas: expected two values, got {cfg.betas}")
     try:
@@ -154,6 +181,7 @@ def make_optimizer(params: Any, cfg: OptimizerConfig, epochs: int, steps: int) -
             betas=(cfg.betas[0], cfg.betas[1]),
             weight_decay=cfg.weight_decay,
             grad_clip=cfg.grad_clip,
+            communicator=communicator,
         )
     except ValueError as err:
         raise ConfigError(f"optimizer: {err}") from None

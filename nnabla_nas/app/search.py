@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +29,7 @@ from ..runner.loop import Callback, Loop, epoch_rng
 from ..runner.paths import most_likely_path, most_likely_within, on_path, path_cost
 from ..runner.searcher import SEARCHERS, Cost, Searcher, SearchParts
 from ..utils.checkpoint import Checkpointer
+from ..utils.distributed import launched_size
 from ..utils.io import read_json
 from .build import (
     FINGERPRINT,
@@ -41,7 +43,7 @@ from .build import (
     make_data,
     make_optimizer,
     make_transform,
-    nnabla_context,
+    run_context,
     write_cost_model,
 )
 from .config import RESUMABLE, ConfigError, SearchConfig, check_search, to_dict
@@ -100,6 +102,8 @@ def _search_loop(
         *snapshots,
         FigureCallback(lambda: draw_figures(run, space)),
     ]
+    if searcher.comm.rank != 0:  # under data parallel only rank 0 writes
+        callbacks = []
     loop = Loop(
         searcher, data.train, epochs=cfg.epochs, eval_loader=data.eval, callbacks=callbacks,
         checkpointer=Checkpointer(run.file("checkpoint")), seed=cfg.seed, progress=progress,
@@ -193,6 +197,11 @@ def run_search(
     text = yaml.safe_dump(to_dict(cfg), sort_keys=False)
     run = RunFolder(output_dir)
     if cfg.multi_trial:
+        if launched_size() > 1:
+            raise ConfigError(
+                "a multi-trial search spreads its trials with Ray, not mpiexec: run it in "
+                "one process (multi_trial.workers, a Ray cluster address)"
+            )
         arch, summary = run_multitrial(cfg, space, run, search_manifest(cfg), text, resume=resume)
         return SearchResult(arch, run, summary)
     return _one_shot(cfg, space, run, text, resume=resume, progress=progress)
@@ -201,10 +210,18 @@ def run_search(
 def _one_shot(
     cfg: SearchConfig, space: Space, run: RunFolder, text: str, *, resume: bool, progress: bool
 ) -> SearchResult:
-    context = nnabla_context(cfg)
+    context, comm = run_context(cfg)
     searcher_class = SEARCHERS[cfg.searcher]
-    run.check_start(search_manifest(cfg), text, resume=resume, changeable=RESUMABLE)
-    data = make_data(cfg.dataset, cfg.seed, search=True)
+    if comm.size > 1 and not searcher_class.data_parallel:
+        able = [n for n, c in SEARCHERS.items() if c.data_parallel]
+        raise ConfigError(
+            f"searcher {cfg.searcher!r} does not run data parallel (under mpiexec) yet; "
+            f"run it in one process, or use {' or '.join(able)}"
+        )
+    writes = comm.rank == 0  # under data parallel only rank 0 writes the run folder
+    if writes:
+        run.check_start(search_manifest(cfg), text, resume=resume, changeable=RESUMABLE)
+    data = make_data(cfg.dataset, cfg.seed, search=True, shard=(comm.rank, comm.size))
     with nn.context_scope(context):
         # Everything that may refuse the config is built before the run folder is written.
         model = space.make_search_net(
@@ -225,16 +242,24 @@ def _one_shot(
         calibrated = calibrate_cost(cost, cfg.cost, model, one)
         arch_cfg = cfg.arch_optimizer
         parts = SearchParts(
-            optimizer=make_optimizer(net, cfg.optimizer, cfg.epochs, steps),
-            arch=None if arch_cfg is None else make_optimizer(arch, arch_cfg, cfg.epochs, steps),
+            optimizer=make_optimizer(net, cfg.optimizer, cfg.epochs, steps, comm),
+            arch=None
+            if arch_cfg is None
+            else make_optimizer(arch, arch_cfg, cfg.epochs, steps, comm),
             transform=make_transform(cfg.dataset),
             cost=cost,
             context=context,
             epochs=cfg.epochs,
+            communicator=comm,
         )
         searcher = searcher_class.create(model, parts, cfg.settings)
-        with run.session(search_manifest(cfg), text, resume=resume, changeable=RESUMABLE):
-            if cost is not None and isinstance(cost.estimator, LatencyEstimator):
+        session = (
+            run.session(search_manifest(cfg), text, resume=resume, changeable=RESUMABLE)
+            if writes
+            else nullcontext()
+        )
+        with session:
+            if writes and cost is not None and isinstance(cost.estimator, LatencyEstimator):
                 if calibrated is not None:
                     cost.estimator.save()  # the calibration, reused on resume and later runs
                 write_cost_model(run.file("cost_model"), cost.estimator)
@@ -246,9 +271,11 @@ def _one_shot(
             metrics.update(
                 searcher.finish(
                     weights_split, data.eval, rng=epoch_rng(cfg.seed, cfg.epochs),
-                    history=run.file("evolution"),
+                    history=run.file("evolution") if writes else None,
                 )
             )  # fmt: skip
+            if not writes:
+                return SearchResult(space.derive(model), run, metrics)
             if cost is not None and isinstance(cost.estimator, LatencyEstimator):
                 cost.estimator.save()  # the measured layers, for later runs (latency_table)
             found = _derive(cfg, space, searcher, cost, data.sample_shape, metrics)

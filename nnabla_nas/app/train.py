@@ -27,6 +27,7 @@ from ..runner.callbacks import (
 from ..runner.loop import Callback, Loop, NonFiniteLossError
 from ..runner.trainer import Trainer
 from ..utils.checkpoint import Checkpointer
+from ..utils.distributed import Communicator
 from ..utils.io import write_json
 from .build import (
     FINGERPRINT,
@@ -37,6 +38,7 @@ from .build import (
     make_optimizer,
     make_transform,
     nnabla_context,
+    run_context,
 )
 from .config import RESUMABLE, TrainConfig, check_train, parse_config, to_dict
 from .exporting import run_metadata
@@ -115,8 +117,11 @@ def train_network(
     return Trained(trainer.model, loop)
 
 
-def make_trainer(cfg: TrainConfig, space: Space, arch: Any, data: Data) -> Trainer:
-    """The space's network of `arch` with its optimizer and schedules, ready to train."""
+def make_trainer(
+    cfg: TrainConfig, space: Space, arch: Any, data: Data, comm: Communicator | None = None
+) -> Trainer:
+    """The space's network of `arch` with its optimizer and schedules, ready to train
+    (data parallel over `comm`'s processes, if given)."""
     model = space.make_train_net(
         data.sample_shape[0], data.classes, arch, seed=cfg.seed, options=cfg.model.options,
         drop_path=cfg.drop_path,
@@ -124,11 +129,14 @@ def make_trainer(cfg: TrainConfig, space: Space, arch: Any, data: Data) -> Train
     steps = len(data.train["train"])
     return Trainer(
         model,
-        make_optimizer(model.get_net_parameters(grad_only=True), cfg.optimizer, cfg.epochs, steps),
+        make_optimizer(
+            model.get_net_parameters(grad_only=True), cfg.optimizer, cfg.epochs, steps, comm
+        ),
         aux_weight=cfg.aux_weight,
         drop_path=cfg.drop_path,
         epochs=cfg.epochs,
         transform=make_transform(cfg.dataset),
+        communicator=comm,
     )
 
 
@@ -161,7 +169,7 @@ def run_train(
     arch = space.read(arch_path)
     if "onnx" in cfg.export:
         onnx_converter()  # a missing optional package fails now, not after the training
-    context = nnabla_context(cfg)
+    context, comm = run_context(cfg)
     run = RunFolder(output_dir)
     text = yaml.safe_dump(to_dict(cfg), sort_keys=False)
     if resume and run.has("arch") and space.read(run.file("arch")) != arch:
@@ -170,12 +178,34 @@ def run_train(
             f"({run.file('arch')}); resume with --arch {run.file('arch')}"
         )
     manifest = train_manifest(cfg, arch_path)
-    run.check_start(manifest, text, resume=resume, changeable=RESUMABLE)
-    data = make_data(cfg.dataset, cfg.seed, search=False)
+    if comm.rank == 0:  # under data parallel only rank 0 writes the run folder
+        run.check_start(manifest, text, resume=resume, changeable=RESUMABLE)
+    data = make_data(cfg.dataset, cfg.seed, search=False, shard=(comm.rank, comm.size))
     with nn.context_scope(context):
-        trainer = make_trainer(cfg, space, arch, data)  # may refuse: before any write
+        trainer = make_trainer(cfg, space, arch, data, comm)  # may refuse: before any write
+        if comm.rank != 0:
+            return _train_quietly(cfg, space, arch, data, trainer, run, resume)
         with run.session(manifest, text, resume=resume, changeable=RESUMABLE):
             return _train_run(cfg, space, arch, data, trainer, run, resume, progress)
+
+
+def _train_quietly(
+    cfg: TrainConfig,
+    space: Space,
+    arch: Any,
+    data: Data,
+    trainer: Trainer,
+    run: RunFolder,
+    resume: bool,
+) -> dict[str, float]:
+    """A process other than rank 0 of a data-parallel training: the same steps and
+    evaluations as rank 0's `_train_run` (they are collective), writing nothing."""
+    trained = train_network(
+        cfg, space, arch, data, trainer=trainer, checkpointer=Checkpointer(run.file("checkpoint")),
+        resume=resume, progress=False, log=False,
+    )  # fmt: skip
+    test = trained.loop.evaluate(data.test)
+    return {"test_accuracy": 1.0 - test["error"], "test_loss": test["loss"]}
 
 
 def _train_run(

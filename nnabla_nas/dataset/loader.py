@@ -20,6 +20,11 @@ class DataLoader:
     the default: the samples past the last full batch are skipped (a different set each
     epoch when shuffling). With ``drop_last=False`` the last batch may be smaller.
 
+    With `shard` ``(index, count)`` (data parallel over `count` processes), each batch is
+    the `index`-th of `count` contiguous parts of the same global batch, so that the
+    processes together see what one process sees; a training loader's `batch_size` must
+    be a multiple of `count`, and an empty part (a short last batch) is skipped.
+
     Example:
         >>> loader = DataLoader(load_digits(), 64, shuffle=True, seed=0)
         >>> loader.set_epoch(3)
@@ -36,7 +41,15 @@ class DataLoader:
         shuffle: bool,
         seed: int,
         drop_last: bool = True,
+        shard: tuple[int, int] = (0, 1),
     ) -> None:
+        if not 0 <= shard[0] < shard[1]:
+            raise ValueError(f"shard must be (index, count) with 0 <= index < count, got {shard}")
+        if drop_last and batch_size % shard[1]:
+            raise ValueError(
+                f"batch_size={batch_size} does not split into {shard[1]} equal parts, one per "
+                "process; use a multiple of the number of processes"
+            )
         if batch_size < 1:
             raise ValueError(f"batch_size must be positive, got {batch_size}")
         if seed < 0:
@@ -51,6 +64,7 @@ class DataLoader:
         self.shuffle = shuffle
         self.seed = seed
         self.drop_last = drop_last
+        self.shard = shard
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -73,4 +87,8 @@ class DataLoader:
         order = self.order()
         for start in range(0, len(self) * self.batch_size, self.batch_size):
             index = order[start : start + self.batch_size]
+            if self.shard[1] > 1:
+                index = np.array_split(index, self.shard[1])[self.shard[0]]
+                if not len(index):
+                    continue
             yield self.dataset.images[index], self.dataset.labels[index, None]

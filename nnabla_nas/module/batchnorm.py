@@ -2,13 +2,81 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
+import nnabla as nn
 import nnabla.functions as F
+import numpy as np
+from nnabla.function import PythonFunction
 
+from ..utils.distributed import Communicator
 from .module import Module
 from .parameter import Parameter
+
+_LOCAL = threading.local()
+
+
+@contextmanager
+def synced_statistics(comm: Communicator) -> Iterator[None]:
+    """Within the block, training-mode batch normalization of the graphs being built uses
+    the statistics of the whole batch over `comm`'s processes (synchronised batch norm),
+    so that data parallel over equal shards computes what one process computes."""
+    previous = getattr(_LOCAL, "comm", None)
+    _LOCAL.comm = comm
+    try:
+        yield
+    finally:
+        _LOCAL.comm = previous
+
+
+class _MeanOverProcesses(PythonFunction):
+    """The mean over the processes of the per-channel batch moments (mean, mean of
+    squares); the backward averages the incoming gradients (the mean's own 1/size
+    makes each process's input gradient the sum over the processes' losses). Its forward
+    also updates the running statistics as nnabla's batch normalization does (unbiased
+    variance)."""
+
+    def __init__(self, comm: Communicator, running: tuple[Any, Any], decay: float, n: int):
+        super().__init__(nn.get_current_context())
+        self._comm, self._running, self._decay, self._n = comm, running, decay, n
+
+    @property
+    def name(self) -> str:
+        return "MeanOverProcesses"
+
+    def min_outputs(self) -> int:
+        return 2
+
+    def grad_depends_output_data(self, i: int, o: int) -> bool:
+        return False
+
+    def grad_depends_input_data(self, i: int, j: int) -> bool:
+        return False
+
+    def setup_impl(self, inputs: Any, outputs: Any) -> None:
+        for i, o in zip(inputs, outputs, strict=True):
+            o.reset_shape(i.shape, True)
+
+    def forward_impl(self, inputs: Any, outputs: Any) -> None:
+        arrays = [nn.NdArray.from_numpy_array(i.d.copy()) for i in inputs]
+        self._comm.allreduce_mean(arrays)
+        mean, square = (a.data for a in arrays)
+        outputs[0].d, outputs[1].d = mean, square
+        count = self._n * self._comm.size
+        variance = np.maximum(square - mean * mean, 0.0) * count / max(count - 1, 1)
+        old_mean, old_var = self._running
+        old_mean.d = self._decay * old_mean.d + (1 - self._decay) * mean
+        old_var.d = self._decay * old_var.d + (1 - self._decay) * variance
+
+    def backward_impl(self, inputs: Any, outputs: Any, propagate_down: Any, accum: Any) -> None:
+        arrays = [nn.NdArray.from_numpy_array(o.g.copy()) for o in outputs]
+        self._comm.allreduce_mean(arrays)
+        for k, array in enumerate(arrays):
+            if propagate_down[k]:
+                inputs[k].g = (inputs[k].g + array.data) if accum[k] else array.data
 
 
 class BatchNormalization(Module):
@@ -67,11 +135,26 @@ class BatchNormalization(Module):
                 f"{self!r} expects a {self._n_dims}-D input with {self._n_features} features "
                 f"on axis {axis}, got shape {tuple(input.shape)}"
             )
+        comm = getattr(_LOCAL, "comm", None)
+        if self.training and comm is not None and comm.size > 1:
+            return self._synced(input, comm)
         return F.batch_normalization(
             input, self._beta, self._gamma, self._mean, self._var, axes=self._axes,
             decay_rate=self._decay_rate, eps=self._eps, batch_stat=self.training,
             output_stat=self._output_stat,
         )  # fmt: skip
+
+    def _synced(self, x: Any, comm: Communicator) -> Any:
+        axis = self._axes[0]
+        reduce = tuple(i for i in range(x.ndim) if i != axis)
+        n = int(np.prod([x.shape[i] for i in reduce]))
+        local_mean = F.mean(x, axis=reduce, keepdims=True)
+        local_square = F.mean(x * x, axis=reduce, keepdims=True)
+        sync = _MeanOverProcesses(comm, (self._mean, self._var), self._decay_rate, n)
+        mean, square = sync(local_mean, local_square)
+        variance = square - mean * mean
+        normal = (x - mean) * F.pow_scalar(variance + self._eps, -0.5)
+        return normal * self._gamma + self._beta
 
     def extra_repr(self) -> str:
         return (

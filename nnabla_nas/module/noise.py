@@ -45,10 +45,19 @@ class Noise:
     def __len__(self) -> int:
         return len(self.variables)
 
-    def fill(self, rng: np.random.Generator) -> None:
-        """Draws every noise input anew, uniform in ``[0, 1)``, from `rng`."""
+    def fill(self, rng: np.random.Generator, shard: tuple[int, int] = (0, 1)) -> None:
+        """Draws every noise input anew, uniform in ``[0, 1)``, from `rng`.
+
+        Graph noise is per sample: its first axis is the batch. With `shard`
+        ``(index, count)`` (data parallel), each input gets the `index`-th of `count` parts
+        of the noise of the whole batch, drawn alike on every process from the same `rng`.
+        """
+        index, count = shard
         for variable in self.variables:
-            variable.d = rng.random(variable.shape, dtype=np.float32)
+            shape = (variable.shape[0] * count, *variable.shape[1:])
+            whole = rng.random(shape, dtype=np.float32)
+            rows = variable.shape[0]
+            variable.d = whole[index * rows : (index + 1) * rows]
 
 
 def _stack() -> list[Noise]:

@@ -12,6 +12,7 @@ import nnabla as nn
 import nnabla.functions as F
 import nnabla.solvers as S
 
+from ..utils.distributed import Communicator
 from ..utils.io import atomic_path
 from .schedulers import ConstantScheduler, Scheduler
 
@@ -94,6 +95,8 @@ class Optimizer:
         eps: Adam's denominator offset.
         weight_decay: the L2 penalty coefficient (added to the gradient, also for Adam).
         grad_clip: the largest global L2 norm of all gradients together, or None.
+        communicator: data parallel: each step first replaces the gradients by their mean
+            over the processes (an allreduce), so every process makes the same update.
 
     Example:
         >>> import nnabla as nn
@@ -119,6 +122,7 @@ class Optimizer:
         eps: float = 1e-8,
         weight_decay: float = 0.0,
         grad_clip: float | None = None,
+        communicator: Communicator | None = None,
     ) -> None:
         if name not in SOLVERS:
             raise ValueError(f"unknown solver {name!r}; choose one of {sorted(SOLVERS)}")
@@ -132,6 +136,7 @@ class Optimizer:
         self._scheduler = _as_scheduler(lr)
         self._weight_decay = weight_decay
         self._grad_clip = grad_clip
+        self._comm = communicator
         self._iteration = 0
         self._grad_norm: float | None = None
         self._norm_graph: nn.Variable | None = None
@@ -199,6 +204,8 @@ class Optimizer:
                 step. None updates every parameter.
         """
         frozen = [] if active is None else [k for k in self._params if k not in active]
+        if self._comm is not None:
+            self._comm.allreduce_mean([p.grad for p in self._params.values()])
         saved = self._save(frozen)
         self._grad_norm = self._global_norm() if self._grad_clip is not None else None
         if self._grad_clip is not None:

@@ -15,9 +15,11 @@ import numpy as np
 
 from ..contrib.model import Model
 from ..module import Noise, Parameter, collect_noise
+from ..module.batchnorm import synced_statistics
 from ..module.graph import used_parameters
 from ..optimizer import Optimizer
 from ..utils.checkpoint import CheckpointError
+from ..utils.distributed import Communicator
 from ..utils.io import atomic_path
 
 Batch = tuple[np.ndarray, np.ndarray]
@@ -36,13 +38,16 @@ class Graph:
     noise: Noise = field(default_factory=Noise)
     params: OrderedDict[str, Parameter] = field(default_factory=OrderedDict)
 
-    def feed(self, batch: Batch, rng: np.random.Generator | None = None) -> None:
-        """Sets the batch and draws the graph's noise inputs from `rng`."""
+    def feed(
+        self, batch: Batch, rng: np.random.Generator | None = None, shard: tuple[int, int] = (0, 1)
+    ) -> None:
+        """Sets the batch and draws the graph's noise inputs from `rng` (the `shard` of the
+        whole batch's noise; see `Noise.fill`)."""
         self.x.d, self.y.d = batch[0], batch[1]
         if len(self.noise):
             if rng is None:
                 raise ValueError("this graph has noise inputs; feed it a generator to draw them")
-            self.noise.fill(rng)
+            self.noise.fill(rng, shard)
 
 
 def cross_entropy(logits: nn.Variable, y: nn.Variable) -> nn.Variable:
@@ -69,7 +74,13 @@ class Algorithm:
         optimizers: named optimizers, saved and restored with the checkpoints.
         transform: graph-level input transform called as ``transform(x, training=...)``.
         context: the nnabla context graphs are built in (the current one when None).
+        communicator: data parallel: this process's batches are its shard of each batch,
+            batch normalization uses the statistics of the whole batch, and the optimizers
+            average the gradients over the processes (they hold the same communicator).
     """
+
+    #: Whether data parallel computes what one process computes for this algorithm.
+    data_parallel: ClassVar[bool] = True
 
     #: The `MixedOp` mode of the training graphs (None: as the model was built).
     choice: ClassVar[str | None] = None
@@ -83,8 +94,10 @@ class Algorithm:
         *,
         transform: Transform | None = None,
         context: nn.Context | None = None,
+        communicator: Communicator | None = None,
     ) -> None:
         self.model = model
+        self.comm = communicator or Communicator()
         self.optimizers = dict(optimizers)
         self.transform = transform
         self.context = context
@@ -118,7 +131,7 @@ class Algorithm:
         `choice` is the `MixedOp` mode of this build; by default `self.choice`.
         """
         choice = self.choice if choice is None else choice
-        with self.in_context(), collect_noise() as noise:
+        with self.in_context(), collect_noise() as noise, synced_statistics(self.comm):
             x, y = nn.Variable(shape), nn.Variable((shape[0], 1))
             with self.model.modes(training=training, choice=choice):
                 inputs = self.transform(x, training=training) if self.transform else x
@@ -133,7 +146,7 @@ class Algorithm:
 
     def feed(self, graph: Graph, batch: Batch) -> None:
         """Sets `batch` as the graph's input and draws its noise from `rng`."""
-        graph.feed(batch, self.rng)
+        graph.feed(batch, self.rng, (self.comm.rank, self.comm.size))
 
     @staticmethod
     def metrics(graph: Graph, prefix: str = "") -> dict[str, float]:

@@ -137,6 +137,10 @@ class Loop:
             every `log_every` seconds (`StepLog`).
         log: log a line of metrics per epoch at INFO (a `LogCallback` is added unless
             `callbacks` has one); nnabla's console handler on the root logger shows it.
+
+    Under data parallel (the algorithm's communicator), every process runs the loop on its
+    shards; the metrics are means over the processes, and only rank 0 calls the callbacks
+    and writes checkpoints (each process reads the checkpoint it resumes from).
     """
 
     def __init__(
@@ -177,6 +181,9 @@ class Loop:
     def run(self, resume: bool = False) -> dict[str, float]:
         """Runs the remaining epochs and returns the metrics of the last one."""
         self.start_epoch = self._resume() if resume else 0
+        # Every process starts from rank 0's parameters (they were seeded alike anyway).
+        parameters = self.algorithm.model.get_parameters().values()
+        self.algorithm.comm.broadcast([p.data for p in parameters])
         self._emit("on_run_start")
         metrics: dict[str, float] = {}
         for epoch in range(self.start_epoch, self.epochs):
@@ -205,7 +212,7 @@ class Loop:
             self._check_finite(held_out, epoch, None)
         metrics.update({f"diag/{k}": v for k, v in self.algorithm.epoch_diagnostics().items()})
         self._emit("on_epoch_end", epoch, metrics)
-        if self.checkpointer is not None:
+        if self.checkpointer is not None and self.algorithm.comm.rank == 0:
             state: dict[str, Any] = {
                 "metrics": metrics, "algorithm": self.algorithm.state_dict(), "numbering": 1,
             }  # fmt: skip
@@ -217,7 +224,14 @@ class Loop:
     def evaluate(self, loader: Iterable[Batch]) -> dict[str, float]:
         """Returns the sample-weighted mean metrics of the algorithm over `loader`."""
         rows = [(len(b[1]), self.algorithm.valid_on_batch(b)) for b in loader]
-        return _mean(rows)
+        comm = self.algorithm.comm
+        if comm.size == 1:
+            return _mean(rows)
+        # Shards of a short last batch differ in size: sums over the processes, then means.
+        sums = {k: sum(n * m[k] for n, m in rows) for k in (rows[0][1] if rows else {})}
+        totals = comm.mean({**sums, " samples": float(sum(n for n, _ in rows))})
+        count = totals.pop(" samples")
+        return {k: v / count for k, v in totals.items()}
 
     def _train(self, epoch: int) -> dict[str, float]:
         names = list(self.train_loaders)
@@ -231,7 +245,7 @@ class Loop:
         rows = []
         for step, group in enumerate(bar):
             batch = dict(zip(names, group, strict=True))
-            result = self.algorithm.train_on_batch(batch)
+            result = self.algorithm.comm.mean(self.algorithm.train_on_batch(batch))
             self._check_finite(result, epoch, step)
             rows.append((len(group[0][1]), result))
             bar.set_postfix({k: f"{v:.3f}" for k, v in result.items() if "loss" in k})
@@ -274,5 +288,7 @@ class Loop:
         return done
 
     def _emit(self, hook: str, *args: Any) -> None:
+        if self.algorithm.comm.rank != 0:
+            return
         for callback in self.callbacks:
             getattr(callback, hook)(self, *args)

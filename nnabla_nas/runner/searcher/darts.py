@@ -12,6 +12,7 @@ import numpy as np
 
 from ...contrib.model import Model
 from ...optimizer import Optimizer
+from ...utils.distributed import Communicator
 from ...utils.fields import limited
 from ..algorithm import Batch, Graph, Transform
 from .search import Cost, Searcher, SearchParts
@@ -87,13 +88,14 @@ class DartsSearcher(Searcher):
         transform: Transform | None = None,
         context: nn.Context | None = None,
         cost: Cost | None = None,
+        communicator: Communicator | None = None,
         hessian_iterations: int = 0,
         early_stop: bool = False,
         early_stop_window: int = 3,
     ) -> None:
         super().__init__(
             model, {"weights": optimizer, "arch": arch_optimizer}, transform=transform,
-            context=context,
+            context=context, communicator=communicator,
         )  # fmt: skip
         self.unrolled, self.xi, self.fd_scale = unrolled, xi, fd_scale
         self.cost = cost
@@ -113,7 +115,7 @@ class DartsSearcher(Searcher):
         return cls(
             model, parts.optimizer, parts.arch_optimizer, unrolled=settings.unrolled,
             xi=settings.xi, fd_scale=settings.fd_scale, transform=parts.transform,
-            context=parts.context, cost=parts.cost,
+            context=parts.context, cost=parts.cost, communicator=parts.communicator,
             hessian_iterations=settings.hessian_iterations, early_stop=settings.early_stop,
             early_stop_window=settings.early_stop_window,
         )  # fmt: skip
@@ -157,11 +159,13 @@ class DartsSearcher(Searcher):
             a.g = g_valid[k] - xi * (hessian_terms[0][k] - hessian_terms[1][k]) / (2 * eps)
 
     def _gradients(self, graph: Graph, params: Mapping) -> dict[str, np.ndarray]:
-        """Returns d(loss)/d(param) for `params` at the current values."""
+        """Returns d(loss)/d(param) for `params` at the current values (of the whole batch
+        under data parallel)."""
         for p in self.model.get_parameters().values():
             p.grad.zero()
         graph.loss.forward(clear_no_need_grad=True)
         graph.loss.backward(clear_buffer=True)
+        self.comm.allreduce_mean([p.grad for p in params.values()])
         return {k: p.g.copy() for k, p in params.items()}
 
     # -- collapse diagnostics ------------------------------------------------------------
@@ -182,7 +186,7 @@ class DartsSearcher(Searcher):
         max pooling make the gradient kinked at smaller steps (on the digits supernet,
         v'Hw and w'Hv differ least at 1e-2 to 2e-2 of the steps tried, 3e-3 to 5e-2)."""
         graph = self.graph("arch", batch[0].shape)
-        graph.feed(batch, np.random.default_rng(0))
+        graph.feed(batch, np.random.default_rng(0), (self.comm.rank, self.comm.size))
         alphas = self.model.get_arch_parameters(grad_only=True)
         keys = list(alphas)
         everything = self.model.get_parameters()

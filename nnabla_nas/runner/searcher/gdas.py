@@ -63,6 +63,10 @@ class GdasSearcher(Searcher):
         epochs: the number of epochs of the search (for the schedule).
     """
 
+    # Its draws and per-path updates are not yet made equal to one process's under data
+    # parallel; the application refuses it under mpiexec.
+    data_parallel = False
+
     Settings = GdasSettings
     cost_modes = ("penalty", "target")
     learns_edge_weights = True

@@ -59,6 +59,10 @@ class ProxylessNasSearcher(Searcher):
     the most likely path (every choice at its argmax).
     """
 
+    # Its draws and per-path updates are not yet made equal to one process's under data
+    # parallel; the application refuses it under mpiexec.
+    data_parallel = False
+
     Settings = PnasSettings
     cost_modes = COST_MODES
     choice = "sample"

@@ -12,6 +12,7 @@ import numpy as np
 from ...contrib.model import Model
 from ...module.mixedop import find_choices
 from ...optimizer import Optimizer
+from ...utils.distributed import Communicator
 from ...utils.fields import NoSettings
 from ..algorithm import Algorithm, Batch, Graph, Transform
 from .cost import Cost, CostModel, CostTerm
@@ -33,6 +34,7 @@ class SearchParts:
     cost: Cost | None = None
     context: nn.Context | None = None
     epochs: int | None = None  # of the whole search, for schedules over it (None: unknown)
+    communicator: Communicator | None = None  # data parallel (None: one process)
 
     @property
     def arch_optimizer(self) -> Optimizer:

@@ -192,6 +192,10 @@ class SposSearcher(Searcher):
         cost_target: the budget, in the estimator's unit (one input).
     """
 
+    # Its draws and per-path updates are not yet made equal to one process's under data
+    # parallel; the application refuses it under mpiexec.
+    data_parallel = False
+
     Settings = SposSettings
     cost_modes = ("target",)
     learns_alphas = False

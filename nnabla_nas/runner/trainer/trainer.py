@@ -10,6 +10,7 @@ import nnabla as nn
 from ...contrib.model import Model
 from ...module.misc import DropPath
 from ...optimizer import Optimizer
+from ...utils.distributed import Communicator
 from ..algorithm import Algorithm, Batch, Transform, cross_entropy
 
 
@@ -34,8 +35,12 @@ class Trainer(Algorithm):
         epochs: int = 1,
         transform: Transform | None = None,
         context: nn.Context | None = None,
+        communicator: Communicator | None = None,
     ) -> None:
-        super().__init__(model, {"weights": optimizer}, transform=transform, context=context)
+        super().__init__(
+            model, {"weights": optimizer}, transform=transform, context=context,
+            communicator=communicator,
+        )  # fmt: skip
         self.aux_weight, self.drop_path, self.epochs = aux_weight, drop_path, epochs
 
     def loss(self, output: Any, y: nn.Variable) -> tuple[nn.Variable, nn.Variable]:
