@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # The exact versions of the development environment: the package's dependencies and its dev,
-# multitrial, export and docs extras, resolved for Linux x86_64 and CPython 3.10 (`make lock`).
+# multitrial, export, docs and mpi extras, resolved for Linux x86_64 and CPython 3.10 (`make lock`).
 LOCK := requirements-dev.lock
 
 .PHONY: install lock demo test lint typecheck pytest format bench docs clean
@@ -32,7 +32,7 @@ lock: $(STAMP)
 	@$(BIN)/python scripts/check_platform.py
 	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --no-build-isolation \
 	  --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
-	  $(if $(UPGRADE),--upgrade) --extra dev --extra multitrial --extra export --extra docs \
+	  $(if $(UPGRADE),--upgrade) --extra dev --extra multitrial --extra export --extra docs --extra mpi \
 	  --output-file $(LOCK) pyproject.toml
 
 demo: $(STAMP)
