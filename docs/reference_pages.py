@@ -419,6 +419,19 @@ def config_reference(ref: Reference) -> str:
 IN_CHANNELS, CLASSES, SEED = 1, 10, 0
 
 
+def compact_json(value: Any, indent: int = 0, width: int = 88) -> str:
+    """`value` as JSON, each list or object on one line where it fits in `width`."""
+    text = json.dumps(value)
+    if indent + len(text) <= width or not isinstance(value, (dict, list)) or not value:
+        return text
+    pad = " " * (indent + 2)
+    if isinstance(value, dict):
+        items = [f"{pad}{json.dumps(k)}: {compact_json(v, indent + 2)}" for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + "\n" + " " * indent + "}"
+    items = [pad + compact_json(v, indent + 2) for v in value]
+    return "[\n" + ",\n".join(items) + "\n" + " " * indent + "]"
+
+
 def architecture_files(ref: Reference) -> str:
     """A section per registered space: its architecture format and an example."""
     from nnabla_nas.contrib.registry import SPACES
@@ -426,7 +439,7 @@ def architecture_files(ref: Reference) -> str:
     lines = []
     for name, space in SPACES.items():
         net = space.make_search_net(IN_CHANNELS, CLASSES, seed=SEED, options=space.quick_options)
-        example = json.dumps(space.derive(net), indent=1)
+        example = compact_json(space.derive(net))
         options = yaml_value(dict(space.quick_options))
         lines += [
             f"## {name}", "",
