@@ -6,9 +6,13 @@ import pathlib
 import nnabla_nas
 
 PACKAGE = pathlib.Path(nnabla_nas.__file__).parent
-# The extras (multitrial: optuna, ray; export: onnx, onnxruntime, nnabla-converter) are
-# imported where they are used, with an error naming the extra when missing.
-OPTIONAL = ("optuna", "ray", "onnx", "onnxruntime", "nnabla.utils.converter")
+# The extras (multitrial: optuna, ray; export: onnx, onnxruntime, nnabla-converter; mpi:
+# mpi4py; nnabla's NCCL communicator, with nnabla's CUDA extension) are imported where
+# they are used, with an error naming the extra when missing.
+OPTIONAL = (
+    "optuna", "ray", "onnx", "onnxruntime", "nnabla.utils.converter", "mpi4py",
+    "nnabla.communicators",
+)  # fmt: skip
 
 
 def imports_in_functions(path):
