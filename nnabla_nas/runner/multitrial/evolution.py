@@ -94,8 +94,8 @@ class RegularizedEvolution(Strategy):
 
     def propose(self, rng: np.random.Generator) -> Arch:
         """A random architecture while the population fills, then a mutated tournament winner."""
-        # Re-evaluating a known architecture spends budget and teaches nothing.
-        seen = {t.arch for t in self.trials}
+        # Re-evaluating a known architecture, or one in flight, spends budget for nothing.
+        seen = self.taken()
         if len(self.population) < self.population_size:
             return self.draw(lambda: self.space.sample(rng), avoid=seen)
         parent = self.select(rng)

@@ -90,6 +90,25 @@ class ChoiceSpace:
         others = [v for v in self.choices[i] if v != arch[i]]
         return (*arch[:i], others[rng.integers(len(others))], *arch[i + 1 :])
 
+    def neighbours(self, arch: Sequence[str]) -> list[Arch]:
+        """Every architecture differing from `arch` in exactly one decision, in decision
+        order, then in each decision's choice order."""
+        arch = self.validate(arch)
+        return [
+            (*arch[:i], value, *arch[i + 1 :])
+            for i, values in enumerate(self.choices)
+            for value in values
+            if value != arch[i]
+        ]
+
+    def one_hot(self, archs: Sequence[Sequence[str]]) -> np.ndarray:
+        """One row per architecture: a 0/1 column per choice of each decision, in order."""
+        offsets = np.cumsum([0, *(len(values) for values in self.choices[:-1])])
+        encoded = np.zeros((len(archs), sum(len(values) for values in self.choices)))
+        for row, arch in enumerate(archs):
+            encoded[row, offsets + np.array(self.indices(arch))] = 1.0
+        return encoded
+
     def indices(self, arch: Sequence[str]) -> tuple[int, ...]:
         """The position of each chosen value in its decision's choices."""
         arch = self.validate(arch)

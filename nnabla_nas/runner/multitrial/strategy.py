@@ -25,6 +25,8 @@ from .pareto import hypervolume, pareto_front
 from .space import Arch, ChoiceSpace
 
 Prefilter = Callable[[Arch], bool]
+#: Architectures to a numeric code, one row each (`ChoiceSpace.one_hot`, a space's own).
+Encoder = Callable[[Sequence[Arch]], np.ndarray]
 
 TRIAL_STATES: tuple[str, ...] = ("complete", "failed", "infeasible")
 DEFAULT_MAX_RETRIES = 1000
@@ -108,6 +110,7 @@ class StrategyParts:
     seed: int = 0
     prefilter: Prefilter | None = None
     budget: int = 100  # the trials the search will run
+    encode: Encoder | None = None  # the space's code for predictors (`Space.choice_encoding`)
 
     def arguments(self) -> dict[str, Any]:
         """The arguments of `Strategy.__init__`."""
@@ -180,11 +183,14 @@ class Strategy(ABC):
         self.max_retries = max_retries
         self.trials: list[Trial] = []
         self.n_asked = 0
+        # Proposals not told yet, by ask number: several are in flight on parallel workers.
+        self.pending: dict[int, Arch] = {}
 
     def ask(self) -> Arch:
         """Proposes the next architecture to evaluate."""
         rng = np.random.default_rng([self.seed, self.n_asked])
         arch = self.space.validate(self.propose(rng))
+        self.pending[self.n_asked] = arch
         self.n_asked += 1
         return arch
 
@@ -198,6 +204,7 @@ class Strategy(ABC):
         if trial.state == "complete":
             self._check_values(trial)
         self.trials.append(trial)
+        self.pending.pop(trial.number, None)
         self.n_asked = max(self.n_asked, trial.number + 1)
 
     def replay(self, trials: Iterable[Trial]) -> None:
@@ -257,6 +264,10 @@ class Strategy(ABC):
     def _maximize(self) -> list[bool]:
         return [o.maximize for o in self.objectives]
 
+    def taken(self) -> set[Arch]:
+        """The architectures told, and those proposed and still being evaluated."""
+        return {t.arch for t in self.trials} | set(self.pending.values())
+
     def passes(self, arch: Arch) -> bool:
         """Whether `arch` passes the prefilter (always, without one)."""
         return self.prefilter is None or bool(self.prefilter(arch))
@@ -285,12 +296,11 @@ class Strategy(ABC):
 
 
 class RandomSearch(Strategy):
-    """Uniform samples of the space, avoiding architectures already told.
+    """Uniform samples of the space, avoiding architectures already told or in flight.
 
     When `max_retries` draws find nothing new (a nearly exhausted space), a repeat is proposed.
     """
 
     def propose(self, rng: np.random.Generator) -> Arch:
         """A uniform sample passing the prefilter, new if one is found."""
-        seen = {t.arch for t in self.trials}
-        return self.draw(lambda: self.space.sample(rng), avoid=seen)
+        return self.draw(lambda: self.space.sample(rng), avoid=self.taken())

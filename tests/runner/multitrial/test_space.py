@@ -88,3 +88,12 @@ def test_mutate_skips_single_choice_decisions():
     assert {space.mutate(("a", "x", "k"), rng) for _ in range(20)} == {("a", "y", "k")}
     with pytest.raises(ValueError, match="single choice"):
         ChoiceSpace([["a"]]).mutate(("a",), rng)
+
+
+def test_one_hot_has_a_column_per_choice_of_each_decision():
+    space = ChoiceSpace([["a", "b"], ["x", "y", "z"]])
+    code = space.one_hot([("a", "z"), ("b", "x")])
+    assert code.tolist() == [[1, 0, 0, 0, 1], [0, 1, 1, 0, 0]]
+    assert SPACE.one_hot([SPACE.sample(np.random.default_rng(0))]).sum() == 6
+    with pytest.raises(ValueError, match="has no choice"):
+        space.one_hot([("a", "w")])
