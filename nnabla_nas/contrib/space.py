@@ -15,7 +15,8 @@ What a space provides:
   search net stands for now), `read` and `write`;
 - its diagram (`draw`), the colours of its candidates (`colors`) and the readable name
   of each choice (`choice_label`), for figures and reports;
-- optionally a benchmark `table` of measured accuracy and latency.
+- optionally a benchmark `table` of measured accuracy and latency, and a
+  `choice_encoding` for the predictors of multi-trial strategies.
 
 The discrete decisions a multi-trial strategy needs come from the search net's
 `MixedOp`s (`decisions`, `from_choices`), so every space has them; a space may override
@@ -246,6 +247,15 @@ class Space(ABC):
         """The categorical decisions of the search net `net`: one per distinct alpha of
         its `MixedOp`s, labelled as the ops are, with the candidates' names as options."""
         return [Decision(c.label, c.names) for c in find_choices(net)]
+
+    def choice_encoding(self) -> Callable[[Sequence[Sequence[str]]], np.ndarray] | None:
+        """A numeric code of choice tuples for a strategy's accuracy predictor (one row per
+        tuple), or None (the default) for one-hot columns per decision.
+
+        A space whose accuracy follows its structure more than its separate choices gives
+        one here, e.g. NAS-Bench-201's path encoding.
+        """
+        return None
 
     def from_choices(self, net: Model, choices: Sequence[str]) -> Any:
         """The architecture of one option per decision: `derive` with each chosen
