@@ -105,6 +105,14 @@ def check_multitrial(cfg: SearchConfig, space: Space, given: Mapping[str, Any]) 
             raise ConfigError(
                 f"{unused[0]}: the {mt.evaluator} evaluator trains nothing; drop it {alternative}"
             )
+        # A resolved config (a run's config.yaml) writes the defaults: only others count.
+        default = MultiTrialConfig()
+        parallel = [k for k in ("workers", "ray_address") if getattr(mt, k) != getattr(default, k)]
+        if parallel:
+            raise ConfigError(
+                f"multitrial.{parallel[0]}: the {mt.evaluator} evaluator runs in this process "
+                "(Ray trains candidates of evaluator: train); drop it"
+            )
     if mt.evaluator == "supernet" and mt.supernet is None:
         raise ConfigError(
             "multitrial.supernet: the supernet evaluator needs the folder of a finished "

@@ -139,6 +139,9 @@ def test_multi_trial_options_are_checked_against_the_space():
         load_config(SearchConfig, None, [*base, "multitrial.device=pi"])
     with pytest.raises(ConfigError, match="epochs: the table evaluator trains nothing"):
         load_config(SearchConfig, None, [*base, "multitrial.device=raspi4", "epochs=3"])
+    for key in ("multitrial.workers=4", "multitrial.ray_address=auto"):  # not the defaults
+        with pytest.raises(ConfigError, match=r"multitrial\.\w+: the table evaluator runs in"):
+            load_config(SearchConfig, None, [*base, "multitrial.device=raspi4", key])
     with pytest.raises(ConfigError, match="space 'darts' has no benchmark table"):
         load_config(SearchConfig, None, ["searcher=random"])
     with pytest.raises(ConfigError, match="drop the device"):
