@@ -37,7 +37,7 @@ from nnabla_nas.runner.trainer import Trainer
 from nnabla_nas.utils.distributed import world
 
 comm = world("cpu")
-kind, out = sys.argv[1], sys.argv[2]
+kind, out, synced, samples = sys.argv[1], sys.argv[2], sys.argv[3] == "synced", int(sys.argv[4])
 rng = np.random.default_rng(0)
 
 
@@ -62,11 +62,11 @@ class Net(Model):
         return self._b(x)
 
 
-if kind == "train":  # 5 steps of a network with batch normalization
+if kind == "train":  # samples / 8 steps of a network with batch normalization
     net = Net()
     opt = Optimizer(net.get_net_parameters(grad_only=True), "momentum", 0.1, communicator=comm)
-    algo = Trainer(net, opt, communicator=comm)
-    loaders = {"train": loader(data(40, (2, 4, 4), 3), 0)}
+    algo = Trainer(net, opt, communicator=comm, sync_batch_norm=synced)
+    loaders = {"train": loader(data(samples, (2, 4, 4), 3), 0)}
 else:  # 3 steps of first-order DARTS: weights on one split, alphas on the other
     net = SearchNet(in_channels=1, init_channels=4, num_cells=3, num_classes=10, rng=0)
     algo = DartsSearcher(
@@ -74,12 +74,13 @@ else:  # 3 steps of first-order DARTS: weights on one split, alphas on the other
         Optimizer(net.get_net_parameters(grad_only=True), "momentum", 0.05, communicator=comm),
         Optimizer(net.get_arch_parameters(grad_only=True), "adam", 3e-3, communicator=comm),
         communicator=comm,
+        sync_batch_norm=synced,
     )
     loaders = {"train": loader(data(24, (1, 8, 8), 10), 0),
                "valid": loader(data(24, (1, 8, 8), 10), 1)}
 last = Loop(algo, loaders, epochs=1, progress=False, log=False).run()
+np.savez(f"{out}.{comm.rank}.npz", **{k: p.d for k, p in net.get_parameters().items()})
 if comm.rank == 0:
-    np.savez(out, **{k: p.d for k, p in net.get_parameters().items()})
     print(last["train/loss"])
 """
 
@@ -90,18 +91,44 @@ def run(argv, cwd):
     return done.stdout
 
 
-@pytest.mark.parametrize("kind, atol", [("train", 1e-6), ("darts", 5e-6)])
-def test_two_processes_step_as_one_with_the_same_global_batch(kind, atol, tmp_path):
+def steps(tmp_path, kind, processes, batch_norm, samples=40):
+    """Runs the steps in one process or under mpiexec; returns the final loss and each
+    rank's parameters."""
     script = tmp_path / "steps.py"
     script.write_text(STEPS)
-    one, two = str(tmp_path / "one.npz"), str(tmp_path / "two.npz")
-    loss_one = float(run([sys.executable, str(script), kind, one], tmp_path))
-    loss_two = float(run([MPIEXEC, "-n", "2", sys.executable, str(script), kind, two], tmp_path))
-    a, b = np.load(one), np.load(two)
+    out = str(tmp_path / f"{kind}-{processes}-{batch_norm}")
+    argv = [sys.executable, str(script), kind, out, batch_norm, str(samples)]
+    mpi = [MPIEXEC, "-n", str(processes)] if processes > 1 else []
+    loss = float(run([*mpi, *argv], tmp_path))
+    return loss, [dict(np.load(f"{out}.{rank}.npz")) for rank in range(processes)]
+
+
+@pytest.mark.parametrize("kind, atol", [("train", 1e-6), ("darts", 5e-6)])
+def test_two_processes_step_as_one_with_the_same_global_batch(kind, atol, tmp_path):
+    loss_one, [a] = steps(tmp_path, kind, 1, "synced")
+    loss_two, [b, _] = steps(tmp_path, kind, 2, "synced")
     assert sorted(a) == sorted(b) and any("alpha" in k for k in a) == (kind == "darts")
     for key in a:
         np.testing.assert_allclose(b[key], a[key], atol=atol, rtol=1e-5, err_msg=key)
     assert loss_two == pytest.approx(loss_one, rel=1e-5)  # the mean over both shards
+
+
+def test_per_process_batch_norm_keeps_the_processes_equal_and_averages_running_statistics(
+    tmp_path,
+):
+    _, [one] = steps(tmp_path, "train", 1, "local", samples=8)  # one step of batch 8
+    _, [rank0, rank1] = steps(tmp_path, "train", 2, "local", samples=8)
+    for key in one:
+        np.testing.assert_array_equal(rank0[key], rank1[key], err_msg=key)  # one model
+    mean = next(k for k in one if k.endswith("_mean"))
+    variance = mean.replace("_mean", "_var")
+    # The first layer's running mean: the mean of the shards' means is the batch's mean.
+    np.testing.assert_allclose(rank0[mean], one[mean], atol=1e-6)
+    # Its variance is the mean of the shards' variances, without the spread of their means.
+    assert not np.allclose(rank0[variance], one[variance], atol=1e-4)
+    # Each shard normalised by its own statistics: the weights moved otherwise.
+    weight = next(k for k in one if k.endswith("_W"))
+    assert not np.allclose(rank0[weight], one[weight], atol=1e-6)
 
 
 def test_a_search_under_mpiexec_writes_one_run_folder_and_refuses_other_searchers(tmp_path):

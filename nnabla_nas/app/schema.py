@@ -124,6 +124,9 @@ class RunConfig:
     seed: int = limited(0, minimum=0)  # seeds the weights, the data order and every draw
     context: str = choice("cpu", CONTEXTS)  # cudnn needs nnabla's CUDA extension
     device_id: int = limited(0, minimum=0)  # the GPU of the cudnn context
+    # under mpiexec: batch normalization by the whole batch's statistics (one allreduce a
+    # layer; the processes compute what one computes) or, false, by each process's shard
+    sync_batch_norm: bool = False
     epochs: int = limited(10, minimum=1)  # passes over the training data
     dataset: DatasetConfig = field(default_factory=DatasetConfig)  # the data and its loading
     model: ModelConfig = field(default_factory=ModelConfig)  # the space and its network

@@ -251,6 +251,7 @@ def _one_shot(
             context=context,
             epochs=cfg.epochs,
             communicator=comm,
+            sync_batch_norm=cfg.sync_batch_norm,
         )
         searcher = searcher_class.create(model, parts, cfg.settings)
         session = (

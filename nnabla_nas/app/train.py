@@ -137,6 +137,7 @@ def make_trainer(
         epochs=cfg.epochs,
         transform=make_transform(cfg.dataset),
         communicator=comm,
+        sync_batch_norm=cfg.sync_batch_norm,
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any, Protocol
 
 import h5py
@@ -137,6 +137,7 @@ class Optimizer:
         self._weight_decay = weight_decay
         self._grad_clip = grad_clip
         self._comm = communicator
+        self._averaged: list[nn.NdArray] = []
         self._iteration = 0
         self._grad_norm: float | None = None
         self._norm_graph: nn.Variable | None = None
@@ -194,6 +195,12 @@ class Optimizer:
             return self._grad_norm
         return self._global_norm()
 
+    def average_with_gradients(self, arrays: Sequence[nn.NdArray]) -> None:
+        """Data parallel: each step also replaces `arrays` by their mean over the processes,
+        in the gradients' allreduce (one message), e.g. batch normalization's running
+        statistics under per-process batch statistics. No effect in one process."""
+        self._averaged = list(arrays)
+
     def step(self, active: Collection[str] | None = None) -> None:
         """Clips, applies weight decay, sets the scheduled learning rate and updates once.
 
@@ -205,7 +212,7 @@ class Optimizer:
         """
         frozen = [] if active is None else [k for k in self._params if k not in active]
         if self._comm is not None:
-            self._comm.allreduce_mean([p.grad for p in self._params.values()])
+            self._comm.allreduce_mean([*(p.grad for p in self._params.values()), *self._averaged])
         saved = self._save(frozen)
         self._grad_norm = self._global_norm() if self._grad_clip is not None else None
         if self._grad_clip is not None:

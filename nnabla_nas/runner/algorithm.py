@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections import OrderedDict
 from collections.abc import Callable, Collection, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -75,8 +75,14 @@ class Algorithm:
         transform: graph-level input transform called as ``transform(x, training=...)``.
         context: the nnabla context graphs are built in (the current one when None).
         communicator: data parallel: this process's batches are its shard of each batch,
-            batch normalization uses the statistics of the whole batch, and the optimizers
-            average the gradients over the processes (they hold the same communicator).
+            and the optimizers average the gradients over the processes (they hold the
+            same communicator).
+        sync_batch_norm: under data parallel, batch normalization uses the statistics of
+            the whole batch (one allreduce per layer in the forward and in the backward),
+            so the processes compute what one process computes. Otherwise (the default)
+            each process normalises by its shard's statistics, and the running statistics
+            are averaged over the processes with the gradients at every update, so every
+            process keeps the same model.
     """
 
     #: Whether data parallel computes what one process computes for this algorithm.
@@ -95,10 +101,16 @@ class Algorithm:
         transform: Transform | None = None,
         context: nn.Context | None = None,
         communicator: Communicator | None = None,
+        sync_batch_norm: bool = False,
     ) -> None:
         self.model = model
         self.comm = communicator or Communicator()
+        self.sync_batch_norm = sync_batch_norm
         self.optimizers = dict(optimizers)
+        if self.comm.size > 1 and not sync_batch_norm:
+            running = [p.data for p in model.get_parameters().values() if not p.need_grad]
+            for optimizer in self.optimizers.values():
+                optimizer.average_with_gradients(running)
         self.transform = transform
         self.context = context
         self.rng = np.random.default_rng(0)
@@ -131,7 +143,8 @@ class Algorithm:
         `choice` is the `MixedOp` mode of this build; by default `self.choice`.
         """
         choice = self.choice if choice is None else choice
-        with self.in_context(), collect_noise() as noise, synced_statistics(self.comm):
+        synced = synced_statistics(self.comm) if self.sync_batch_norm else nullcontext()
+        with self.in_context(), collect_noise() as noise, synced:
             x, y = nn.Variable(shape), nn.Variable((shape[0], 1))
             with self.model.modes(training=training, choice=choice):
                 inputs = self.transform(x, training=training) if self.transform else x

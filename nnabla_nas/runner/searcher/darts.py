@@ -89,13 +89,14 @@ class DartsSearcher(Searcher):
         context: nn.Context | None = None,
         cost: Cost | None = None,
         communicator: Communicator | None = None,
+        sync_batch_norm: bool = False,
         hessian_iterations: int = 0,
         early_stop: bool = False,
         early_stop_window: int = 3,
     ) -> None:
         super().__init__(
             model, {"weights": optimizer, "arch": arch_optimizer}, transform=transform,
-            context=context, communicator=communicator,
+            context=context, communicator=communicator, sync_batch_norm=sync_batch_norm,
         )  # fmt: skip
         self.unrolled, self.xi, self.fd_scale = unrolled, xi, fd_scale
         self.cost = cost
@@ -116,6 +117,7 @@ class DartsSearcher(Searcher):
             model, parts.optimizer, parts.arch_optimizer, unrolled=settings.unrolled,
             xi=settings.xi, fd_scale=settings.fd_scale, transform=parts.transform,
             context=parts.context, cost=parts.cost, communicator=parts.communicator,
+            sync_batch_norm=parts.sync_batch_norm,
             hessian_iterations=settings.hessian_iterations, early_stop=settings.early_stop,
             early_stop_window=settings.early_stop_window,
         )  # fmt: skip

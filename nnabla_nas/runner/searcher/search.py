@@ -35,6 +35,7 @@ class SearchParts:
     context: nn.Context | None = None
     epochs: int | None = None  # of the whole search, for schedules over it (None: unknown)
     communicator: Communicator | None = None  # data parallel (None: one process)
+    sync_batch_norm: bool = False  # data parallel: batch statistics of the whole batch
 
     @property
     def arch_optimizer(self) -> Optimizer:

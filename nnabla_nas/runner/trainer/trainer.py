@@ -36,10 +36,11 @@ class Trainer(Algorithm):
         transform: Transform | None = None,
         context: nn.Context | None = None,
         communicator: Communicator | None = None,
+        sync_batch_norm: bool = False,
     ) -> None:
         super().__init__(
             model, {"weights": optimizer}, transform=transform, context=context,
-            communicator=communicator,
+            communicator=communicator, sync_batch_norm=sync_batch_norm,
         )  # fmt: skip
         self.aux_weight, self.drop_path, self.epochs = aux_weight, drop_path, epochs
 
