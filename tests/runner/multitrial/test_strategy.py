@@ -28,11 +28,13 @@ def make(name, **kwargs):
     """A registered strategy with settings small enough for quick tests."""
     if name == "evolution":
         kwargs = {"population_size": 20, "sample_size": 5, **kwargs}
+    if name == "bananas":
+        kwargs = {"random_candidates": 100, **kwargs}
     return STRATEGIES[name](SPACE, [ACCURACY], **kwargs)
 
 
-def test_registry_holds_the_three_strategies():
-    assert set(STRATEGIES) == {"random", "evolution", "optuna"}
+def test_registry_holds_the_strategies():
+    assert set(STRATEGIES) == {"random", "evolution", "optuna", "local_search", "bananas"}
     assert all(issubclass(cls, multitrial.Strategy) for cls in STRATEGIES.values())
 
 
@@ -62,7 +64,7 @@ def test_replay_resumes_with_the_same_next_proposal(name, prefilter):
     assert [t.arch for t in run(resumed, 15)] == [t.arch for t in trials[30:]]
 
 
-@pytest.mark.parametrize("name", ["random", "evolution"])
+@pytest.mark.parametrize("name", ["random", "evolution", "local_search", "bananas"])
 def test_telling_without_asking_also_resumes_exactly(name):
     trials = run(make(name, seed=6), 40)
     resumed = make(name, seed=6)
@@ -95,6 +97,17 @@ def test_failed_and_infeasible_trials_are_recorded_not_dropped(name):
     assert search.best() is None and search.front() == []
     run(search, 5)
     assert len(search.trials) == 7
+
+
+@pytest.mark.parametrize("name", ["random", "evolution", "local_search", "bananas"])
+def test_proposals_in_flight_are_not_proposed_again(name):
+    search = make(name, seed=7)
+    run(search, 25)
+    in_flight = [search.ask() for _ in range(10)]  # ten workers busy at once
+    assert len(set(in_flight)) == 10 and set(search.pending.values()) == set(in_flight)
+    assert search.taken() == {t.arch for t in search.trials} | set(in_flight)
+    search.tell(evaluate(search.n_asked - 1, in_flight[-1]))
+    assert search.n_asked - 1 not in search.pending
 
 
 def test_random_search_avoids_told_architectures_until_exhausted():
