@@ -11,6 +11,7 @@ from ..utils.registry import Registry
 from .darts.space import DartsSpace
 from .mobilenet.space import MobileNetSpace
 from .nb201.space import NB201Space
+from .ofa.space import OFASpace
 from .randwired.space import RandWiredSpace
 from .space import Space
 from .static.space import StaticSpace
@@ -36,6 +37,7 @@ def get_space(name: str) -> Space:
 register_space(DartsSpace())
 register_space(MobileNetSpace())
 register_space(NB201Space())
+register_space(OFASpace())
 register_space(RandWiredSpace())
 register_space(StaticSpace())
 register_space(ZophSpace())
