@@ -67,7 +67,7 @@ if kind == "train":  # samples / 8 steps of a network with batch normalization
     opt = Optimizer(net.get_net_parameters(grad_only=True), "momentum", 0.1, communicator=comm)
     algo = Trainer(net, opt, communicator=comm, sync_batch_norm=synced)
     loaders = {"train": loader(data(samples, (2, 4, 4), 3), 0)}
-else:  # 3 steps of first-order DARTS: weights on one split, alphas on the other
+else:  # 3 steps of DARTS (darts2: second order): weights on one split, alphas on the other
     net = SearchNet(in_channels=1, init_channels=4, num_cells=3, num_classes=10, rng=0)
     algo = DartsSearcher(
         net,
@@ -75,9 +75,10 @@ else:  # 3 steps of first-order DARTS: weights on one split, alphas on the other
         Optimizer(net.get_arch_parameters(grad_only=True), "adam", 3e-3, communicator=comm),
         communicator=comm,
         sync_batch_norm=synced,
+        unrolled=kind == "darts2",
     )
-    loaders = {"train": loader(data(24, (1, 8, 8), 10), 0),
-               "valid": loader(data(24, (1, 8, 8), 10), 1)}
+    loaders = {"train": loader(data(samples, (1, 8, 8), 10), 0),
+               "valid": loader(data(samples, (1, 8, 8), 10), 1)}
 last = Loop(algo, loaders, epochs=1, progress=False, log=False).run()
 np.savez(f"{out}.{comm.rank}.npz", **{k: p.d for k, p in net.get_parameters().items()})
 if comm.rank == 0:
@@ -103,11 +104,16 @@ def steps(tmp_path, kind, processes, batch_norm, samples=40):
     return loss, [dict(np.load(f"{out}.{rank}.npz")) for rank in range(processes)]
 
 
-@pytest.mark.parametrize("kind, atol", [("train", 1e-6), ("darts", 5e-6)])
-def test_two_processes_step_as_one_with_the_same_global_batch(kind, atol, tmp_path):
-    loss_one, [a] = steps(tmp_path, kind, 1, "synced")
-    loss_two, [b, _] = steps(tmp_path, kind, 2, "synced")
-    assert sorted(a) == sorted(b) and any("alpha" in k for k in a) == (kind == "darts")
+# Second-order DARTS is compared after one step: from the second on, the finite-difference
+# Hessian term (a difference of gradients divided by 2 eps) magnifies float rounding (its
+# weights differ by 6e-5 after two steps, 1e-6 with xi = 0, which drops that term).
+@pytest.mark.parametrize(
+    "kind, samples, atol", [("train", 40, 1e-6), ("darts", 24, 5e-6), ("darts2", 8, 1e-6)]
+)
+def test_two_processes_step_as_one_with_the_same_global_batch(kind, samples, atol, tmp_path):
+    loss_one, [a] = steps(tmp_path, kind, 1, "synced", samples)
+    loss_two, [b, _] = steps(tmp_path, kind, 2, "synced", samples)
+    assert sorted(a) == sorted(b) and any("alpha" in k for k in a) == kind.startswith("darts")
     for key in a:
         np.testing.assert_allclose(b[key], a[key], atol=atol, rtol=1e-5, err_msg=key)
     assert loss_two == pytest.approx(loss_one, rel=1e-5)  # the mean over both shards
