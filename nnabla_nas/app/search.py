@@ -26,6 +26,7 @@ from ..runner.callbacks import (
     ProbabilitiesCallback,
 )
 from ..runner.loop import Callback, Loop, epoch_rng
+from ..runner.multitrial import STRATEGIES
 from ..runner.paths import most_likely_path, most_likely_within, on_path, path_cost
 from ..runner.searcher import SEARCHERS, Cost, Searcher, SearchParts
 from ..utils.checkpoint import Checkpointer
@@ -233,6 +234,13 @@ def _one_shot(
                 f"model: these {space.name} options add edge weights (PC-DARTS's edge "
                 f"normalization) that searcher {cfg.searcher!r} does not learn; use "
                 f"{' or '.join(takes)}, or turn the option off"
+            )
+        if not find_choices(model) and not model.get_arch_parameters():
+            strategies = ", ".join(STRATEGIES.names())
+            raise ConfigError(
+                f"searcher {cfg.searcher!r}: the {space.name} space's supernet has no choices "
+                f"(MixedOp) or architecture parameters for a one-shot searcher; search it with "
+                f"a multi-trial strategy ({strategies}) and multitrial.evaluator: train"
             )
         steps = len(data.train["train"])
         net, arch = model.get_net_parameters(True), model.get_arch_parameters(True)

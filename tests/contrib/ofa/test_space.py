@@ -3,7 +3,9 @@ import json
 
 import numpy as np
 import pytest
+import yaml
 
+from nnabla_nas.cli import main
 from nnabla_nas.contrib.ofa import OFANet, OFASupernet, space
 from nnabla_nas.contrib.registry import get_space
 
@@ -114,3 +116,24 @@ def test_describe_and_draw(ofa, supernet, tmp_path):
     svg = open(paths[0], encoding="utf-8").read()
     assert 'id="stage1-block2"' in svg and 'id="stage1-unused3"' in svg
     assert 'id="stage1-block3"' not in svg
+
+
+@pytest.mark.parametrize("searcher", ["darts", "spos"])
+def test_a_one_shot_searcher_on_ofa_is_one_line_naming_the_strategies(tmp_path, capsys, searcher):
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "searcher": searcher,
+                "epochs": 1,
+                "dataset": {"name": "digits", "batch_size": 64},
+                "model": {"name": "ofa", "settings": "digits"},
+            }
+        )
+    )
+    out = tmp_path / "run"
+    assert main(["search", "-c", str(config), "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and f"searcher {searcher!r}: the ofa space" in err
+    assert "multitrial.evaluator: train" in err and "evolution" in err
+    assert not out.exists()
