@@ -349,6 +349,20 @@ def _components(ref: Reference, registry: Any, what: str) -> list[str]:
         text = description(settings)
         out += [f"`{settings.__name__}`: {text}" if text else "", ""]
         out += [ref.dataclass_table(settings, f"{name}."), ""]
+        out += _item_sections(ref, settings, name)
+    return out
+
+
+def _item_sections(ref: Reference, settings: type, name: str) -> list[str]:
+    """A table per field of `settings` that is a list of sections (``ofa.phases``), at
+    the anchor the settings table links it to."""
+    out = []
+    for key, hint in typing.get_type_hints(settings).items():
+        item = next((a for a in typing.get_args(hint) if dataclasses.is_dataclass(a)), None)
+        if isinstance(item, type):
+            out += [f"#### `{name}.{key}` items {{#{anchor(key)}}}", ""]
+            out += [f"`{item.__name__}`: {description(item)}", ""]
+            out += [ref.dataclass_table(item, f"{name}.{key}[]."), ""]
     return out
 
 

@@ -220,6 +220,12 @@ def check_search(cfg: SearchConfig, given: Mapping[str, Any] | None = None) -> S
             )
         _check_cost(cfg)
         space = _check_model(cfg, "search")
+        if component.spaces and space.name not in component.spaces:
+            raise ConfigError(
+                f"model.name: searcher {cfg.searcher!r} trains the "
+                f"{' or '.join(component.spaces)} space only, not {space.name!r}; set "
+                f"model.name: {component.spaces[0]}"
+            )
     elif cfg.searcher in STRATEGIES:
         component = STRATEGIES[cfg.searcher]
         for key in ("arch_optimizer", "cost"):
@@ -238,6 +244,12 @@ def check_search(cfg: SearchConfig, given: Mapping[str, Any] | None = None) -> S
         cfg.settings = _settings(cfg.searcher, component.Settings, cfg.settings)
     elif not isinstance(cfg.settings, component.Settings):
         raise ConfigError(f"{cfg.searcher}: expected {component.Settings.__name__} settings")
+    if cfg.searcher in SEARCHERS:
+        problem = component.config_problem(
+            cfg.settings, epochs=cfg.epochs, options=cfg.model.options
+        )
+        if problem:
+            raise ConfigError(f"config.{cfg.searcher}: {problem}")
     return space
 
 

@@ -235,7 +235,12 @@ def _one_shot(
                 f"normalization) that searcher {cfg.searcher!r} does not learn; use "
                 f"{' or '.join(takes)}, or turn the option off"
             )
-        if not find_choices(model) and not model.get_arch_parameters():
+        # A searcher made for named spaces (ofa's progressive shrinking) needs no choices.
+        if (
+            not searcher_class.spaces
+            and not find_choices(model)
+            and not model.get_arch_parameters()
+        ):
             strategies = ", ".join(STRATEGIES.names())
             raise ConfigError(
                 f"searcher {cfg.searcher!r}: the {space.name} space's supernet has no choices "

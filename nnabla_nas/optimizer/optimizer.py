@@ -224,6 +224,18 @@ class Optimizer:
         self._restore(saved)
         self._iteration += 1
 
+    def reset_states(self) -> None:
+        """Zeroes the solver state (momentum, Adam's moments and step count) of every
+        parameter, as a new solver would start; the iteration, and so the learning-rate
+        schedule, goes on. For a change of the weights the state does not follow (e.g.
+        channels permuted in place)."""
+        states = self._solver.get_states()
+        for state in states.values():
+            for variable in state.pstate.values():
+                variable.data.zero()
+            state.t = 0
+        self._solver.set_states(states)
+
     def _save(self, keys: list[str]) -> dict[str, tuple[Any, dict[str, Any], int]]:
         """Copies of the values and solver states of `keys`."""
         if not keys:

@@ -9,6 +9,7 @@ from ...utils.registry import Registry
 from .darts import DartsSearcher, DartsSettings
 from .fairnas import FairNasSearcher
 from .gdas import GdasSearcher, GdasSettings
+from .ofa import OFASearcher, OFASettings
 from .pnas import PnasSettings, ProxylessNasSearcher
 from .search import Cost, CostModel, NoSettings, Searcher, SearchParts
 from .spos import SposSearcher, SposSettings
@@ -19,6 +20,7 @@ SEARCHERS.add("pnas", ProxylessNasSearcher)
 SEARCHERS.add("gdas", GdasSearcher)
 SEARCHERS.add("spos", SposSearcher)
 SEARCHERS.add("fairnas", FairNasSearcher)
+SEARCHERS.add("ofa", OFASearcher)
 
 __all__ = [
     "SEARCHERS",
@@ -30,6 +32,8 @@ __all__ = [
     "GdasSearcher",
     "GdasSettings",
     "NoSettings",
+    "OFASearcher",
+    "OFASettings",
     "PnasSettings",
     "ProxylessNasSearcher",
     "SearchParts",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -71,6 +71,9 @@ class Searcher(Algorithm):
     #: Whether the architecture step learns every architecture parameter by gradient,
     #: the model's `edge_weights` (PC-DARTS's edge normalization) included.
     learns_edge_weights: ClassVar[bool] = False
+    #: The spaces (by name) the searcher is made for, whose supernets it trains without
+    #: choices or architecture parameters; empty: any space whose supernet has them.
+    spaces: ClassVar[tuple[str, ...]] = ()
 
     #: The hardware cost of the objective, if any (set by the subclass's constructor).
     cost: Cost | None = None
@@ -84,6 +87,14 @@ class Searcher(Algorithm):
     def cost_problem(cls, mode: str, weight: float, target: float | None) -> str | None:
         """What is wrong with a cost of `mode`, `weight` and `target` for this searcher
         beyond `cost_modes` (e.g. a setting it does not use), or None."""
+        return None
+
+    @classmethod
+    def config_problem(
+        cls, settings: Any, *, epochs: int, options: Mapping[str, Any]
+    ) -> str | None:
+        """What is wrong with `settings` for a run of `epochs` on a supernet of the model
+        `options` (the config's, completed), beyond what the settings check alone; None."""
         return None
 
     def cost_term(self, input_shape: Sequence[int]) -> CostTerm | None:
