@@ -23,6 +23,7 @@ from .module import Module, read_parameter_attrs, read_parameters
 from .noise import Noise, collect_noise, uniform
 from .parameter import Parameter
 from .pooling import AvgPool, GlobalAvgPool, MaxPool
+from .recompute import recompute_activations
 from .squeeze import SqueezeExcitation, make_divisible
 
 __all__ = [
@@ -64,5 +65,6 @@ __all__ = [
     "most_likely",
     "read_parameter_attrs",
     "read_parameters",
+    "recompute_activations",
     "uniform",
 ]

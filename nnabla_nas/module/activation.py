@@ -7,6 +7,7 @@ from typing import Any
 import nnabla.functions as F
 
 from .module import Module
+from .recompute import recomputed
 
 
 class ReLU(Module):
@@ -16,7 +17,7 @@ class ReLU(Module):
         self._inplace = inplace
 
     def call(self, input: Any) -> Any:
-        return F.relu(input)
+        return recomputed(F.relu(input))
 
     def extra_repr(self) -> str:
         return f"inplace={self._inplace}"

@@ -17,6 +17,7 @@ from .checks import check_input
 from .layout import move_axis, native_channel_last
 from .module import Module
 from .parameter import Parameter
+from .recompute import recomputed
 
 
 def _tuple(value: Sequence[int] | None) -> tuple[int, ...] | None:
@@ -149,10 +150,11 @@ class DwConv(Module):
         layout = _layout(self._in_channels, self._base_axis, spatial, False)
         ndim = self._base_axis + 1 + spatial
         check_input(self, input, ndim, self._base_axis, self._in_channels, layout)
-        return F.depthwise_convolution(
+        out = F.depthwise_convolution(
             input, self._W, self._b, base_axis=self._base_axis, pad=self._pad,
             stride=self._stride, dilation=self._dilation, multiplier=self._multiplier,
         )  # fmt: skip
+        return recomputed(out)
 
     def extra_repr(self) -> str:
         return (

@@ -14,7 +14,7 @@ import nnabla.functions as F
 import numpy as np
 
 from ..contrib.model import Model
-from ..module import Noise, Parameter, collect_noise
+from ..module import Noise, Parameter, collect_noise, recompute_activations
 from ..module.batchnorm import synced_statistics
 from ..module.graph import used_parameters
 from ..optimizer import Optimizer
@@ -144,7 +144,12 @@ class Algorithm:
         """
         choice = self.choice if choice is None else choice
         synced = synced_statistics(self.comm) if self.sync_batch_norm else nullcontext()
-        with self.in_context(), collect_noise() as noise, synced:
+        with (
+            self.in_context(),
+            collect_noise() as noise,
+            synced,
+            recompute_activations(training),  # no backward through an evaluation graph
+        ):
             x, y = nn.Variable(shape), nn.Variable((shape[0], 1))
             with self.model.modes(training=training, choice=choice):
                 inputs = self.transform(x, training=training) if self.transform else x
