@@ -42,8 +42,6 @@ TARGET = 1.7
 def worker(args: argparse.Namespace) -> None:
     """One process of a run: builds the searcher, times its steps, rank 0 writes the JSON."""
     sys.path.insert(0, HERE)
-    import resource
-
     import darts_step as D
 
     from nnabla_nas.optimizer import Optimizer
@@ -78,7 +76,8 @@ def worker(args: argparse.Namespace) -> None:
         start = time.perf_counter()
         searcher.train_on_batch(batches)
         times.append(time.perf_counter() - start)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    with open("/proc/self/status", encoding="ascii") as f:  # VmHWM: this process's own peak
+        peak = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) / 1024
     peaks = [peak]
     if comm is not None:
         from mpi4py import MPI

@@ -19,7 +19,7 @@ parameters for two steps, then prints:
   alternating step by step (ABBA) in one process, and the framework/raw ratio;
   the same figures from the fresh processes below serve as a cross-check;
 - peak memory: each side in a fresh subprocess (``--side framework|raw``): the peak RSS
-  (``ru_maxrss``) and its increase over the RSS just before the side is built (its
+  (``VmHWM``) and its increase over the RSS just before the side is built (its
   parameters, solvers, graphs and buffers; imports and input data come before), and the
   framework/raw ratios.
 
@@ -37,7 +37,6 @@ import math
 import os
 import platform
 import pstats
-import resource
 import statistics
 import subprocess
 import sys
@@ -470,7 +469,14 @@ def current_rss_kib() -> int:
 
 
 def peak_rss_kib() -> int:
-    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)  # KiB on Linux
+    """This process's peak RSS: ``VmHWM``, the high-water mark of its own address space.
+    Not ``ru_maxrss``, which Linux carries over ``fork`` and ``exec``: a child started by
+    a parent of 2.5 GB reports at least 2.5 GB, whatever it uses itself."""
+    with open("/proc/self/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def run_side(setup: Setup, side: str, values_path: str, warmup: int, steps: int) -> dict:

@@ -17,7 +17,7 @@ candidates) and edge normalisation; GDAS draws a path and builds its graphs at e
 evaluates two more for the architecture.
 
 Each searcher runs in a fresh process (``--side NAME``), alone, so its peak RSS
-(``ru_maxrss``) and the increase over the RSS before the supernet is built are its own.
+(``VmHWM``) and the increase over the RSS before the supernet is built are its own.
 Time per step: the median and min-max of ``--steps`` steps after one warm-up step (CPU time
 of the process too, to show when the machine was shared). The table gives each searcher's
 ratios to the first searcher listed (the reference, DARTS by default).
@@ -29,7 +29,6 @@ import argparse
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -55,7 +54,13 @@ def rss_mb() -> float:
 
 
 def peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KB on Linux
+    """This process's peak RSS (``VmHWM``), MB: not ``ru_maxrss``, which Linux carries over
+    ``fork`` and ``exec`` from the parent."""
+    with open("/proc/self/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def searcher_of(name: str, model: Any) -> Any:

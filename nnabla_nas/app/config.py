@@ -233,6 +233,11 @@ def check_search(cfg: SearchConfig, given: Mapping[str, Any] | None = None) -> S
                 raise ConfigError(
                     f"{key}: searcher {cfg.searcher!r} is multi-trial and has no {key}; drop it"
                 )
+        if cfg.recompute:
+            raise ConfigError(
+                f"recompute: searcher {cfg.searcher!r} is multi-trial and builds no graph of its "
+                f"own to recompute; drop it"
+            )
         cfg.multitrial = cfg.multitrial or MultiTrialConfig()
         # The supernet evaluator builds the supernet only; the others train candidates.
         space = _check_model(cfg, "search" if cfg.multitrial.evaluator == "supernet" else "both")

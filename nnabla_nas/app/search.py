@@ -267,6 +267,7 @@ def _one_shot(
             sync_batch_norm=cfg.sync_batch_norm,
         )
         searcher = searcher_class.create(model, parts, cfg.settings)
+        searcher.recompute = cfg.recompute
         session = (
             run.session(search_manifest(cfg), text, resume=resume, changeable=RESUMABLE)
             if writes

@@ -127,7 +127,7 @@ def make_trainer(
         drop_path=cfg.drop_path,
     )  # fmt: skip
     steps = len(data.train["train"])
-    return Trainer(
+    trainer = Trainer(
         model,
         make_optimizer(
             model.get_net_parameters(grad_only=True), cfg.optimizer, cfg.epochs, steps, comm
@@ -139,6 +139,8 @@ def make_trainer(
         communicator=comm,
         sync_batch_norm=cfg.sync_batch_norm,
     )
+    trainer.recompute = cfg.recompute
+    return trainer
 
 
 def train_manifest(cfg: TrainConfig, arch_path: str) -> Manifest:

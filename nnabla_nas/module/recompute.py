@@ -6,8 +6,9 @@ inputs when the backward reaches it. Within `recompute_activations`, the layers 
 outputs are cheap to recompute from an input that is kept anyway mark them: `ReLU`,
 `DwConv` (depthwise: a few multiply-adds per output) and the pooling layers. On the DARTS
 supernet (16 channels, 5 cells, batch 16 of 32x32) this lowers the peak RSS of a search
-step from 1930 to 1347 MB with the same losses and about the same CPU time
-(benchmarks/darts_step.py).
+step from 1908 to 1356 MB (0.71x) with the same losses, but a step takes about 1.35x the
+time (nnabla runs the recomputed functions again; its depthwise convolution is slow on
+CPU): training graphs use it when asked (``recompute: true``, `Algorithm.recompute`).
 
 Batch normalization is never marked: recomputing its training forward would update the
 running statistics twice.

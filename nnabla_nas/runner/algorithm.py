@@ -106,6 +106,10 @@ class Algorithm:
         self.model = model
         self.comm = communicator or Communicator()
         self.sync_batch_norm = sync_batch_norm
+        #: Whether training graphs recompute cheap activations in the backward instead of
+        #: keeping them (`recompute_activations`): less memory, more time. Set it before
+        #: the first graph is built.
+        self.recompute = False
         self.optimizers = dict(optimizers)
         if self.comm.size > 1 and not sync_batch_norm:
             running = [p.data for p in model.get_parameters().values() if not p.need_grad]
@@ -148,7 +152,7 @@ class Algorithm:
             self.in_context(),
             collect_noise() as noise,
             synced,
-            recompute_activations(training),  # no backward through an evaluation graph
+            recompute_activations(training and self.recompute),
         ):
             x, y = nn.Variable(shape), nn.Variable((shape[0], 1))
             with self.model.modes(training=training, choice=choice):

@@ -3,8 +3,16 @@
 import nnabla as nn
 import nnabla.functions as F
 import numpy as np
+import pytest
 
 from nnabla_nas import module as Mo
+from nnabla_nas.app.config import (
+    ConfigError,
+    SearchConfig,
+    TrainConfig,
+    check_search,
+    parse_config,
+)
 from nnabla_nas.contrib.model import Model
 from nnabla_nas.runner.algorithm import Algorithm
 
@@ -51,7 +59,7 @@ def test_recomputed_activations_give_the_same_loss_gradients_and_running_statist
     assert sum(marked) == 5 and not any(plain_marked)
 
 
-def test_training_graphs_recompute_and_evaluation_graphs_do_not():
+def test_training_graphs_recompute_when_asked_and_evaluation_graphs_never():
     class Plain(Algorithm):
         def train_on_batch(self, batch):
             raise NotImplementedError
@@ -71,4 +79,18 @@ def test_training_graphs_recompute_and_evaluation_graphs_do_not():
         graph.loss.visit(lambda f: flags.extend(o.recompute for o in f.outputs))
         return sum(flags)
 
+    assert marks(True) == 0  # off by default: it costs time
+    algo.recompute = True
+    algo._graphs.clear()
     assert marks(True) == 5 and marks(False) == 0
+
+
+def test_the_config_key_is_read_and_multi_trial_searches_refuse_it():
+    cfg = parse_config(TrainConfig, {"recompute": True})
+    assert cfg.recompute is True
+    search = {
+        "searcher": "random", "recompute": True, "model": {"name": "nb201"},
+        "multitrial": {"device": "raspi4"},
+    }  # fmt: skip
+    with pytest.raises(ConfigError, match="recompute: searcher 'random' is multi-trial"):
+        check_search(parse_config(SearchConfig, search))

@@ -20,7 +20,7 @@ import numpy as np
 from ...contrib.model import Model
 from ...contrib.ofa import ElasticBatchNormalization, OFANet, OFASupernet
 from ...contrib.ofa.arch import DEPTHS, EXPAND_RATIOS, KERNELS
-from ...module import BatchNormalization, Dropout, collect_noise
+from ...module import BatchNormalization, Dropout, collect_noise, recompute_activations
 from ...module.graph import used_parameters
 from ...module.module import Module
 from ...optimizer import Optimizer
@@ -362,7 +362,8 @@ class OFASearcher(Searcher):
         """The graph of the active sub-network, in training mode or (`training` false) by
         `batch_statistics`; in training with a teacher, the loss adds ``distill`` times the
         soft cross entropy to the teacher's prediction (by `batch_statistics` too)."""
-        with self.in_context(), collect_noise() as noise:
+        recompute = recompute_activations(training and self.recompute)
+        with self.in_context(), collect_noise() as noise, recompute:
             x, y = nn.Variable(shape), nn.Variable((shape[0], 1))
             inputs = self.transform(x, training=training) if self.transform else x
             with self.model.modes(training=True) if training else batch_statistics(self.model):
