@@ -59,7 +59,7 @@ def test_the_resolved_config_holds_every_default_and_reads_back_the_same():
         (
             ["searcher=bohb"],
             # the one-shot searchers, then the multi-trial strategies
-            "searcher: unknown 'bohb'; use one of: darts, fairnas, gdas, pnas, spos, ",
+            "searcher: unknown 'bohb'; use one of: darts, fairnas, gdas, ofa, pnas, spos, ",
         ),
     ],
 )
