@@ -32,20 +32,17 @@ def synced_statistics(comm: Communicator) -> Iterator[None]:
         _LOCAL.comm = previous
 
 
-class _MeanOverProcesses(PythonFunction):
-    """The mean over the processes of the per-channel batch moments (mean, mean of
-    squares); the backward averages the incoming gradients (the mean's own 1/size
-    makes each process's input gradient the sum over the processes' losses). Its forward
-    also updates the running statistics as nnabla's batch normalization does (unbiased
-    variance)."""
+class RunningStatistics(PythonFunction):
+    """Base of the functions that carry a batch's two per-channel statistics (two inputs,
+    two outputs of the same shapes) and, in their forward, blend a mean and a variance
+    into the running statistics `running` as nnabla's batch normalization does: with
+    weight `decay` on the old value, the variance made unbiased. Neither backward reads
+    data. Used where nnabla's own update cannot run: statistics averaged over processes,
+    or running statistics of which only the leading channels are active (`update`)."""
 
-    def __init__(self, comm: Communicator, running: tuple[Any, Any], decay: float, n: int):
+    def __init__(self, running: tuple[Any, Any], decay: float) -> None:
         super().__init__(nn.get_current_context())
-        self._comm, self._running, self._decay, self._n = comm, running, decay, n
-
-    @property
-    def name(self) -> str:
-        return "MeanOverProcesses"
+        self._running, self._decay = running, decay
 
     def min_outputs(self) -> int:
         return 2
@@ -60,16 +57,38 @@ class _MeanOverProcesses(PythonFunction):
         for i, o in zip(inputs, outputs, strict=True):
             o.reset_shape(i.shape, True)
 
+    def update(self, mean: np.ndarray, variance: np.ndarray, count: int) -> None:
+        """Blends `mean` and `variance` (biased, of `count` values per channel) into the
+        leading block of the running statistics of their shape (all of it when the shapes
+        are equal)."""
+        unbiased = variance * count / max(count - 1, 1)
+        block = tuple(slice(0, n) for n in mean.shape)
+        for running, batch in zip(self._running, (mean, unbiased), strict=True):
+            array = running.d.copy()
+            array[block] = self._decay * array[block] + (1 - self._decay) * batch
+            running.d = array
+
+
+class _MeanOverProcesses(RunningStatistics):
+    """The mean over the processes of the per-channel batch moments (mean, mean of
+    squares); the backward averages the incoming gradients (the mean's own 1/size
+    makes each process's input gradient the sum over the processes' losses). Its forward
+    also updates the running statistics (`RunningStatistics.update`)."""
+
+    def __init__(self, comm: Communicator, running: tuple[Any, Any], decay: float, n: int):
+        super().__init__(running, decay)
+        self._comm, self._n = comm, n
+
+    @property
+    def name(self) -> str:
+        return "MeanOverProcesses"
+
     def forward_impl(self, inputs: Any, outputs: Any) -> None:
         arrays = [nn.NdArray.from_numpy_array(i.d.copy()) for i in inputs]
         self._comm.allreduce_mean(arrays)
         mean, square = (a.data for a in arrays)
         outputs[0].d, outputs[1].d = mean, square
-        count = self._n * self._comm.size
-        variance = np.maximum(square - mean * mean, 0.0) * count / max(count - 1, 1)
-        old_mean, old_var = self._running
-        old_mean.d = self._decay * old_mean.d + (1 - self._decay) * mean
-        old_var.d = self._decay * old_var.d + (1 - self._decay) * variance
+        self.update(mean, np.maximum(square - mean * mean, 0.0), self._n * self._comm.size)
 
     def backward_impl(self, inputs: Any, outputs: Any, propagate_down: Any, accum: Any) -> None:
         arrays = [nn.NdArray.from_numpy_array(o.g.copy()) for o in outputs]

@@ -22,10 +22,10 @@ from typing import Any
 import nnabla as nn
 import nnabla.functions as F
 import numpy as np
-from nnabla.function import PythonFunction
 from nnabla.initializer import UniformInitializer, calc_uniform_lim_glorot
 
 from ... import module as Mo
+from ...module.batchnorm import RunningStatistics
 from ...module.module import Module
 from ...module.parameter import Parameter
 
@@ -329,10 +329,10 @@ class ElasticPointwiseConv(Module):
         )
 
 
-class _RunningUpdate(PythonFunction):
+class _RunningUpdate(RunningStatistics):
     """Passes the batch mean and variance through unchanged; its forward blends them into
-    the leading channels of the running statistics as nnabla's batch normalization does
-    (unbiased variance), leaving the other channels as they are.
+    the leading channels of the running statistics (`RunningStatistics.update`), leaving
+    the other channels as they are.
 
     nnabla's batch normalization updates its running-statistics inputs in place, which
     reach no parameter when those inputs are slices; placing the update on the path of
@@ -340,35 +340,17 @@ class _RunningUpdate(PythonFunction):
     """
 
     def __init__(self, running: tuple[Parameter, Parameter], decay: float, count: int) -> None:
-        super().__init__(nn.get_current_context())
-        self._running, self._decay, self._count = running, decay, count
+        super().__init__(running, decay)
+        self._count = count
 
     @property
     def name(self) -> str:
         return "ElasticRunningUpdate"
 
-    def min_outputs(self) -> int:
-        return 2
-
-    def grad_depends_output_data(self, i: int, o: int) -> bool:
-        return False
-
-    def grad_depends_input_data(self, i: int, j: int) -> bool:
-        return False
-
-    def setup_impl(self, inputs: Any, outputs: Any) -> None:
-        for i, o in zip(inputs, outputs, strict=True):
-            o.reset_shape(i.shape, True)
-
     def forward_impl(self, inputs: Any, outputs: Any) -> None:
         mean, variance = inputs[0].d.copy(), inputs[1].d.copy()
         outputs[0].d, outputs[1].d = mean, variance
-        c = mean.shape[1]
-        unbiased = variance * self._count / max(self._count - 1, 1)
-        for running, batch in zip(self._running, (mean, unbiased), strict=True):
-            array = running.d.copy()
-            array[:, :c] = self._decay * array[:, :c] + (1 - self._decay) * batch
-            running.d = array
+        self.update(mean, variance, self._count)
 
     def backward_impl(self, inputs: Any, outputs: Any, propagate_down: Any, accum: Any) -> None:
         for k in range(2):
