@@ -76,8 +76,7 @@ def worker(args: argparse.Namespace) -> None:
         start = time.perf_counter()
         searcher.train_on_batch(batches)
         times.append(time.perf_counter() - start)
-    with open("/proc/self/status", encoding="ascii") as f:  # VmHWM: this process's own peak
-        peak = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:")) / 1024
+    peak = D.peak_rss_kib() / 1024
     peaks = [peak]
     if comm is not None:
         from mpi4py import MPI

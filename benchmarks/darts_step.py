@@ -460,23 +460,24 @@ def time_alternating(sides: Sequence[Side], warmup: int, steps: int) -> dict[str
     return times
 
 
-def current_rss_kib() -> int:
+def status_kib(field: str) -> int:
+    """A ``kB`` field of ``/proc/self/status`` (Linux), e.g. ``VmRSS``."""
     with open("/proc/self/status", encoding="ascii") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1])
-    raise RuntimeError("no VmRSS in /proc/self/status")
+    raise RuntimeError(f"no {field} in /proc/self/status")
+
+
+def current_rss_kib() -> int:
+    return status_kib("VmRSS")
 
 
 def peak_rss_kib() -> int:
     """This process's peak RSS: ``VmHWM``, the high-water mark of its own address space.
     Not ``ru_maxrss``, which Linux carries over ``fork`` and ``exec``: a child started by
     a parent of 2.5 GB reports at least 2.5 GB, whatever it uses itself."""
-    with open("/proc/self/status", encoding="ascii") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    raise RuntimeError("no VmHWM in /proc/self/status")
+    return status_kib("VmHWM")
 
 
 def run_side(setup: Setup, side: str, values_path: str, warmup: int, steps: int) -> dict:

@@ -37,6 +37,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+from darts_step import peak_rss_kib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SEARCHERS = ("darts", "gdas", "pcdarts", "pnas")
@@ -54,13 +55,8 @@ def rss_mb() -> float:
 
 
 def peak_mb() -> float:
-    """This process's peak RSS (``VmHWM``), MB: not ``ru_maxrss``, which Linux carries over
-    ``fork`` and ``exec`` from the parent."""
-    with open("/proc/self/status", encoding="ascii") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmHWM in /proc/self/status")
+    """This process's peak RSS, MB (`darts_step.peak_rss_kib`: its own, not inherited)."""
+    return peak_rss_kib() / 1024
 
 
 def searcher_of(name: str, model: Any) -> Any:
