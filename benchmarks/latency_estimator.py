@@ -9,9 +9,10 @@ architectures within +-5% and +-10%, and Kendall's tau, for the raw layer sum an
 subset and judged on the disjoint rest (and by k-fold cross-validation).
 
 End-to-end times are taken in several rounds, the architectures in a new random order each
-round, and an architecture's latency is the median of all its times (as the product's
-calibration takes it); two single rounds, and the odd against the even rounds, give the
-noise ceilings of the measurement itself. The last table is the product's own default
+round, and an architecture's latency is the 25th percentile of all its times (as the
+product's calibration takes it, `pooled_latency`); two single rounds, and the odd against
+the even rounds, give the noise ceilings of the measurement itself, by this statistic and by
+the median of all times. The last table is the product's own default
 predictor: `LatencyEstimator.calibrate` on paths of the MobileNetV2 supernet, as
 ``nnabla-nas profile --calibrate`` and a search with a latency cost run it.
 
@@ -39,7 +40,7 @@ from scipy.stats import kendalltau
 from nnabla_nas.contrib.estimator import LatencyEstimator
 from nnabla_nas.contrib.estimator.base import build
 from nnabla_nas.contrib.estimator.calibration import LinearCalibration
-from nnabla_nas.contrib.estimator.latency import cpu_model
+from nnabla_nas.contrib.estimator.latency import cpu_model, pooled_latency
 from nnabla_nas.contrib.mobilenet import SearchNet, TrainNet
 from nnabla_nas.contrib.mobilenet.arch import block_choices, resolve_stages
 from nnabla_nas.contrib.mobilenet.modules import CANDIDATE_NAMES
@@ -60,11 +61,15 @@ class Arch:
 
     @property
     def measured(self) -> float:
-        """The median of all the times of all rounds (as `LatencyEstimator.calibrate`)."""
-        return statistics.median(t for r in self.rounds for t in r)
+        """The latency of all rounds' times (as `LatencyEstimator.calibrate` takes it)."""
+        return self.pooled(slice(None))
 
-    def pooled(self, rounds: slice) -> float:
-        return statistics.median(t for r in self.rounds[rounds] for t in r)
+    def pooled(self, rounds: slice, statistic: str = "latency") -> float:
+        """The latency (or the median) of the times of `rounds`."""
+        times = [t for r in self.rounds[rounds] for t in r]
+        if statistic == "median":
+            return statistics.median(times)
+        return float(pooled_latency(np.array([[times]]))[0])
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -77,7 +82,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--runs", type=int, default=15, help="timed end-to-end runs per round")
     p.add_argument("--rounds", type=int, default=6, help="end-to-end rounds per architecture")
     p.add_argument("--warmup", type=int, default=3, help="untimed runs before timing")
-    p.add_argument("--table-repeats", type=int, default=50, help="timed runs per layer")
+    p.add_argument("--table-repeats", type=int, default=10, help="timed runs per layer and round")
     p.add_argument("--table", default=None, help="latency table JSON (reused if it exists)")
     p.add_argument("--train", type=int, default=25, help="architectures to fit calibration on")
     p.add_argument("--folds", type=int, default=5, help="folds of the cross-validation")
@@ -110,8 +115,8 @@ def print_machine(args: argparse.Namespace) -> None:
     )
     print(
         f"           end to end: {args.rounds} rounds x ({args.warmup} warm-up + {args.runs} "
-        f"timed runs), median of all; table: {args.warmup} warm-up + {args.table_repeats} "
-        f"runs per layer, 20% trimmed mean; seed {args.seed}"
+        f"timed runs), 25th percentile of all; table: {args.warmup} warm-up + {args.table_repeats} "
+        f"runs per layer in each of 5 rounds, 25th percentile; seed {args.seed}"
     )
 
 
@@ -228,17 +233,18 @@ def report_noise(archs: list[Arch]) -> None:
     """Round-to-round agreement of the same archs: the floor any predictor can reach."""
     if len(archs[0].rounds) < 2:
         return
-    rounds = np.array([[statistics.median(r) for r in a.rounds] for a in archs])
+    rounds = np.array([[a.pooled(slice(i, i + 1)) for i in range(len(a.rounds))] for a in archs])
     spread = (rounds.max(axis=1) - rounds.min(axis=1)) / np.median(rounds, axis=1)
     print(
-        f"\nnoise: spread (max-min)/median of an arch's {rounds.shape[1]} round medians: "
+        f"\nnoise: spread (max-min)/median of an arch's {rounds.shape[1]} round latencies: "
         f"median {100 * np.median(spread):.2f}%, max {100 * spread.max():.2f}%"
     )
     print_header("the measurement against itself (noise ceilings)")
     print_metrics("end-to-end round 1 vs round 2", rounds[:, 0], rounds[:, 1])
-    odd = np.array([a.pooled(slice(0, None, 2)) for a in archs])
-    even = np.array([a.pooled(slice(1, None, 2)) for a in archs])
-    print_metrics("odd rounds vs even rounds (pooled medians)", odd, even)
+    for statistic, label in (("latency", "25th percentiles"), ("median", "medians")):
+        odd = np.array([a.pooled(slice(0, None, 2), statistic) for a in archs])
+        even = np.array([a.pooled(slice(1, None, 2), statistic) for a in archs])
+        print_metrics(f"odd rounds vs even rounds (pooled {label})", odd, even)
 
 
 def report(archs: list[Arch], args: argparse.Namespace) -> LinearCalibration:

@@ -472,9 +472,9 @@ class Bench:
             timed = self.estimator.measure_networks(
                 nets, self.shape, rounds=rounds, runs=runs, seed=self.args.sample_seed
             )
-        ms = dict(zip(names, timed["median"], strict=True))
+        ms = dict(zip(names, timed["latency"], strict=True))
         predicted = np.array([self.latency(archs[n]) for n in names])
-        ratio = float(np.median(np.array(timed["median"]) / predicted))
+        ratio = float(np.median(np.array(timed["latency"]) / predicted))
         tau = timed["noise_tau"]
         print(
             f"  load {load:.2f}; odd against even rounds: tau {fmt(tau, '.3f', 0)}; measured / "

@@ -38,7 +38,7 @@ def latency(run: str) -> tuple[float, float]:
     estimator = search_latency(run)
     with net.modes(training=False):
         predicted = estimator.cost(net, SHAPE)
-        measured = estimator.measure_network(net, (1, 1, 8, 8), runs=50)["median"]
+        measured = estimator.measure_network(net, (1, 1, 8, 8), runs=50)["latency"]
     return predicted, measured
 
 

@@ -602,9 +602,14 @@ def _profile_table(profile: Mapping[str, Any]) -> str:
         rows.append(("input shape", json.dumps(profile["input_shape"])))
     measured = profile.get("measured_ms")
     if isinstance(measured, Mapping):
-        for key in ("median", "min", "max"):
+        for key, label in (
+            ("latency", "latency, measured (ms; 25th percentile)"),
+            ("median", "latency median (ms)"),
+            ("min", "latency min (ms)"),
+            ("max", "latency max (ms)"),
+        ):
             if _number(measured.get(key)) is not None:
-                rows.append((f"latency {key} (ms)", f"{float(measured[key]):.4g}"))
+                rows.append((label, f"{float(measured[key]):.4g}"))
     named = (
         ("predicted_ms", "latency, predicted (ms)", lambda v: f"{v:.4g}"),
         ("layer_sum_ms", "latency, sum of layers (ms)", lambda v: f"{v:.4g}"),

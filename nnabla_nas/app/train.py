@@ -282,5 +282,5 @@ def train_candidate(
         if measure_latency:
             estimator = LatencyEstimator(threads=latency_threads())
             shape = (1, *data.sample_shape)
-            values["latency"] = estimator.measure_network(trained.model, shape)["median"]
+            values["latency"] = estimator.measure_network(trained.model, shape)["latency"]
     return values

@@ -18,7 +18,7 @@ from .config import SearchConfig
 
 __all__ = ["MEASURED", "TrialLatency", "trial_latency"]
 
-MEASURED = "measured end to end on each trained network (one input, median of 20 runs)"
+MEASURED = "measured end to end on each trained network (one input, 25th percentile of 20 runs)"
 
 
 @dataclass

@@ -2,12 +2,13 @@ import json
 import math
 
 import nnabla as nn
+import numpy as np
 import pytest
 
 from nnabla_nas import module as Mo
 from nnabla_nas.contrib.darts import DARTS_V2, TrainNet
 from nnabla_nas.contrib.estimator import LatencyEstimator
-from nnabla_nas.contrib.estimator.latency import trimmed_mean
+from nnabla_nas.contrib.estimator.latency import pooled_latency, release_memory_cache
 
 from .helpers import assert_unchanged, snapshot
 
@@ -20,9 +21,9 @@ def small_net():
     )
 
 
-def test_trimmed_mean_drops_both_ends():
-    assert trimmed_mean([100.0, 1.0, 2.0, 3.0, -50.0], 0.2) == 2.0
-    assert trimmed_mean([4.0], 0.4) == 4.0
+def test_pooled_latency_is_the_25th_percentile_of_all_rounds():
+    times = np.array([[[4.0, 1.0], [3.0, 2.0]], [[9.0, 9.0], [5.0, 9.0]]])
+    np.testing.assert_allclose(pooled_latency(times), [1.75, 8.0])
 
 
 def test_layer_latencies_are_positive_and_finite():
@@ -84,7 +85,7 @@ def test_measuring_a_darts_train_net_keeps_weights_and_modes():
     estimator = LatencyEstimator(warmup=1, repeats=2)
     assert estimator.cost(net, input_shape=(2, 1, 8, 8)) > 0
     timing = estimator.measure_network(net, (2, 1, 8, 8), runs=3)
-    assert 0 < timing["min"] <= timing["median"] <= timing["max"]
+    assert 0 < timing["min"] <= timing["latency"] <= timing["median"] <= timing["max"]
     assert_unchanged(net, before)
     assert all(m.training for _, m in net.get_modules())
 
@@ -93,7 +94,7 @@ def test_measure_network_runs_a_built_graph():
     net = small_net()
     net(nn.Variable((1, 1, 8, 8)))
     timing = LatencyEstimator(warmup=0).measure_network(net, (1, 1, 8, 8), runs=2)
-    assert set(timing) == {"median", "min", "max"}
+    assert set(timing) == {"latency", "median", "min", "max"}
 
 
 def test_networks_measured_side_by_side_rank_a_big_network_above_a_small_one():
@@ -104,7 +105,8 @@ def test_networks_measured_side_by_side_rank_a_big_network_above_a_small_one():
         [small, big], (1, 1, 8, 8), rounds=2, runs=3
     )
     assert timed["rounds"] == 2 and timed["runs"] == 3
-    small_ms, big_ms = timed["median"]
+    small_ms, big_ms = timed["latency"]
+    assert all(a <= m for a, m in zip(timed["latency"], timed["median"], strict=True))
     assert 0 < small_ms < big_ms
     assert timed["noise_tau"] == 1.0  # two networks this far apart rank alike in both halves
     assert_unchanged(big, before)
@@ -116,3 +118,17 @@ def test_bad_side_by_side_measurements_are_clear_errors(models, rounds, runs):
     models = [small_net() if m is None else m for m in models]
     with pytest.raises(ValueError, match="measure_networks needs at least one model"):
         LatencyEstimator().measure_networks(models, (1, 1, 8, 8), rounds=rounds, runs=runs)
+
+
+def test_releasing_the_memory_cache_keeps_live_graphs_and_their_outputs():
+    net = small_net()
+    x = nn.Variable.from_numpy_array(np.random.default_rng(0).standard_normal((2, 1, 8, 8)))
+    with net.modes(training=False):
+        y = net(x)
+    y.forward()
+    before = y.d.copy()
+    garbage = [nn.NdArray.from_numpy_array(np.ones((256, 256))) for _ in range(4)]
+    del garbage
+    release_memory_cache()
+    y.forward()
+    np.testing.assert_array_equal(y.d, before)
