@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import platform
@@ -57,7 +58,9 @@ EXAMPLES = {
   nnabla-nas search -c nb201-evolution -o runs/nb201   # multi-trial""",
     "train": """examples:
   nnabla-nas train -c darts-digits-train --arch runs/darts/arch.json -o runs/t
-  nnabla-nas train -o runs/t --arch runs/darts/arch.json --resume optimizer.lr=0.01""",
+  nnabla-nas train -o runs/t --arch runs/darts/arch.json --resume optimizer.lr=0.01
+  nnabla-nas train -c darts-digits-train --arch runs/darts/arch.json -o runs/ft \\
+      --init-weights runs/t/weights.h5 optimizer.lr=0.005   # fine-tune given weights""",
     "profile": """examples:
   nnabla-nas profile runs/t                       # a train run's network, batch 1
   nnabla-nas profile -c mobilenet-digits-search --calibrate 20
@@ -99,7 +102,7 @@ def _versions() -> str:
 
 
 # Options naming files or folders, completed as such by the shell.
-_FILES = {"--config", "--arch", "--weights", "--latency-table", "--json"}
+_FILES = {"--config", "--arch", "--weights", "--init-weights", "--latency-table", "--json"}
 _FOLDERS = {"run_dir"}
 
 
@@ -156,6 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
     train = _command(commands, "train", "retrain an architecture from scratch")
     _common(train)
     train.add_argument("--arch", required=True, help="the arch.json of a search")
+    train.add_argument("--init-weights", metavar="PATH",
+                       help="start from this .h5 of the network's weights (fine-tuning); "
+                       "a resume continues from its checkpoint")  # fmt: skip
     prof = _command(commands, "profile", "measure latency; compare the estimators")
     prof.add_argument("run_dir", nargs="?", help="a run folder (else -c and --arch)")
     prof.add_argument("-c", "--config", help="YAML config (its dataset and model sections)")
@@ -212,6 +218,9 @@ def _overrides(args: argparse.Namespace) -> list[str]:
         extra.append(f"multitrial.ray_address={args.ray_address}")
     if getattr(args, "latency_table", None) is not None:
         extra.append(f"cost.latency_table={args.latency_table}")
+    if getattr(args, "init_weights", None) is not None:
+        # Quoted, so that any path (``1.h5``, ``null``, ``a #b.h5``) stays a string.
+        extra.append(f"init_weights={json.dumps(args.init_weights)}")
     return extra
 
 

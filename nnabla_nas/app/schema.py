@@ -215,6 +215,8 @@ class TrainConfig(RunConfig):
     drop_path: float = limited(0.0, minimum=0.0, below=1.0)
     # Files the finished run also writes: model.nnp and/or model.onnx (inference, batch 1).
     export: list[str] = field(default_factory=list, metadata={"choices": ("nnp", "onnx")})
+    # an .h5 of this network's weights to start from (fine-tuning); None: fresh weights
+    init_weights: str | None = None
 
 
 # -- reading a mapping into dataclasses ---------------------------------------------------

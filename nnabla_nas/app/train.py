@@ -1,5 +1,6 @@
-"""``nnabla-nas train``: retrain an architecture from scratch; and the same training for
-the candidates of a multi-trial search."""
+"""``nnabla-nas train``: retrain an architecture from scratch (or fine-tune it from given
+weights, ``init_weights``); and the same training for the candidates of a multi-trial
+search."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from ..contrib.estimator import LatencyEstimator
 from ..contrib.model import Model
 from ..contrib.space import Space
 from ..export import export, onnx_converter
+from ..module import read_parameter_attrs
 from ..runner.callbacks import (
     FigureCallback,
     LogCallback,
@@ -40,7 +42,7 @@ from .build import (
     nnabla_context,
     run_context,
 )
-from .config import RESUMABLE, TrainConfig, check_train, parse_config, to_dict
+from .config import RESUMABLE, ConfigError, TrainConfig, check_train, parse_config, to_dict
 from .exporting import run_metadata
 from .figures import draw_figures
 from .run import Manifest, RunError, RunFolder, flatten
@@ -166,14 +168,27 @@ def run_train(
     resume: bool = False,
     progress: bool = True,
 ) -> dict[str, float]:
-    """Retrains the architecture in `arch_path` from scratch and evaluates it on the test
-    set; writes the run folder (DESIGN section 5). Every check comes before any write."""
+    """Retrains the architecture in `arch_path` from scratch (or, with ``init_weights``,
+    from those weights) and evaluates it on the test set; writes the run folder (DESIGN
+    section 5). Every check comes before any write.
+
+    ``init_weights`` applies to a run that starts at its first epoch: a resume from a
+    checkpoint continues from the checkpoint's weights.
+
+    Raises:
+        ConfigError: among the config's problems, ``init_weights`` names no weights file,
+            or weights of another network (by their fingerprint, or their parameters'
+            names and shapes).
+    """
     space = check_train(cfg)
     arch = space.read(arch_path)
     if "onnx" in cfg.export:
         onnx_converter()  # a missing optional package fails now, not after the training
-    context, comm = run_context(cfg)
     run = RunFolder(output_dir)
+    # A resume from a checkpoint continues from its weights; init_weights starts a run.
+    started = resume and cfg.init_weights and Checkpointer(run.file("checkpoint")).latest()
+    init_weights = None if started else check_init_weights(cfg, space, arch)
+    context, comm = run_context(cfg)
     text = yaml.safe_dump(to_dict(cfg), sort_keys=False)
     if resume and run.has("arch") and space.read(run.file("arch")) != arch:
         raise RunError(
@@ -186,10 +201,70 @@ def run_train(
     data = make_data(cfg.dataset, cfg.seed, search=False, shard=(comm.rank, comm.size))
     with nn.context_scope(context):
         trainer = make_trainer(cfg, space, arch, data, comm)  # may refuse: before any write
+        if init_weights is not None:
+            load_init_weights(trainer.model, init_weights, space)  # may refuse, too
         if comm.rank != 0:
             return _train_quietly(cfg, space, arch, data, trainer, run, resume)
         with run.session(manifest, text, resume=resume, changeable=RESUMABLE):
+            if init_weights is not None:
+                logger.info(f"starting from the weights in '{init_weights}'")
             return _train_run(cfg, space, arch, data, trainer, run, resume, progress)
+
+
+def check_init_weights(cfg: TrainConfig, space: Space, arch: Any) -> str | None:
+    """The file of ``init_weights`` once checked for the train network of `arch`, or None
+    without one. Reads only the file's attributes; `load_init_weights` loads it.
+
+    Raises:
+        ConfigError: the file is missing or no nnabla ``.h5``, or carries the fingerprint
+            of another network (another space, model section or architecture).
+    """
+    path = cfg.init_weights
+    if path is None:
+        return None
+    what = (
+        "give the .h5 of this network's weights (the weights.h5 of a train run of this "
+        "architecture and model section, or weights saved by the network's save_parameters)"
+    )
+    if not os.path.exists(path):
+        raise ConfigError(f"init_weights: '{path}' does not exist; {what}")
+    if os.path.isdir(path):
+        raise ConfigError(f"init_weights: '{path}' is a folder; {what}")
+    try:
+        mark = read_parameter_attrs(path).get(FINGERPRINT)
+    except FileNotFoundError:  # the file is there: h5py cannot read it
+        raise ConfigError(f"init_weights: '{path}' is not an nnabla .h5 file; {what}") from None
+    expected = fingerprint(space.name, cfg.model.options, space.validate(arch))
+    if mark is not None and mark != expected:
+        raise ConfigError(
+            f"init_weights: '{path}' holds the weights of another network (fingerprint "
+            f"{mark}, this one's is {expected}): another architecture, space or model "
+            f"section; {what}"
+        )
+    if mark is None:
+        logger.info(
+            f"init_weights: '{path}' carries no network fingerprint; it is checked by its "
+            "parameters' names and shapes"
+        )
+    return path
+
+
+def load_init_weights(model: Model, path: str, space: Space) -> None:
+    """Loads `path` (checked by `check_init_weights`) into the train network `model`:
+    every parameter, none left at its fresh value.
+
+    Raises:
+        ConfigError: the file's parameters are not the network's (a name missing or
+            unknown, a shape different); the network is then left unchanged.
+    """
+    try:
+        model.load_parameters(path, raise_if_missing=True)
+    except (KeyError, ValueError) as err:
+        message = err.args[0] if isinstance(err, KeyError) and err.args else err
+        raise ConfigError(
+            f"init_weights: '{path}' does not fit the {space.name} network of this "
+            f"architecture and model section: {message}"
+        ) from None
 
 
 def _train_quietly(
