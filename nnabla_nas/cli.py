@@ -25,6 +25,7 @@ from .app.report import write_report
 from .app.run import RunError, RunFolder
 from .app.schema import load_yaml
 from .app.search import run_search
+from .app.specialize import run_specialize
 from .app.train import run_train
 from .contrib.estimator.latency import MIN_CALIBRATION_PATHS
 from .contrib.registry import get_space
@@ -68,6 +69,12 @@ EXAMPLES = {
     "report": """examples:
   nnabla-nas report runs/darts
   nnabla-nas report runs/t -o /tmp/t.html""",
+    "specialize": """examples:
+  nnabla-nas search -c ofa-digits-search -o runs/ofa       # train the elastic supernet once
+  nnabla-nas specialize runs/ofa --latency 2.0 -o runs/ofa-2ms
+  nnabla-nas specialize runs/ofa --latency 1.5 -o runs/ofa-1.5ms --trials 200
+  nnabla-nas export -c runs/ofa-2ms/subnet_train.yaml --arch runs/ofa-2ms/arch.json \\
+      --weights runs/ofa-2ms/subnet.h5 --format onnx -o model.onnx""",
     "draw": """examples:
   nnabla-nas draw runs/darts -o paper --format pdf --width 3.3   # a column of a paper
   nnabla-nas draw runs/t -o graphs --format dot svg              # Graphviz and SVG
@@ -195,6 +202,25 @@ def build_parser() -> argparse.ArgumentParser:
     configs.add_argument("name", nargs="?", help="a built-in config: printed, or copied by -o")
     out = configs.add_argument("-o", "--output", help="copy the config to this new file")
     out.complete = shtab.FILE  # type: ignore[attr-defined]
+    spec = _command(
+        commands, "specialize", "pick a trained supernet's best sub-network under a latency budget"
+    )
+    spec.add_argument("run_dir", help="the run folder of a finished ofa, spos or fairnas search")
+    spec.add_argument("--latency", type=float, required=True,
+                      help="the budget: ms per input on this machine")  # fmt: skip
+    spec_out = spec.add_argument("-o", "--output", required=True, help="the run folder to write")
+    spec_out.complete = shtab.DIRECTORY  # type: ignore[attr-defined]
+    spec.add_argument("--trials", type=int, default=100, help="candidates evaluated")
+    spec.add_argument("--population", type=int, default=16, help="the evolution's population")
+    spec.add_argument(
+        "--calib-batches", type=int,
+        help="training batches recalibrating BatchNorm (default: the run's or 5)",
+    )  # fmt: skip
+    spec.add_argument(
+        "--eval-batches", type=int, help="validation batches scored (default: the run's or all)"
+    )
+    spec.add_argument("--seed", type=int, help="seeds the evolution (default: the run's)")
+    spec.add_argument("--resume", action="store_true", help="continue a stopped specialisation")
     draw = _command(commands, "draw", "draw an architecture's diagrams")
     draw.add_argument("run_dir", nargs="?", help="a run folder (its space and arch.json)")
     draw.add_argument("--arch", help="an architecture file, with --space")
@@ -259,6 +285,17 @@ def _report(args: argparse.Namespace) -> int:
         raise ValueError(f"'{args.output}' is a file of the run; write the report elsewhere")
     draw_figures(run, get_space(manifest.space))  # refresh the figures the report embeds
     print(write_report(args.run_dir, args.output))
+    return 0
+
+
+def _specialize(args: argparse.Namespace) -> int:
+    if args.latency <= 0:
+        raise ValueError(f"--latency must be a positive number of ms, got {args.latency:g}")
+    run_specialize(
+        args.run_dir, args.output, latency=args.latency, resume=args.resume,
+        trials=args.trials, population=args.population, calib_batches=args.calib_batches,
+        eval_batches=args.eval_batches, seed=args.seed,
+    )  # fmt: skip
     return 0
 
 
@@ -370,6 +407,7 @@ COMMANDS = {
     "profile": _profile,
     "report": _report,
     "draw": _draw,
+    "specialize": _specialize,
     "configs": _configs,
     "completion": _completion,
 }
@@ -433,7 +471,13 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(f"nnabla-nas: error: cannot use{where}: {err.strerror or err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        if args.command in ("search", "train"):
+        if args.command == "specialize":
+            print(
+                f"\nnnabla-nas: interrupted; continue with nnabla-nas specialize {args.run_dir} "
+                f"--latency {args.latency:g} -o {args.output} --resume",
+                file=sys.stderr,
+            )
+        elif args.command in ("search", "train"):
             print(
                 f"\nnnabla-nas: interrupted; continue with --resume -o {args.output}",
                 file=sys.stderr,

@@ -148,11 +148,11 @@ def forged(tmp_path, spos_run, **manifest):
     "supernet, overrides, message",
     [
         ("missing", [], "multitrial.supernet: '{missing}' does not exist; give the folder of a "
-         "finished fairnas or spos search"),
+         "finished fairnas, ofa or spos search"),
         ({"searcher": "darts"}, [], "multitrial.supernet: '{forged}' holds a darts search, not a "
-         "fairnas or spos search"),
+         "fairnas, ofa or spos search"),
         ({"command": "train", "kind": "train", "searcher": None}, [], "'{forged}' holds a "
-         "training, not a fairnas or spos search"),
+         "training, not a fairnas, ofa or spos search"),
         ({"status": "interrupted"}, [], "the spos search in '{forged}' is interrupted, not "
          "finished"),
         (None, ["~toy"], "multitrial.supernet: '{run}' searched space 'mobilenet', not 'toy' "
@@ -171,7 +171,7 @@ def forged(tmp_path, spos_run, **manifest):
         (None, ["multitrial.evaluator=train"], "multitrial.supernet: only the supernet "
          "evaluator uses it"),
         (None, ["multitrial.supernet=null"], "multitrial.supernet: the supernet evaluator "
-         "needs the folder of a finished fairnas or spos search"),
+         "needs the folder of a finished fairnas, ofa or spos search"),
     ],
 )  # fmt: skip
 def test_config_errors_name_the_key_and_write_nothing(
@@ -197,7 +197,7 @@ def test_config_errors_name_the_key_and_write_nothing(
 
 
 def test_spos_and_fairnas_train_the_supernets_it_scores_and_configs_load_without_them():
-    assert path_searchers() == ["fairnas", "spos"]
+    assert path_searchers() == ["fairnas", "ofa", "spos"]
     args = ["searcher=random", "multitrial.evaluator=supernet", "multitrial.supernet=nowhere"]
     assert load_config(SearchConfig, None, args).multitrial.supernet == "nowhere"
 

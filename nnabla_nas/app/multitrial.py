@@ -18,10 +18,13 @@ import dataclasses
 import functools
 import io
 import logging
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import nnabla as nn
+import numpy as np
+import yaml
 from tensorboardX import SummaryWriter
 
 from ..contrib.space import Decision, Space
@@ -39,11 +42,12 @@ from ..runner.multitrial.driver import Executor, run_trials
 from ..runner.multitrial.evaluators import TableEvaluator, TrainingEvaluator
 from ..runner.multitrial.executors import RayExecutor, SerialExecutor
 from ..runner.multitrial.priced import PricedExecutor
+from ..runner.multitrial.supernet import SubnetEvaluator
 from ..runner.multitrial.trials import TrialLog
 from ..utils.io import write_json, write_text
 from ..visualize.plots import plot_front
-from .build import make_dataset, nnabla_context, write_cost_model
-from .config import RESUMABLE, ConfigError, SearchConfig, TrainConfig, to_dict
+from .build import FINGERPRINT, fingerprint, make_dataset, nnabla_context, write_cost_model
+from .config import RESUMABLE, ConfigError, SearchConfig, TrainConfig, parse_config, to_dict
 from .run import Manifest, RunFolder
 from .supernet import supernet_evaluator
 from .train import train_candidate
@@ -52,6 +56,7 @@ from .trial_latency import TrialLatency, trial_latency
 logger = logging.getLogger("nnabla_nas")
 
 OBJECTIVES = (Objective("accuracy", "maximize"), Objective("latency", "minimize"))
+BUDGET_DRAWS = 1000  # random candidates `check_budget` prices before refusing a budget
 
 
 def candidate_config(cfg: SearchConfig, space: Space) -> dict[str, Any]:
@@ -116,6 +121,23 @@ def check_decisions(space: Space, net: Any, decisions: Sequence[Decision]) -> No
             f"space {space.name!r} encodes its decisions otherwise than as its supernet's "
             "choices: its candidates have no path to score or price"
         )
+
+
+def check_budget(
+    choices: ChoiceSpace, price: Callable[[Sequence[str]], float], budget: float, seed: int
+) -> None:
+    """Refuses a latency budget that no candidate of `BUDGET_DRAWS` random ones meets
+    (before the run writes anything), naming the cheapest drawn."""
+    rng = np.random.default_rng(seed)
+    cheapest = math.inf
+    for _ in range(BUDGET_DRAWS):
+        cheapest = min(cheapest, price(choices.sample(rng)))
+        if cheapest <= budget:
+            return
+    raise ConfigError(
+        f"multitrial.max_latency: none of {BUDGET_DRAWS} random candidates is within "
+        f"{budget:g} ms (the cheapest {cheapest:.4g} ms); raise the budget"
+    )
 
 
 def make_strategy(
@@ -190,6 +212,44 @@ def _nothing_found(trials: Sequence[Trial], log: str) -> str:
     )
 
 
+def unique_archs(trials: Sequence[Trial], describe: Callable[[Any], str]) -> list[Trial]:
+    """The first trial of each architecture: choice tuples that differ only in decisions
+    an architecture does not use (a block past its stage's depth) are one architecture."""
+    seen: set[str] = set()
+    unique = []
+    for trial in trials:
+        text = describe(trial.arch)
+        if text not in seen:
+            seen.add(text)
+            unique.append(trial)
+    return unique
+
+
+def write_subnet(
+    cfg: SearchConfig, space: Space, run: RunFolder, evaluator: SubnetEvaluator, arch: Any
+) -> dict[str, Any]:
+    """Writes the best sub-network of an elastic supernet as a plain network: its inherited
+    weights with BatchNorm recalibrated (``subnet.h5``, fingerprinted as a retraining's)
+    and the train config that fine-tunes (``train --init-weights``) or exports it; scores
+    it on the test set. Returns what the result records."""
+    train = parse_config(TrainConfig, candidate_config(cfg, space))
+    net = evaluator.network(arch)
+    mark = fingerprint(space.name, train.model.options, space.validate(arch))
+    net.save_parameters(run.file("subnet_weights"), attrs={FINGERPRINT: mark})
+    write_text(run.file("subnet_config"), yaml.safe_dump(to_dict(train), sort_keys=False))
+    test = evaluator.accuracy(net, evaluator.test)
+    logger.info(
+        f"best sub-network with its inherited weights: test accuracy {100 * test:.2f}%; "
+        f"written to {run.file('subnet_weights')} with its train config "
+        f"{run.file('subnet_config')}: fine-tune it with nnabla-nas train -c "
+        f"{run.file('subnet_config')} --arch {run.file('arch')} --init-weights "
+        f"{run.file('subnet_weights')}, or export it with nnabla-nas export -c "
+        f"{run.file('subnet_config')} --arch {run.file('arch')} --weights "
+        f"{run.file('subnet_weights')} --format onnx -o model.onnx"
+    )
+    return {"subnet_test_accuracy": test}
+
+
 def run_multitrial(
     cfg: SearchConfig,
     space: Space,
@@ -219,18 +279,21 @@ def run_multitrial(
     def decode(values: Sequence[str]) -> Any:
         return space.from_choices(net, values)
 
-    if space.table() is None or mt.evaluator == "supernet":
+    if not space.has_subnets and (space.table() is None or mt.evaluator == "supernet"):
         check_decisions(space, net, decisions)
     evaluator = make_evaluator(cfg, space)
     log = TrialLog(run.file("trials"), format_arch=space.format_choices,
                    parse_arch=space.parse_choices)  # fmt: skip
     run.check_start(manifest, text, resume=resume, changeable=RESUMABLE)
     one = (1, *dataset.sample_shape)
-    latency = trial_latency(cfg, space, net, options, one, run.file("latency_table"))
+    latency = trial_latency(
+        cfg, space, net, options, one, run.file("latency_table"), classes=classes
+    )
     prefilter = None
     if mt.max_latency is not None and latency.price is not None:
         budget, price = mt.max_latency, latency.price
         prefilter = lambda c: price(c) <= budget  # noqa: E731
+        check_budget(choices, price, budget, cfg.seed)
     strategy = make_strategy(cfg, choices, prefilter)
     executor, submit = priced(cfg, make_executor(cfg, evaluator), latency, decode)
     with run.session(manifest, text, resume=resume, changeable=RESUMABLE):
@@ -249,10 +312,12 @@ def run_multitrial(
             latency.estimator.save()  # layers first met in a trial, for later runs
         result = summarize(trials, strategy, mt.max_latency)
         result["latency_predictor"] = latency.predictor
-        front = strategy.front()
 
         def describe(values: tuple[str, ...]) -> str:
             return space.describe(decode(values))
+
+        front = unique_archs(strategy.front(), describe)
+        result["front_size"] = len(front)
 
         write_text(run.file("pareto_csv"), front_table(front, describe))
         points = [(t.values["latency"], t.values["accuracy"]) for t in trials
@@ -265,6 +330,8 @@ def run_multitrial(
             arch = decode(best.arch)
             space.write(run.file("arch"), arch)
             result["best_arch"] = space.describe(arch)
+            if isinstance(evaluator, SubnetEvaluator):
+                result.update(write_subnet(cfg, space, run, evaluator, arch))
         write_json(run.file("result"), result)
         if best is None:
             raise SearchError(_nothing_found(trials, run.file("trials")))

@@ -11,19 +11,25 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..contrib.space import Space
-from ..runner.searcher import SEARCHERS, SposSearcher
+from ..runner.searcher import SEARCHERS
 from .schema import TRAINING_KEYS, ConfigError, MultiTrialConfig, SearchConfig
 
-__all__ = ["check_multitrial", "path_searchers"]
+__all__ = ["check_multitrial", "either", "path_searchers"]
 
 # What only the supernet evaluator uses, and what only a predicted latency uses, unset.
 SUPERNET_KEYS = {"supernet": None, "calib_batches": None, "eval_batches": None}
 PREDICTOR_KEYS = {"latency_table": None, "import_table": False, "calibrate": None}
 
 
+def either(names: list[str]) -> str:
+    """``'a, b or c'``."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+
 def path_searchers() -> list[str]:
-    """The one-shot searchers that train a supernet on single paths (SPOS and its kin)."""
-    return [name for name, cls in SEARCHERS.items() if issubclass(cls, SposSearcher)]
+    """The one-shot searchers whose supernets score sub-networks with inherited weights
+    (`Searcher.trains_subnets`: SPOS and its kin, Once-for-All)."""
+    return [name for name, cls in SEARCHERS.items() if cls.trains_subnets]
 
 
 def _set(mt: MultiTrialConfig, unset: Mapping[str, Any]) -> list[str]:
@@ -116,5 +122,5 @@ def check_multitrial(cfg: SearchConfig, space: Space, given: Mapping[str, Any]) 
     if mt.evaluator == "supernet" and mt.supernet is None:
         raise ConfigError(
             "multitrial.supernet: the supernet evaluator needs the folder of a finished "
-            f"{' or '.join(path_searchers())} search"
+            f"{either(path_searchers())} search"
         )

@@ -137,6 +137,10 @@ class RunFolder:
         "pareto_csv": "pareto.csv",
         "pareto_png": "pareto.png",
         "profile": "profile.json",
+        # a multi-trial search of an elastic supernet: the best sub-network's inherited
+        # weights and the train config that fine-tunes or exports it
+        "subnet_weights": "subnet.h5",
+        "subnet_config": "subnet_train.yaml",
         "report": "report.html",
         "latency_table": "latency_table.json",
         "cost_model": "cost_model.json",

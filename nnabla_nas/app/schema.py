@@ -171,7 +171,7 @@ class MultiTrialConfig:
     max_latency: float | None = limited(None, above=0.0)  # ms; candidates above: infeasible
     workers: int = limited(2, minimum=1)  # candidate trainings in parallel (Ray)
     ray_address: str | None = None  # an existing Ray cluster; None starts local workers
-    # evaluator supernet: the folder of a finished spos or fairnas search, whose supernet
+    # evaluator supernet: the folder of a finished spos, fairnas or ofa search, whose supernet
     # weights score the candidates, and the batches of SPOS's protocol (None: the run's)
     supernet: str | None = None
     calib_batches: int | None = limited(None, minimum=1)  # recalibrating BN per candidate

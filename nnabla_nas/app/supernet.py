@@ -1,5 +1,5 @@
-"""The supernet evaluator of a multi-trial search, from the folder of a finished spos or
-fairnas search: its supernet with its final weights, its data split and its protocol.
+"""The supernet evaluator of a multi-trial search, from the folder of a finished spos,
+fairnas or ofa search: its supernet with its final weights, its data split and its protocol.
 
 The folder is checked when the search starts, before anything is written: a finished
 search of a path searcher (`path_searchers`), of this config's space, model options and
@@ -9,36 +9,40 @@ dataset section (the split whose validation images the supernet never trained on
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from itertools import islice
 from typing import Any
 
 import nnabla as nn
+import numpy as np
 
+from ..contrib.model import Model
 from ..contrib.space import Space
 from ..module import read_parameter_attrs
 from ..runner.algorithm import Algorithm
 from ..runner.loop import epoch_rng
-from ..runner.multitrial.supernet import SupernetEvaluator
+from ..runner.multitrial.supernet import SubnetEvaluator, SupernetEvaluator
 from .build import FINGERPRINT, fingerprint, make_data, make_transform, nnabla_context
 from .config import ConfigError, SearchConfig, load_config, to_dict
-from .multitrial_config import path_searchers
+from .multitrial_config import either, path_searchers
 from .run import RunError, RunFolder
 
-__all__ = ["supernet_evaluator", "supernet_run"]
+__all__ = ["CALIB_BATCHES", "supernet_evaluator", "supernet_run"]
+
+CALIB_BATCHES = 5  # training batches recalibrating BN, for a run whose searcher sets none
 
 
 def supernet_run(cfg: SearchConfig) -> tuple[RunFolder, SearchConfig]:
     """The run folder of ``multitrial.supernet`` and its config, once checked against `cfg`.
 
     Raises:
-        ConfigError: the folder is missing, is not a finished spos or fairnas search (the
+        ConfigError: the folder is missing, is not a finished spos, fairnas or ofa search (the
             error names what it is), or searched another space, another network (model
             options) or other data (dataset section) than `cfg`.
     """
     mt = cfg.multitrial
     assert mt is not None and mt.supernet is not None
-    folder, searchers = mt.supernet, " or ".join(path_searchers())
+    folder, searchers = mt.supernet, either(path_searchers())
     if not os.path.isdir(folder):
         raise ConfigError(
             f"multitrial.supernet: '{folder}' does not exist; give the folder of a finished "
@@ -89,7 +93,7 @@ def _same(section: str, ours: Mapping[str, Any], theirs: Mapping[str, Any], fold
             )
 
 
-def supernet_evaluator(cfg: SearchConfig, space: Space) -> SupernetEvaluator:
+def supernet_evaluator(cfg: SearchConfig, space: Space) -> SupernetEvaluator | SubnetEvaluator:
     """Scores candidates as the search in ``multitrial.supernet`` scored its paths.
 
     The run's search net is built from its own ``config.yaml`` and loads its final
@@ -99,7 +103,9 @@ def supernet_evaluator(cfg: SearchConfig, space: Space) -> SupernetEvaluator:
     validation split (the multi-trial section's numbers, else the run's own ``spos:`` /
     ``fairnas:`` settings): the batches of the run's evolution, so that without graph
     noise (augmentation, dropout) a path scores what it scored there. The folder is
-    checked first (`supernet_run`).
+    checked first (`supernet_run`). A space of elastic supernets (`Space.has_subnets`,
+    Once-for-All's) scores each candidate's own network with the weights it inherits
+    (`SubnetEvaluator`; the run's searcher setting no batches, `CALIB_BATCHES` recalibrate).
 
     Raises:
         ConfigError: the folder does not pass `supernet_run`, or its weights do not fit
@@ -128,13 +134,31 @@ def supernet_evaluator(cfg: SearchConfig, space: Space) -> SupernetEvaluator:
             f"multitrial.supernet: '{weights}' does not fit its supernet: {err}"
         ) from None
     settings = source.settings
-    calib_batches = mt.calib_batches or settings.calib_batches
-    eval_batches = mt.eval_batches or settings.eval_batches
+    calib_batches = mt.calib_batches or getattr(settings, "calib_batches", CALIB_BATCHES)
+    eval_batches = mt.eval_batches or getattr(settings, "eval_batches", None)
     weights_split = data.train["train"]
     weights_split.set_epoch(source.epochs)  # as the run's evolution read it
     calib = list(islice(weights_split, calib_batches))
     valid = list(data.eval if eval_batches is None else islice(data.eval, eval_batches))
-    algorithm = Algorithm(net, {}, transform=make_transform(source.dataset), context=context)
-    return SupernetEvaluator(
-        algorithm, calib, valid, noise=lambda: epoch_rng(source.seed, source.epochs)
-    )
+    transform = make_transform(source.dataset)
+
+    def noise() -> np.random.Generator:
+        return epoch_rng(source.seed, source.epochs)
+
+    if space.has_subnets:
+
+        def subnet(arch: Any) -> Model:
+            with nn.context_scope(context):
+                return space.subnet(net, arch)
+
+        def algorithm_of(model: Model) -> Algorithm:
+            return Algorithm(model, {}, transform=transform, context=context)
+
+        def decode(choices: Sequence[str]) -> Any:
+            return space.from_choices(net, choices)
+
+        return SubnetEvaluator(
+            decode, subnet, algorithm_of, calib, valid, noise, space.describe, list(data.test)
+        )
+    algorithm = Algorithm(net, {}, transform=transform, context=context)
+    return SupernetEvaluator(algorithm, calib, valid, noise=noise)

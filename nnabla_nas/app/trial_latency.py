@@ -4,19 +4,25 @@ path, one input), or, on request, a measurement of each trained network."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from ..contrib.estimator import LatencyEstimator
+from ..contrib.estimator.latency import MIN_CALIBRATION_PATHS
 from ..contrib.model import Model
 from ..contrib.space import Space
 from ..module import find_choices
 from ..runner.paths import Path, path_cost, path_of
-from .build import calibrate_latency, latency_scope, make_estimator
-from .config import SearchConfig
+from .build import CALIBRATION_PATHS, calibrate_latency, latency_scope, make_estimator
+from .config import ConfigError, SearchConfig
 
-__all__ = ["MEASURED", "TrialLatency", "trial_latency"]
+__all__ = ["MEASURED", "TrialLatency", "network_latency", "trial_latency"]
+
+logger = logging.getLogger("nnabla_nas")
 
 MEASURED = "measured end to end on each trained network (one input, 25th percentile of 20 runs)"
 
@@ -44,6 +50,7 @@ def trial_latency(
     options: Mapping[str, Any],
     input_shape: Sequence[int],
     table_path: str,
+    classes: int,
 ) -> TrialLatency:
     """The latency of the candidates of the supernet `net` (built with `options`) on one
     input of `input_shape`: the benchmark table's on ``multitrial.device``; measured on
@@ -52,7 +59,9 @@ def trial_latency(
     ``multitrial.latency_table``), calibrated on the supernet first when the table has no
     calibration of it (``multitrial.calibrate``, as ``cost.calibrate``), and with every
     candidate's layers measured before the first trial, so that no trial measures while
-    candidates train."""
+    candidates train. A supernet without `MixedOp` choices (Once-for-All's elastic one)
+    has no path to price: a candidate's latency is predicted from its own network
+    (`network_latency`)."""
     mt = cfg.multitrial
     assert mt is not None
     table = space.table()
@@ -72,8 +81,10 @@ def trial_latency(
         "latency", mt.latency_table or table_path, scope=None if mt.calibrate == 0 else scope,
         import_table=mt.import_table,
     )  # fmt: skip
-    calibrate_latency(estimator, mt.calibrate, net, one, "multitrial.calibrate")
     choices = find_choices(net)
+    if not choices:
+        return network_latency(cfg, space, net, estimator, one, classes)
+    calibrate_latency(estimator, mt.calibrate, net, one, "multitrial.calibrate")
     known: dict[Path, float] = {}
 
     def predict(names: Sequence[str]) -> float:
@@ -85,4 +96,54 @@ def trial_latency(
     sizes = [len(c.names) for c in choices]
     for i in range(max(sizes)):  # every candidate of every choice on some path
         predict([c.names[min(i, n - 1)] for c, n in zip(choices, sizes, strict=True)])
+    return TrialLatency(estimator.predictor, predict, estimator)
+
+
+def network_latency(
+    cfg: SearchConfig,
+    space: Space,
+    net: Model,
+    estimator: LatencyEstimator,
+    input_shape: tuple[int, ...],
+    classes: int,
+) -> TrialLatency:
+    """Prices a candidate by the estimator's prediction of its train network (built with
+    the search's train options; the weights play no part), calibrated first, when the
+    table holds no calibration of the space, on ``multitrial.calibrate`` (default
+    `CALIBRATION_PATHS`) candidates drawn at random and measured end to end."""
+    mt = cfg.multitrial
+    assert mt is not None
+    train_keys = space.options("train")
+    train_options = {k: v for k, v in cfg.model.options.items() if k in train_keys}
+    decisions = space.decisions(net)
+
+    def network(names: Sequence[str]) -> Model:
+        arch = space.from_choices(net, names)
+        return space.make_train_net(input_shape[1], classes, arch, seed=0, options=train_options)
+
+    if estimator.scope is not None and estimator.calibration is None:
+        count = CALIBRATION_PATHS if mt.calibrate is None else mt.calibrate
+        if count < MIN_CALIBRATION_PATHS:
+            raise ConfigError(
+                f"multitrial.calibrate: a calibration needs at least {MIN_CALIBRATION_PATHS} "
+                f"networks, got {count}; use 0 for the raw layer sum"
+            )
+        rng = np.random.default_rng(cfg.seed)
+        drawn = [[str(rng.choice(d.options)) for d in decisions] for _ in range(count)]
+        logger.info(f"calibrating the latency: {count} candidate networks measured end to end")
+        models = [network(names) for names in drawn]
+        estimator.calibrate_networks(models, input_shape, scope=estimator.scope, seed=cfg.seed)
+        logger.info(f"latency predictor: {estimator.predictor}")
+    known: dict[tuple[str, ...], float] = {}
+
+    def predict(names: Sequence[str]) -> float:
+        key = tuple(names)
+        if key not in known:
+            model = network(key)
+            with model.modes(training=False):
+                known[key] = float(estimator.cost(model, input_shape))
+        return known[key]
+
+    for i in range(max(len(d.options) for d in decisions)):  # each option of each decision
+        predict([d.options[min(i, len(d.options) - 1)] for d in decisions])
     return TrialLatency(estimator.predictor, predict, estimator)

@@ -239,6 +239,19 @@ class Space(ABC):
         return choice
 
     # -- multi-trial ------------------------------------------------------------------
+    #: Whether `subnet` gives a sub-network of the supernet as a network of its own (an
+    #: elastic supernet's, e.g. Once-for-All's); else a sub-network is a path of the
+    #: supernet's `MixedOp`s.
+    has_subnets: ClassVar[bool] = False
+
+    def subnet(self, net: Model, arch: Any) -> Model:
+        """The plain train network of `arch` holding the weights it inherits from the
+        trained supernet `net` (a space with `has_subnets`)."""
+        raise ValueError(
+            f"space {self.name!r} has no sub-networks of their own: its sub-networks are "
+            "paths of its supernet"
+        )
+
     def table(self) -> BenchmarkTable | None:
         """The benchmark table of this space, or None (the default)."""
         return None

@@ -115,9 +115,16 @@ def score_path(
     """The validation accuracy (a fraction) of `path` with the supernet's weights, its
     BatchNorm statistics recalibrated on `calib` (`recalibrate`)."""
     recalibrate(algorithm, choices, path, calib)
+    return accuracy(algorithm, choices, path, valid)
+
+
+def accuracy(
+    algorithm: Algorithm, choices: Sequence[Choice], path: Path, batches: Sequence[Batch]
+) -> float:
+    """The accuracy (a fraction) of `path` on `batches`, with the statistics as they are."""
     graphs: dict[tuple[int, ...], Graph] = {}
     wrong = total = 0.0
-    for x, y in valid:
+    for x, y in batches:
         shape = tuple(x.shape)
         if shape not in graphs:
             graphs[shape] = path_graph(algorithm, choices, path, shape, training=False)

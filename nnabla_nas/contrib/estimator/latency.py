@@ -275,6 +275,7 @@ class LatencyEstimator(Estimator):
         self._ratios: list[float] = []
         self._raw = False
         self._function_counts: dict[str, int] = {}
+        self._passthrough: set[str] = set()  # layers returning their input: nothing to time
         if table_path is not None and os.path.isdir(table_path):
             raise ValueError(f"latency table '{table_path}' is a directory; give a JSON file path")
         if table_path is not None and os.path.exists(table_path):
@@ -481,6 +482,55 @@ class LatencyEstimator(Estimator):
             )
         shape = tuple(int(d) for d in input_shape)
         features, times = self._measure_paths(model, shape, paths, rounds, runs, seed)
+        return self._fit(scope, features, times, rounds, runs)
+
+    def calibrate_networks(
+        self,
+        models: Sequence[Module],
+        input_shape: Sequence[int],
+        *,
+        scope: str,
+        rounds: int = 8,
+        runs: int = 10,
+        seed: int = 0,
+    ) -> dict[str, Any]:
+        """`calibrate` on given networks rather than on paths of a supernet: for a space
+        whose sub-networks are built as networks of their own (Once-for-All's, whose
+        elastic layers compute otherwise than the plain layers of a sub-network). Each
+        network's features and end-to-end latency are measured as `calibrate` measures a
+        path's, the networks side by side in `rounds` rounds.
+
+        Returns:
+            The calibration record of `scope` (also in `calibrations`, saved with the table).
+        """
+        if not scope:
+            raise ValueError("calibrate_networks needs a scope: the network family it holds for")
+        if len(models) < MIN_CALIBRATION_PATHS or rounds < 1 or runs < 1:
+            raise ValueError(
+                f"calibrate_networks needs at least {MIN_CALIBRATION_PATHS} networks, rounds "
+                f">= 1 and runs >= 1, got {len(models)}, {rounds}, {runs}"
+            )
+        shape = tuple(int(d) for d in input_shape)
+        release_memory_cache()
+        features, outputs = [], []
+        for model in models:
+            (data,) = _random_inputs([shape])
+            with model.modes(training=False):
+                outputs.append(build(model, data))
+                features.append((self.layer_sum(model), self.layer_functions(model)))
+        times = self._interleaved(outputs, rounds, runs, np.random.default_rng(seed))
+        return self._fit(scope, features, times, rounds, runs)
+
+    def _fit(
+        self,
+        scope: str,
+        features: Sequence[tuple[float, float]],
+        times: np.ndarray,
+        rounds: int,
+        runs: int,
+    ) -> dict[str, Any]:
+        """Fits and stores the calibration of `scope` from the features of the networks
+        measured and their (networks, rounds, runs) times."""
         measured = pooled_latency(times)
         points = [(f[0], f[1], float(m)) for f, m in zip(features, measured, strict=True)]
         x, y = np.array(features), measured
@@ -583,17 +633,22 @@ class LatencyEstimator(Estimator):
     def _measure_missing(self, modules: Sequence[Module]) -> None:
         """Measures the layers of `modules` not in the table yet, side by side."""
         pending: dict[str, tuple[dict[str, Any], nn.Variable]] = {}
-        missing = [
-            m for m in modules if self._key(m, recorded_shapes(m) or [])[0] not in self._entries
-        ]
-        if missing:
-            release_memory_cache()
+        missing = []
+        for module in modules:
+            key = self._key(module, recorded_shapes(module) or [])[0]
+            if key not in self._entries and key not in self._passthrough:
+                missing.append(module)
+        if not missing:
+            return
+        release_memory_cache()
         for module in missing:
             shapes = recorded_shapes(module) or []
             key, entry = self._key(module, shapes)
-            if key not in self._entries and key not in pending:
+            if key not in pending:
                 out = self._layer_graph(module, shapes)
-                if out is not None:
+                if out is None:
+                    self._passthrough.add(key)
+                else:
                     pending[key] = (entry, out)
         if not pending:
             return

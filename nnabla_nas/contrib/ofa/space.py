@@ -109,6 +109,13 @@ class OFASpace(Space):
         return f"stage {match[1]} block {match[2]} {match[3]}"
 
     # -- multi-trial --------------------------------------------------------------------
+    has_subnets = True
+
+    def subnet(self, net: Model, arch: Any) -> Model:
+        """`OFASupernet.to_static`: the plain `OFANet` of `arch` with the inherited
+        weights (`net`'s active sub-network becomes `arch`)."""
+        return _supernet(net).to_static(self.validate(arch))
+
     def decisions(self, net: Model) -> list[Decision]:
         """Per stage: its depth, then the kernel and expansion of each of its blocks (all
         that the supernet holds, those past the depth unused); then the resolution when

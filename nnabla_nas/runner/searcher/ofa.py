@@ -255,6 +255,7 @@ class OFASearcher(Searcher):
 
     Settings = OFASettings
     learns_alphas = False
+    trains_subnets = True
     spaces = ("ofa",)
 
     def __init__(

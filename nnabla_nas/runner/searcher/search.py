@@ -71,6 +71,10 @@ class Searcher(Algorithm):
     #: Whether the architecture step learns every architecture parameter by gradient,
     #: the model's `edge_weights` (PC-DARTS's edge normalization) included.
     learns_edge_weights: ClassVar[bool] = False
+    #: Whether the searcher trains its supernet so that sub-networks score well with the
+    #: weights they inherit (single paths: SPOS, FairNAS; elastic sub-networks: OFA): its
+    #: runs are the supernets of multi-trial searches with ``evaluator: supernet``.
+    trains_subnets: ClassVar[bool] = False
     #: The spaces (by name) the searcher is made for, whose supernets it trains without
     #: choices or architecture parameters; empty: any space whose supernet has them.
     spaces: ClassVar[tuple[str, ...]] = ()

@@ -199,6 +199,7 @@ class SposSearcher(Searcher):
     Settings = SposSettings
     cost_modes = ("target",)
     learns_alphas = False
+    trains_subnets = True
     choice = "max"  # every graph builds the path its choices' alphas are set to
     eval_choice = "max"
 

@@ -132,3 +132,17 @@ def test_releasing_the_memory_cache_keeps_live_graphs_and_their_outputs():
     release_memory_cache()
     y.forward()
     np.testing.assert_array_equal(y.d, before)
+
+
+def test_calibrating_on_networks_fits_and_stores_their_scope(tmp_path):
+    nets = [TrainNet(1, c, 3, 10, DARTS_V2) for c in (2, 4, 6, 8, 10)]
+    table = str(tmp_path / "t.json")
+    estimator = LatencyEstimator(table, warmup=1, repeats=2, rounds=1)
+    record = estimator.calibrate_networks(nets, (1, 1, 8, 8), scope="nets", rounds=2, runs=2)
+    assert record["scope"] == "nets" and record["paths"] == 5
+    assert all(len(p) == 3 and min(p) > 0 for p in record["points"])  # sum, calls, ms
+    estimator.save()
+    again = LatencyEstimator(table, scope="nets")
+    assert again.predictor.startswith("calibrated")
+    with pytest.raises(ValueError, match="at least 5 networks"):
+        estimator.calibrate_networks(nets[:2], (1, 1, 8, 8), scope="nets")
