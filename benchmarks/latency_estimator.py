@@ -301,6 +301,21 @@ def product_default(
         f"rounds x {quality['runs']} runs); its own odd-vs-even-rounds tau "
         f"{'n/a' if noise is None else f'{noise:.3f}'}"
     )
+    # The machine's speed drifts over minutes: measure the test archs again now, next to
+    # the calibration, and judge the prediction against that measurement too.
+    start = time.perf_counter()
+    again = estimator.measure_networks(
+        [a.net for a in test], input_shape, rounds=args.rounds, runs=args.runs, seed=args.seed
+    )
+    print_metrics("  against the archs measured again now", predicted, np.array(again["latency"]))
+    first = [a.measured for a in test]
+    drift = np.median(np.array(again["latency"]) / np.array(first))
+    tau = float(kendalltau(again["latency"], first).statistic)
+    print(
+        f"      measured again in {time.perf_counter() - start:.1f} s: the same archs run "
+        f"{100 * (drift - 1):+.1f}% (median) against the first measurement; tau between "
+        f"the two measurements {tau:.3f}"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
