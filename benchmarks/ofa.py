@@ -482,11 +482,17 @@ def run(args: argparse.Namespace) -> int:
     rows = []
     for budget in budgets:
         spec_dir = os.path.join(args.out, f"spec_{budget:g}ms_t{args.trials}")
+        table = os.path.join(args.out, "latency_table.json")  # one calibration for all
         argv = ["specialize", supernet_dir, "--latency", str(budget), "-o", spec_dir,
-                "--trials", str(args.trials), "--seed", str(setting.cfg.seed)]  # fmt: skip
+                "--trials", str(args.trials), "--seed", str(setting.cfg.seed),
+                "--latency-table", table]  # fmt: skip
         expected = to_dict(
             specialize_config(
-                supernet_dir, latency=budget, trials=args.trials, seed=setting.cfg.seed
+                supernet_dir,
+                latency=budget,
+                trials=args.trials,
+                seed=setting.cfg.seed,
+                latency_table=table,
             )
         )
         spec = stage(f"specialising ({args.trials} trials)", argv, "search", "multi-trial",

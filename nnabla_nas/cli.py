@@ -72,7 +72,8 @@ EXAMPLES = {
     "specialize": """examples:
   nnabla-nas search -c ofa-digits-search -o runs/ofa       # train the elastic supernet once
   nnabla-nas specialize runs/ofa --latency 2.0 -o runs/ofa-2ms
-  nnabla-nas specialize runs/ofa --latency 1.5 -o runs/ofa-1.5ms --trials 200
+  nnabla-nas specialize runs/ofa --latency 1.5 -o runs/ofa-1.5ms --trials 200 \\
+      --latency-table runs/ofa-2ms/latency_table.json   # the same calibration
   nnabla-nas export -c runs/ofa-2ms/subnet_train.yaml --arch runs/ofa-2ms/arch.json \\
       --weights runs/ofa-2ms/subnet.h5 --format onnx -o model.onnx""",
     "draw": """examples:
@@ -220,6 +221,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--eval-batches", type=int, help="validation batches scored (default: the run's or all)"
     )
     spec.add_argument("--seed", type=int, help="seeds the evolution (default: the run's)")
+    spec.add_argument(
+        "--latency-table", help="reuse and extend this latency table and its calibration"
+    )
     spec.add_argument("--resume", action="store_true", help="continue a stopped specialisation")
     draw = _command(commands, "draw", "draw an architecture's diagrams")
     draw.add_argument("run_dir", nargs="?", help="a run folder (its space and arch.json)")
@@ -294,7 +298,7 @@ def _specialize(args: argparse.Namespace) -> int:
     run_specialize(
         args.run_dir, args.output, latency=args.latency, resume=args.resume,
         trials=args.trials, population=args.population, calib_batches=args.calib_batches,
-        eval_batches=args.eval_batches, seed=args.seed,
+        eval_batches=args.eval_batches, seed=args.seed, latency_table=args.latency_table,
     )  # fmt: skip
     return 0
 

@@ -135,3 +135,19 @@ def test_specialize_refuses_bad_input(specialized, latency, expected, tmp_path, 
     err = capsys.readouterr().err.strip()
     assert expected in err and len(err.splitlines()) == 1
     assert not os.path.exists(out)
+
+
+def test_a_second_budget_reuses_the_first_calibration(specialized, ofa_run, tmp_path):
+    first = RunFolder(specialized)
+    table = str(tmp_path / "table.json")
+    with open(first.file("latency_table")) as f, open(table, "w") as g:
+        g.write(f.read())
+    out = str(tmp_path / "second")
+    args = ["specialize", ofa_run, "--latency", "50", "-o", out, "--trials", "2",
+            "--population", "2", "--calib-batches", "1", "--latency-table", table]  # fmt: skip
+    assert main(args) == 0
+    second = RunFolder(out)
+    with open(second.file("log")) as f:
+        assert "calibrating" not in f.read()
+    with open(first.file("cost_model")) as f, open(second.file("cost_model")) as g:
+        assert json.load(f)["predictor"] == json.load(g)["predictor"]

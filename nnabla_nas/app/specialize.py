@@ -25,13 +25,17 @@ def specialize_config(
     latency: float,
     trials: int = 100,
     population: int = 16,
-    sample_size: int = 4,
+    sample_size: int | None = None,
     calib_batches: int | None = None,
     eval_batches: int | None = None,
     seed: int | None = None,
+    latency_table: str | None = None,
 ) -> SearchConfig:
     """The multi-trial search config of specialising the supernet of `run_dir` to a
     budget of `latency` ms per input: the run's data, model, context and seed.
+    The evolution's tournaments draw `sample_size` (default: 4, at most `population`).
+    `latency_table` reuses and extends a latency table and its calibration (one machine's
+    calibration for every budget), else the output folder gets its own.
 
     Raises:
         RunError: `run_dir` is not a run folder.
@@ -52,7 +56,10 @@ def specialize_config(
         "context": source.context,
         "device_id": source.device_id,
         "searcher": "evolution",
-        "evolution": {"population_size": population, "sample_size": sample_size},
+        "evolution": {
+            "population_size": population,
+            "sample_size": min(4, population) if sample_size is None else sample_size,
+        },
         "multitrial": {
             "trials": trials,
             "evaluator": "supernet",
@@ -60,6 +67,7 @@ def specialize_config(
             "max_latency": latency,
             "calib_batches": calib_batches,
             "eval_batches": eval_batches,
+            "latency_table": latency_table,
         },
         "dataset": to_dict(source.dataset),
         "model": to_dict(source.model),
