@@ -8,19 +8,14 @@ import os
 import numpy as np
 import onnxruntime
 import pytest
+import toy_space
 import yaml
 
 from nnabla_nas.app.search import search_latency
 from nnabla_nas.cli import main
 from nnabla_nas.module import read_parameters
 
-BASE = {
-    "seed": 0,
-    "epochs": 1,
-    "dataset": {"name": "digits", "batch_size": 64, "test_fraction": 0.5},
-    "model": {"name": "toy", "channels": 4},
-    "optimizer": {"lr": 0.05},
-}
+BASE = toy_space.CONFIG
 
 
 def write(path, data):

@@ -114,3 +114,13 @@ class ToySpace(Space):
 
 
 register_space(ToySpace())
+
+
+# A run of this space: two blocks of 4 channels, one epoch on 8x8 digits.
+CONFIG = {
+    "seed": 0,
+    "epochs": 1,
+    "dataset": {"name": "digits", "batch_size": 64, "test_fraction": 0.5},
+    "model": {"name": "toy", "channels": 4},
+    "optimizer": {"lr": 0.05},
+}

@@ -7,6 +7,7 @@ import os
 import nnabla as nn
 import numpy as np
 import pytest
+import toy_space
 import yaml
 
 from nnabla_nas.app.build import make_data
@@ -17,13 +18,7 @@ from nnabla_nas.contrib.registry import get_space
 from nnabla_nas.module import read_parameters
 
 # The toy space of tests/toy_space.py: two blocks of 4 channels, a second on 8x8 digits.
-BASE = {
-    "seed": 0,
-    "epochs": 1,
-    "dataset": {"name": "digits", "batch_size": 64, "test_fraction": 0.5},
-    "model": {"name": "toy", "channels": 4},
-    "optimizer": {"lr": 0.05},
-}
+BASE = toy_space.CONFIG
 ARCH = {"blocks": ["conv3", "conv1"]}
 OTHER = {"blocks": ["conv1", "conv1"]}  # the first block's kernel is 1x1, not 3x3
 
