@@ -7,6 +7,7 @@ through constructors.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import math
@@ -28,6 +29,7 @@ from ..optimizer import (
     CosineScheduler,
     LinearWarmup,
     Optimizer,
+    Restarts,
     Scheduler,
     StepScheduler,
 )
@@ -148,17 +150,31 @@ def make_transform(cfg: DatasetConfig) -> T.Transform | None:
     return T.Compose(steps) if steps else None
 
 
-def make_scheduler(cfg: OptimizerConfig, epochs: int, steps: int) -> Scheduler:
-    """The learning-rate schedule over the whole run (`steps` updates per epoch)."""
+def make_scheduler(
+    cfg: OptimizerConfig, epochs: int, steps: int, segments: Sequence[int] | None = None
+) -> Scheduler:
+    """The learning-rate schedule over the whole run (`steps` updates per epoch), or with
+    `segments` (epochs each, adding up to `epochs`) the schedule restarted at each segment
+    and spanning it (`Restarts`; the warm-up only at the start)."""
+    if segments:
+        starts = [0, *itertools.accumulate(e * steps for e in segments[:-1])]
+        parts = [_schedule(cfg, e, steps) for e in segments]
+        if cfg.warmup_epochs:
+            parts[0] = LinearWarmup.from_epochs(parts[0], cfg.warmup_epochs, steps)
+        return Restarts(tuple(starts), tuple(parts))
+    schedule = _schedule(cfg, epochs, steps)
+    if not cfg.warmup_epochs:
+        return schedule
+    return LinearWarmup.from_epochs(schedule, cfg.warmup_epochs, steps)
+
+
+def _schedule(cfg: OptimizerConfig, epochs: int, steps: int) -> Scheduler:
     schedules: dict[str, Any] = {
         "constant": lambda: ConstantScheduler(cfg.lr),
         "cosine": lambda: CosineScheduler.from_epochs(cfg.lr, epochs, steps, min_lr=cfg.min_lr),
         "step": lambda: StepScheduler.from_epochs(cfg.lr, cfg.step_epochs, steps, gamma=cfg.gamma),
     }
-    schedule = schedules[cfg.scheduler]()
-    if not cfg.warmup_epochs:
-        return schedule
-    return LinearWarmup.from_epochs(schedule, cfg.warmup_epochs, steps)
+    return schedules[cfg.scheduler]()
 
 
 def make_optimizer(
@@ -167,16 +183,18 @@ def make_optimizer(
     epochs: int,
     steps: int,
     communicator: Communicator | None = None,
+    segments: Sequence[int] | None = None,
 ) -> Optimizer:
     """An optimizer over `params` as configured (averaging the gradients over
-    `communicator`'s processes before each step, if given)."""
+    `communicator`'s processes before each step, if given; its schedule restarted per
+    `segments`, see `make_scheduler`)."""
     if len(cfg.betas) != 2:
         raise ConfigError(f"optimizer.betas: expected two values, got {cfg.betas}")
     try:
         return Optimizer(
             params,
             cfg.name,
-            make_scheduler(cfg, epochs, steps),
+            make_scheduler(cfg, epochs, steps, segments),
             momentum=cfg.momentum,
             betas=(cfg.betas[0], cfg.betas[1]),
             weight_decay=cfg.weight_decay,

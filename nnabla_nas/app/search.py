@@ -255,7 +255,14 @@ def _one_shot(
         calibrated = calibrate_cost(cost, cfg.cost, model, one)
         arch_cfg = cfg.arch_optimizer
         parts = SearchParts(
-            optimizer=make_optimizer(net, cfg.optimizer, cfg.epochs, steps, comm),
+            optimizer=make_optimizer(
+                net,
+                cfg.optimizer,
+                cfg.epochs,
+                steps,
+                comm,
+                segments=searcher_class.schedule_segments(cfg.settings, cfg.epochs),
+            ),
             arch=None
             if arch_cfg is None
             else make_optimizer(arch, arch_cfg, cfg.epochs, steps, comm),

@@ -6,6 +6,7 @@ from .schedulers import (
     ConstantScheduler,
     CosineScheduler,
     LinearWarmup,
+    Restarts,
     Scheduler,
     StepScheduler,
 )
@@ -17,6 +18,7 @@ __all__ = [
     "CosineScheduler",
     "LinearWarmup",
     "Optimizer",
+    "Restarts",
     "Scheduler",
     "SolverFactory",
     "StepScheduler",

@@ -7,6 +7,8 @@ is planned in.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 from abc import ABC, abstractmethod
 from dataclasses import KW_ONLY, dataclass
@@ -173,6 +175,36 @@ class LinearWarmup(Scheduler):
             return base
         progress = iteration / self.warmup_iter
         return base * (self.start_factor + (1.0 - self.start_factor) * progress)
+
+
+@dataclass(frozen=True)
+class Restarts(Scheduler):
+    """Schedules one after another: from iteration ``starts[k]`` on, ``schedules[k]`` with
+    its own time axis starting at 0 there (a warm restart per training phase, as
+    Once-for-All's progressive shrinking restarts its cosine schedule per phase).
+
+    Example:
+        >>> from nnabla_nas.optimizer import CosineScheduler, Restarts
+        >>> sched = Restarts((0, 10), (CosineScheduler(0.1, 10), CosineScheduler(0.01, 5)))
+        >>> round(sched(5), 4), sched(10), round(sched(14), 6)
+        (0.05, 0.01, 0.000955)
+    """
+
+    starts: tuple[int, ...]
+    schedules: tuple[Scheduler, ...]
+
+    def __post_init__(self) -> None:
+        if not self.starts or len(self.starts) != len(self.schedules):
+            raise ValueError(
+                f"Restarts needs one start per schedule, got {len(self.starts)} starts and "
+                f"{len(self.schedules)} schedules"
+            )
+        if self.starts[0] != 0 or any(b <= a for a, b in itertools.pairwise(self.starts)):
+            raise ValueError(f"starts must begin at 0 and increase, got {list(self.starts)}")
+
+    def value(self, iteration: int) -> float:
+        k = bisect.bisect_right(self.starts, iteration) - 1
+        return self.schedules[k](iteration - self.starts[k])
 
 
 SCHEDULERS: dict[str, type[Scheduler]] = {

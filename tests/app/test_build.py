@@ -15,6 +15,7 @@ from nnabla_nas.app.config import (
 from nnabla_nas.dataset import transforms as T
 from nnabla_nas.module import collect_noise
 from nnabla_nas.optimizer import CosineScheduler
+from nnabla_nas.runner.searcher.ofa import OFASearcher, OFASettings, Phase
 
 
 def rows(loader):
@@ -45,6 +46,23 @@ def test_cosine_schedule_with_warmup_spans_the_run():
     assert schedule(10) == pytest.approx(cosine(10))
     assert schedule(50) == pytest.approx(0.01)
     assert np.all(np.diff([schedule(i) for i in range(10, 51)]) <= 1e-12)
+
+
+def test_a_segmented_schedule_restarts_and_spans_each_segment():
+    cfg = OptimizerConfig(lr=0.1, min_lr=0.0, scheduler="cosine", warmup_epochs=1)
+    schedule = make_scheduler(cfg, epochs=5, steps=10, segments=[2, 1, 2])
+    assert schedule(5) == pytest.approx(0.5 * CosineScheduler(0.1, 20)(5))  # warm-up once
+    for start, epochs in ((20, 1), (30, 2)):
+        assert schedule(start) == pytest.approx(0.1)  # back to the base rate
+        half = start + 5 * epochs
+        assert schedule(half) == pytest.approx(0.05)  # halfway through this segment
+    assert schedule(29) < 0.01 and schedule(49) < 0.01
+
+
+def test_ofa_restarts_its_schedule_per_phase_only_when_asked():
+    phases = [Phase("full", 2), Phase("kernel", 1)]
+    assert OFASearcher.schedule_segments(OFASettings(phases, restart_lr=True), 3) == [2, 1]
+    assert OFASearcher.schedule_segments(OFASettings(phases), 3) is None
 
 
 def test_model_options_are_checked_against_the_space():

@@ -9,6 +9,7 @@ from nnabla_nas.optimizer import (
     ConstantScheduler,
     CosineScheduler,
     LinearWarmup,
+    Restarts,
     Scheduler,
     StepScheduler,
     schedulers,
@@ -163,3 +164,16 @@ def test_from_epochs_counts_epochs_of_a_loader_s_steps():
 def test_from_epochs_refuses_bad_counts(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_restarts_run_each_schedule_on_its_own_clock():
+    first, second = CosineScheduler(0.1, 10), ConstantScheduler(0.02)
+    sched = Restarts((0, 10), (first, second))
+    assert [sched(t) for t in range(10)] == [first(t) for t in range(10)]
+    assert sched(10) == sched(99) == 0.02
+    with pytest.raises(ValueError, match="one start per schedule"):
+        Restarts((0,), (first, second))
+    with pytest.raises(ValueError, match="begin at 0 and increase"):
+        Restarts((0, 0), (first, second))
+    with pytest.raises(ValueError, match="begin at 0 and increase"):
+        Restarts((3, 10), (first, second))

@@ -82,7 +82,8 @@ class OFASettings:
     """The ``ofa:`` section: the phases of progressive shrinking and their training.
 
     The run's `epochs` must be the sum of the phases' epochs; the learning-rate schedule
-    of ``optimizer:`` spans the whole run (the paper restarts one per phase).
+    of ``optimizer:`` spans the whole run, or with `restart_lr` restarts at each phase and
+    spans it (as the paper gives each phase its own schedule).
     """
 
     # in order: full first, then kernel, depth, expand (each may be left out or repeated)
@@ -93,6 +94,9 @@ class OFASettings:
     # sub-networks whose gradients add up to each update (the paper: 1 in the kernel
     # phase, 2 in the depth, 4 in the expand phase); the full phase trains the largest once
     subnets_per_step: int = limited(2, minimum=1)
+    # restart the optimizer's schedule at each phase, spanning the phase (the paper's
+    # per-phase schedules); false: one schedule over the whole run
+    restart_lr: bool = False
 
     def __post_init__(self) -> None:
         if not self.phases:
@@ -289,6 +293,11 @@ class OFASearcher(Searcher):
     def create(cls, model: Model, parts: SearchParts, settings: OFASettings) -> OFASearcher:
         return cls(model, parts.optimizer, settings=settings, transform=parts.transform,
                    context=parts.context)  # fmt: skip
+
+    @classmethod
+    def schedule_segments(cls, settings: OFASettings, epochs: int) -> list[int] | None:
+        """The phases' epochs when the schedule restarts per phase (`restart_lr`)."""
+        return [p.epochs for p in settings.phases] if settings.restart_lr else None
 
     @classmethod
     def config_problem(

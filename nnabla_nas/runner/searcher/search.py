@@ -94,6 +94,12 @@ class Searcher(Algorithm):
         return None
 
     @classmethod
+    def schedule_segments(cls, settings: Any, epochs: int) -> list[int] | None:
+        """The epochs of each segment of the run whose learning-rate schedule restarts
+        (e.g. Once-for-All's phases), or None (the default): one schedule over the run."""
+        return None
+
+    @classmethod
     def config_problem(
         cls, settings: Any, *, epochs: int, options: Mapping[str, Any]
     ) -> str | None:
