@@ -72,6 +72,7 @@ EXAMPLES = {
     "specialize": """examples:
   nnabla-nas search -c ofa-digits-search -o runs/ofa       # train the elastic supernet once
   nnabla-nas specialize runs/ofa --latency 2.0 -o runs/ofa-2ms
+  nnabla-nas specialize runs/ofa --flops 3e6 -o runs/ofa-3mflops    # or both budgets
   nnabla-nas specialize runs/ofa --latency 1.5 -o runs/ofa-1.5ms --trials 200 \\
       --latency-table runs/ofa-2ms/latency_table.json   # the same calibration
   nnabla-nas export -c runs/ofa-2ms/subnet_train.yaml --arch runs/ofa-2ms/arch.json \\
@@ -204,11 +205,11 @@ def build_parser() -> argparse.ArgumentParser:
     out = configs.add_argument("-o", "--output", help="copy the config to this new file")
     out.complete = shtab.FILE  # type: ignore[attr-defined]
     spec = _command(
-        commands, "specialize", "pick a trained supernet's best sub-network under a latency budget"
+        commands, "specialize", "pick a trained supernet's best sub-network under a budget"
     )
     spec.add_argument("run_dir", help="the run folder of a finished ofa, spos or fairnas search")
-    spec.add_argument("--latency", type=float, required=True,
-                      help="the budget: ms per input on this machine")  # fmt: skip
+    spec.add_argument("--latency", type=float, help="the budget: ms per input on this machine")
+    spec.add_argument("--flops", type=float, help="a budget of FLOPs per input (e.g. 2e6)")
     spec_out = spec.add_argument("-o", "--output", required=True, help="the run folder to write")
     spec_out.complete = shtab.DIRECTORY  # type: ignore[attr-defined]
     spec.add_argument("--trials", type=int, default=100, help="candidates evaluated")
@@ -293,10 +294,13 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _specialize(args: argparse.Namespace) -> int:
-    if args.latency <= 0:
-        raise ValueError(f"--latency must be a positive number of ms, got {args.latency:g}")
+    if args.latency is None and args.flops is None:
+        raise ValueError("specialize needs a budget: give --latency MS, --flops N or both")
+    for name, value in (("--latency", args.latency), ("--flops", args.flops)):
+        if value is not None and value <= 0:
+            raise ValueError(f"{name} must be a positive number, got {value:g}")
     run_specialize(
-        args.run_dir, args.output, latency=args.latency, resume=args.resume,
+        args.run_dir, args.output, latency=args.latency, flops=args.flops, resume=args.resume,
         trials=args.trials, population=args.population, calib_batches=args.calib_batches,
         eval_batches=args.eval_batches, seed=args.seed, latency_table=args.latency_table,
     )  # fmt: skip
@@ -477,8 +481,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         if args.command == "specialize":
             print(
-                f"\nnnabla-nas: interrupted; continue with nnabla-nas specialize {args.run_dir} "
-                f"--latency {args.latency:g} -o {args.output} --resume",
+                "\nnnabla-nas: interrupted; continue with the same nnabla-nas specialize "
+                "command and --resume",
                 file=sys.stderr,
             )
         elif args.command in ("search", "train"):

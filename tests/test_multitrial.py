@@ -2,6 +2,7 @@
 
 import csv
 import json
+import os
 import subprocess
 import sys
 
@@ -91,6 +92,15 @@ def test_unknown_device_is_a_clear_error(tmp_path, capsys):
         main(["search", "-c", config(tmp_path, device="toaster"), "-o", str(tmp_path / "r")]) == 2
     )
     assert "multitrial.device: unknown device 'toaster'" in capsys.readouterr().err
+
+
+def test_a_flops_budget_on_the_table_evaluator_is_a_clear_error(tmp_path, capsys):
+    out = str(tmp_path / "r")
+    assert main(["search", "-c", config(tmp_path), "-o", out, "multitrial.max_flops=1e6"]) == 2
+    assert "multitrial.max_flops: the table evaluator looks up accuracy and latency only" in (
+        capsys.readouterr().err
+    )
+    assert not os.path.exists(out)
 
 
 def test_trained_candidates_run_on_ray_and_failures_are_recorded(tmp_path):

@@ -1,6 +1,7 @@
 """`nnabla-nas specialize`: a trained Once-for-All supernet's best sub-network under a
 latency budget, written as a plain network with its inherited weights."""
 
+import csv
 import json
 import os
 
@@ -14,6 +15,7 @@ import nnabla_nas.app.multitrial as multitrial
 from nnabla_nas.app.exporting import load_run
 from nnabla_nas.app.run import RunFolder
 from nnabla_nas.cli import main
+from nnabla_nas.contrib.estimator import FLOPsEstimator
 from nnabla_nas.contrib.registry import get_space
 
 
@@ -151,3 +153,35 @@ def test_a_second_budget_reuses_the_first_calibration(specialized, ofa_run, tmp_
         assert "calibrating" not in f.read()
     with open(first.file("cost_model")) as f, open(second.file("cost_model")) as g:
         assert json.load(f)["predictor"] == json.load(g)["predictor"]
+
+
+def test_a_flops_budget_bounds_every_feasible_candidate(ofa_run, tmp_path):
+    space = get_space("ofa")
+    with open(RunFolder(ofa_run).file("config")) as f:
+        options = {k: v for k, v in yaml.safe_load(f)["model"].items() if k != "name"}
+    supernet = space.make_search_net(1, 10, seed=0, options=options)
+    train = {k: v for k, v in options.items() if k in space.options("train")}
+    counts = []
+    for arch in (supernet.min_arch(), supernet.max_arch()):
+        net = space.make_train_net(1, 10, arch, seed=0, options=train)
+        with net.modes(training=False):
+            counts.append(FLOPsEstimator().cost(net, (1, 1, 8, 8)))
+    budget = (counts[0] + counts[1]) / 2
+    out = str(tmp_path / "flops")
+    args = ["specialize", ofa_run, "--flops", f"{budget:.0f}", "-o", out, "--trials", "6",
+            "--population", "3", "--calib-batches", "1"]  # fmt: skip
+    assert main(args) == 0
+    with open(os.path.join(out, "trials.csv")) as f:
+        rows = list(csv.DictReader(f))
+    assert rows and all(float(r["flops"]) <= budget for r in rows)  # the prefilter holds
+    with open(os.path.join(out, "config.yaml")) as f:
+        multitrial = yaml.safe_load(f)["multitrial"]
+    assert multitrial["max_flops"] == pytest.approx(budget, rel=1e-6)
+    assert multitrial["max_latency"] is None
+
+
+def test_specialize_needs_a_budget(ofa_run, tmp_path, capsys):
+    out = str(tmp_path / "none")
+    assert main(["specialize", ofa_run, "-o", out]) == 2
+    assert "give --latency MS, --flops N or both" in capsys.readouterr().err
+    assert not os.path.exists(out)

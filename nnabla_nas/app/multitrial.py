@@ -27,6 +27,7 @@ import numpy as np
 import yaml
 from tensorboardX import SummaryWriter
 
+from ..contrib.estimator import FLOPsEstimator
 from ..contrib.space import Decision, Space
 from ..module import find_choices
 from ..runner.multitrial import (
@@ -99,17 +100,50 @@ def make_executor(cfg: SearchConfig, evaluator: Any) -> Executor:
 
 
 def priced(
-    cfg: SearchConfig, executor: Executor, latency: TrialLatency, decode: Callable[..., Any]
+    cfg: SearchConfig,
+    executor: Executor,
+    latency: TrialLatency,
+    decode: Callable[..., Any],
+    flops: Callable[[Sequence[str]], float] | None = None,
 ) -> tuple[Executor, Callable[..., Any]]:
     """The executor the trials go to, and what it receives of a choice tuple: the latency
-    of `latency` added here to what the evaluator gives (the table evaluator gives it)."""
+    of `latency` (and the `flops`, when given) added here to what the evaluator gives (the
+    table evaluator gives the latency)."""
     mt = cfg.multitrial
     assert mt is not None
     price = latency.price
-    if mt.evaluator == "table" or price is None:
+    if mt.evaluator == "table" or (price is None and flops is None):
         return executor, decode
+
+    def values(c: Sequence[str]) -> dict[str, float]:
+        found = {} if price is None else {"latency": price(c)}
+        if flops is not None:
+            found["flops"] = flops(c)
+        return found
+
     inner = tuple if mt.evaluator == "supernet" else decode  # a path, or an architecture
-    return PricedExecutor(executor, lambda c: {"latency": price(c)}, inner), tuple
+    return PricedExecutor(executor, values, inner), tuple
+
+
+def flops_of(
+    space: Space, net: Any, cfg: SearchConfig, input_shape: tuple[int, ...], classes: int
+) -> Callable[[Sequence[str]], float]:
+    """The FLOPs of one input of a candidate's train network (the network deployed;
+    its weights play no part), each choice tuple counted once."""
+    train_keys = space.options("train")
+    options = {k: v for k, v in cfg.model.options.items() if k in train_keys}
+    estimator, known = FLOPsEstimator(), {}
+
+    def count(choices: Sequence[str]) -> float:
+        key = tuple(choices)
+        if key not in known:
+            arch = space.from_choices(net, key)
+            model = space.make_train_net(input_shape[1], classes, arch, seed=0, options=options)
+            with model.modes(training=False):
+                known[key] = float(estimator.cost(model, input_shape))
+        return known[key]
+
+    return count
 
 
 def check_decisions(space: Space, net: Any, decisions: Sequence[Decision]) -> None:
@@ -124,29 +158,39 @@ def check_decisions(space: Space, net: Any, decisions: Sequence[Decision]) -> No
 
 
 def check_budget(
-    choices: ChoiceSpace, price: Callable[[Sequence[str]], float], budget: float, seed: int
+    choices: ChoiceSpace,
+    budgets: Sequence[tuple[str, Callable[[Sequence[str]], float], float, str]],
+    seed: int,
 ) -> None:
-    """Refuses a latency budget that no candidate of `BUDGET_DRAWS` random ones meets
-    (before the run writes anything), naming the cheapest drawn."""
+    """Refuses budgets (config key, price, bound, unit) that no candidate of
+    `BUDGET_DRAWS` random ones meets together (before the run writes anything), naming
+    the cheapest drawn by the first budget."""
     rng = np.random.default_rng(seed)
     cheapest = math.inf
+    unit = budgets[0][3]
     for _ in range(BUDGET_DRAWS):
-        cheapest = min(cheapest, price(choices.sample(rng)))
-        if cheapest <= budget:
+        arch = choices.sample(rng)
+        prices = [price(arch) for _, price, _, _ in budgets]
+        cheapest = min(cheapest, prices[0])
+        if all(p <= b for p, (_, _, b, _) in zip(prices, budgets, strict=True)):
             return
+    keys = ", ".join(k for k, _, _, _ in budgets)
+    within = " and ".join(f"{b:g} {u}" for _, _, b, u in budgets)
     raise ConfigError(
-        f"multitrial.max_latency: none of {BUDGET_DRAWS} random candidates is within "
-        f"{budget:g} ms (the cheapest {cheapest:.4g} ms); raise the budget"
+        f"{keys}: none of {BUDGET_DRAWS} random candidates is within {within} (the cheapest "
+        f"{cheapest:.4g} {unit}); raise the budget"
     )
 
 
 def make_strategy(
     cfg: SearchConfig, choices: ChoiceSpace, prefilter: Callable[[Any], bool] | None
 ) -> Strategy:
-    """The configured strategy, with the latency budget as constraint."""
+    """The configured strategy, with the latency and FLOPs budgets as constraints."""
     mt = cfg.multitrial
     assert mt is not None
     constraints = [] if mt.max_latency is None else [Constraint("latency", mt.max_latency)]
+    if mt.max_flops is not None:
+        constraints.append(Constraint("flops", mt.max_flops))
     parts = StrategyParts(choices, OBJECTIVES, constraints, cfg.seed, prefilter, mt.trials)
     return STRATEGIES[cfg.searcher].create(parts, cfg.settings)
 
@@ -289,13 +333,21 @@ def run_multitrial(
     latency = trial_latency(
         cfg, space, net, options, one, run.file("latency_table"), classes=classes
     )
-    prefilter = None
+    budgets: list[tuple[str, Callable[[Sequence[str]], float], float, str]] = []
     if mt.max_latency is not None and latency.price is not None:
-        budget, price = mt.max_latency, latency.price
-        prefilter = lambda c: price(c) <= budget  # noqa: E731
-        check_budget(choices, price, budget, cfg.seed)
+        budgets.append(("multitrial.max_latency", latency.price, mt.max_latency, "ms"))
+    flops = None if mt.max_flops is None else flops_of(space, net, cfg, one, classes)
+    if flops is not None and mt.max_flops is not None:
+        budgets.append(("multitrial.max_flops", flops, mt.max_flops, "FLOPs"))
+    prefilter = None
+    if budgets:
+        check_budget(choices, budgets, cfg.seed)
+
+        def prefilter(c: Sequence[str]) -> bool:
+            return all(price(c) <= bound for _, price, bound, _ in budgets)
+
     strategy = make_strategy(cfg, choices, prefilter)
-    executor, submit = priced(cfg, make_executor(cfg, evaluator), latency, decode)
+    executor, submit = priced(cfg, make_executor(cfg, evaluator), latency, decode, flops)
     with run.session(manifest, text, resume=resume, changeable=RESUMABLE):
         if latency.estimator is not None:
             latency.estimator.save()  # its calibration, reused on resume and later runs

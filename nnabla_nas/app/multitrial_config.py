@@ -94,6 +94,11 @@ def check_multitrial(cfg: SearchConfig, space: Space, given: Mapping[str, Any]) 
     assert mt is not None
     _check_table(cfg, space)
     _check_latency(cfg)
+    if mt.max_flops is not None and mt.evaluator == "table":
+        raise ConfigError(
+            "multitrial.max_flops: the table evaluator looks up accuracy and latency only; "
+            "drop it, or bound multitrial.max_latency"
+        )
     if mt.evaluator != "supernet":
         extra = _set(mt, SUPERNET_KEYS)
         if extra:

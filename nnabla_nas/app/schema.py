@@ -169,6 +169,8 @@ class MultiTrialConfig:
     evaluator: str = choice("table", EVALUATORS)  # the space's benchmark table, or training
     device: str | None = None  # the table's latency device (e.g. raspi4), when it has one
     max_latency: float | None = limited(None, above=0.0)  # ms; candidates above: infeasible
+    # FLOPs of one input, counted on the candidate's network; candidates above: infeasible
+    max_flops: float | None = limited(None, above=0.0)
     workers: int = limited(2, minimum=1)  # candidate trainings in parallel (Ray)
     ray_address: str | None = None  # an existing Ray cluster; None starts local workers
     # evaluator supernet: the folder of a finished spos, fairnas or ofa search, whose supernet

@@ -1,4 +1,5 @@
-"""``nnabla-nas specialize``: a trained supernet's best sub-network under a latency budget.
+"""``nnabla-nas specialize``: a trained supernet's best sub-network under a latency (and/or
+FLOPs) budget.
 
 The multi-trial search it runs is an ordinary one (``evaluator: supernet``), written from
 the supernet run's own config: regularized evolution over the space's decisions, each
@@ -22,7 +23,8 @@ __all__ = ["run_specialize", "specialize_config"]
 def specialize_config(
     run_dir: str,
     *,
-    latency: float,
+    latency: float | None = None,
+    flops: float | None = None,
     trials: int = 100,
     population: int = 16,
     sample_size: int | None = None,
@@ -32,7 +34,8 @@ def specialize_config(
     latency_table: str | None = None,
 ) -> SearchConfig:
     """The multi-trial search config of specialising the supernet of `run_dir` to a
-    budget of `latency` ms per input: the run's data, model, context and seed.
+    budget of `latency` ms and/or `flops` FLOPs per input (at least one): the run's data,
+    model, context and seed.
     The evolution's tournaments draw `sample_size` (default: 4, at most `population`).
     `latency_table` reuses and extends a latency table and its calibration (one machine's
     calibration for every budget), else the output folder gets its own.
@@ -42,6 +45,8 @@ def specialize_config(
         ConfigError: a bad setting, or a run the supernet evaluator cannot score from
             (checked when the search starts, before anything is written).
     """
+    if latency is None and flops is None:
+        raise ValueError("specialize needs a budget: give --latency MS, --flops N or both")
     run = RunFolder(run_dir)
     manifest = run.manifest()
     if manifest.command != "search" or manifest.kind != "one-shot":
@@ -65,6 +70,7 @@ def specialize_config(
             "evaluator": "supernet",
             "supernet": run_dir,
             "max_latency": latency,
+            "max_flops": flops,
             "calib_batches": calib_batches,
             "eval_batches": eval_batches,
             "latency_table": latency_table,
@@ -76,9 +82,9 @@ def specialize_config(
 
 
 def run_specialize(
-    run_dir: str, output_dir: str, *, latency: float, resume: bool = False, **settings: Any
+    run_dir: str, output_dir: str, *, resume: bool = False, **settings: Any
 ) -> SearchResult:
-    """Specialises the supernet of `run_dir` to `latency` ms into `output_dir` (a
-    multi-trial run folder; see `specialize_config` for the settings)."""
-    cfg = specialize_config(run_dir, latency=latency, **settings)
+    """Specialises the supernet of `run_dir` into `output_dir` (a multi-trial run folder;
+    see `specialize_config` for the budgets and settings)."""
+    cfg = specialize_config(run_dir, **settings)
     return run_search(cfg, output_dir, resume=resume)
