@@ -254,7 +254,7 @@ def one_error_line(capsys):
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        (["epochs=3"], "config.ofa: the phases last 5 epochs but epochs is 3; set epochs: 5"),
+        (["epochs=3"], "config.ofa: the phases last 20 epochs but epochs is 3; set epochs: 20"),
         (["epochs=2", "ofa.phases=[{name: full, epochs: 1}, {name: width, epochs: 1}]"],
          "config.ofa.phases[1].name: unknown value 'width'; valid values are: full, kernel"),
         (["epochs=2", "ofa.phases=[{name: full, epochs: 2}]"],
