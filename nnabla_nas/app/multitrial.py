@@ -318,7 +318,11 @@ def run_multitrial(
     decisions = space.decisions(net)
     if not decisions:
         raise ValueError(f"space {space.name!r} has no choices (no MixedOp) to search")
-    choices = ChoiceSpace([d.options for d in decisions], [d.label for d in decisions])
+    choices = ChoiceSpace(
+        [d.options for d in decisions],
+        [d.label for d in decisions],
+        canonical=lambda c: space.canonical_choices(net, c),
+    )
 
     def decode(values: Sequence[str]) -> Any:
         return space.from_choices(net, values)

@@ -270,6 +270,12 @@ class Space(ABC):
         """
         return None
 
+    def canonical_choices(self, net: Model, choices: Sequence[str]) -> tuple[str, ...]:
+        """The one choice tuple of the architecture of `choices` among those that differ
+        only in decisions it does not use (`ChoiceSpace`'s `canonical`); by default every
+        decision is used and `choices` is returned."""
+        return tuple(choices)
+
     def from_choices(self, net: Model, choices: Sequence[str]) -> Any:
         """The architecture of one option per decision: `derive` with each chosen
         candidate's logit raised above the others. `net` is left as it was."""

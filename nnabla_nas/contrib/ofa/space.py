@@ -132,6 +132,22 @@ class OFASpace(Space):
             out.append(Decision("resolution", tuple(map(str, sup.resolutions))))
         return out
 
+    def canonical_choices(self, net: Model, choices: Sequence[str]) -> tuple[str, ...]:
+        """`choices` with the kernel and expansion of every block past its stage's depth
+        set to the first option: the architecture does not use them."""
+        decisions = self.decisions(net)
+        value = {d.label: c for d, c in zip(decisions, choices, strict=True)}
+        out = []
+        for d, choice in zip(decisions, choices, strict=True):
+            match = _LABEL.fullmatch(d.label)
+            unused = (
+                match is not None
+                and match[2] is not None
+                and int(match[2]) > int(value[f"stage{match[1]}.depth"])
+            )
+            out.append(d.options[0] if unused else choice)
+        return tuple(out)
+
     def from_choices(self, net: Model, choices: Sequence[str]) -> Any:
         """The architecture of one option per decision (`decisions`); `net` is unchanged."""
         decisions = self.decisions(net)

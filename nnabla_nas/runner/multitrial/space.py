@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -16,6 +16,11 @@ class ChoiceSpace:
     Args:
         choices: the allowed values of each decision, e.g. ``[OPS] * 6`` for NAS-Bench-201.
         names: one name per decision (default ``'edge_0'``, ``'edge_1'``, ...).
+        canonical: the one choice tuple of an architecture among those that differ only
+            in decisions it does not use (e.g. the blocks past a stage's depth); what
+            `sample`, `mutate` and `neighbours` give is canonical, so a strategy that
+            avoids architectures it has seen does not propose one twice. None: every
+            tuple is an architecture of its own.
 
     Example:
         >>> space = ChoiceSpace([['conv', 'pool']] * 3)
@@ -25,8 +30,14 @@ class ChoiceSpace:
         ('conv', 'pool', 'conv')
     """
 
-    def __init__(self, choices: Sequence[Sequence[str]], names: Sequence[str] | None = None):
+    def __init__(
+        self,
+        choices: Sequence[Sequence[str]],
+        names: Sequence[str] | None = None,
+        canonical: Callable[[Arch], Arch] | None = None,
+    ):
         self.choices: tuple[tuple[str, ...], ...] = tuple(tuple(c) for c in choices)
+        self._canonical = canonical
         if names is None:
             names = [f"edge_{i}" for i in range(len(self.choices))]
         self.names: tuple[str, ...] = tuple(names)
@@ -75,9 +86,14 @@ class ChoiceSpace:
                 )
         return arch
 
+    def canonical(self, arch: Sequence[str]) -> Arch:
+        """The canonical tuple of `arch` (itself without a `canonical` function)."""
+        arch = self.validate(arch)
+        return arch if self._canonical is None else self.validate(self._canonical(arch))
+
     def sample(self, rng: np.random.Generator) -> Arch:
-        """A uniformly random architecture."""
-        return tuple(values[rng.integers(len(values))] for values in self.choices)
+        """A uniformly random architecture (a uniform choice per decision, canonical)."""
+        return self.canonical(tuple(values[rng.integers(len(values))] for values in self.choices))
 
     def mutate(self, arch: Sequence[str], rng: np.random.Generator) -> Arch:
         """`arch` with exactly one decision changed: a uniform decision among those with
@@ -88,18 +104,20 @@ class ChoiceSpace:
             raise ValueError("cannot mutate: every decision has a single choice")
         i = mutable[rng.integers(len(mutable))]
         others = [v for v in self.choices[i] if v != arch[i]]
-        return (*arch[:i], others[rng.integers(len(others))], *arch[i + 1 :])
+        return self.canonical((*arch[:i], others[rng.integers(len(others))], *arch[i + 1 :]))
 
     def neighbours(self, arch: Sequence[str]) -> list[Arch]:
         """Every architecture differing from `arch` in exactly one decision, in decision
-        order, then in each decision's choice order."""
+        order, then in each decision's choice order (canonical, each once, `arch` not)."""
         arch = self.validate(arch)
-        return [
-            (*arch[:i], value, *arch[i + 1 :])
+        found = [
+            self.canonical((*arch[:i], value, *arch[i + 1 :]))
             for i, values in enumerate(self.choices)
             for value in values
             if value != arch[i]
         ]
+        own = self.canonical(arch)
+        return [a for a in dict.fromkeys(found) if a != own]
 
     def one_hot(self, archs: Sequence[Sequence[str]]) -> np.ndarray:
         """One row per architecture: a 0/1 column per choice of each decision, in order."""

@@ -137,3 +137,22 @@ def test_a_one_shot_searcher_on_ofa_is_one_line_naming_the_strategies(tmp_path, 
     assert err.count("\n") == 0 and f"searcher {searcher!r}: the ofa space" in err
     assert "multitrial.evaluator: train" in err and "evolution" in err
     assert not out.exists()
+
+
+def test_canonical_choices_keep_the_architecture_and_fix_the_unused_decisions(ofa, supernet):
+    decisions = ofa.decisions(supernet)
+    rng = np.random.default_rng(1)
+    seen: dict[str, set[tuple[str, ...]]] = {}
+    for _ in range(30):
+        choices = [d.options[rng.integers(len(d.options))] for d in decisions]
+        canonical = ofa.canonical_choices(supernet, choices)
+        arch = ofa.from_choices(supernet, choices)
+        assert ofa.from_choices(supernet, canonical) == arch
+        assert ofa.canonical_choices(supernet, canonical) == canonical
+        value = dict(zip([d.label for d in decisions], canonical, strict=True))
+        for d in decisions:
+            stage, _, rest = d.label.partition(".")
+            if rest.startswith("block") and int(rest[5]) > int(value[f"{stage}.depth"]):
+                assert value[d.label] == d.options[0]
+        seen.setdefault(json.dumps(arch, sort_keys=True), set()).add(canonical)
+    assert all(len(tuples) == 1 for tuples in seen.values())

@@ -97,3 +97,19 @@ def test_one_hot_has_a_column_per_choice_of_each_decision():
     assert SPACE.one_hot([SPACE.sample(np.random.default_rng(0))]).sum() == 6
     with pytest.raises(ValueError, match="has no choice"):
         space.one_hot([("a", "w")])
+
+
+def test_a_canonical_function_makes_sampled_mutated_and_neighbouring_archs_canonical():
+    # The second decision is unused when the first is 'off': its canonical value is 'a'.
+    def canonical(arch):
+        return (arch[0], "a" if arch[0] == "off" else arch[1])
+
+    space = ChoiceSpace([["on", "off"], ["a", "b", "c"]], canonical=canonical)
+    rng = np.random.default_rng(0)
+    drawn = {space.sample(rng) for _ in range(50)}
+    assert drawn == {("on", "a"), ("on", "b"), ("on", "c"), ("off", "a")}
+    assert space.canonical(("off", "c")) == ("off", "a")
+    for _ in range(20):
+        assert space.mutate(("off", "a"), rng) in {("off", "a"), ("on", "a")}
+    assert space.neighbours(("off", "c")) == [("on", "c")]  # the others are itself
+    assert space.neighbours(("on", "b")) == [("off", "a"), ("on", "a"), ("on", "c")]
