@@ -431,9 +431,12 @@ class LatencyEstimator(Estimator):
 
     def _layer_ms(self, module: Module, input_shapes: list[Shape]) -> float:
         key, entry = self._key(module, input_shapes)
+        if key in self._passthrough:
+            return 0.0
         if key not in self._entries:
             ms = self._measure(module, input_shapes)
             if ms is None:
+                self._passthrough.add(key)
                 return 0.0
             self.measurements += 1
             self._entries[key] = {**entry, "ms": ms}
@@ -632,24 +635,22 @@ class LatencyEstimator(Estimator):
 
     def _measure_missing(self, modules: Sequence[Module]) -> None:
         """Measures the layers of `modules` not in the table yet, side by side."""
-        pending: dict[str, tuple[dict[str, Any], nn.Variable]] = {}
-        missing = []
+        missing: dict[str, tuple[dict[str, Any], Module, list[Shape]]] = {}
         for module in modules:
-            key = self._key(module, recorded_shapes(module) or [])[0]
+            shapes = recorded_shapes(module) or []
+            key, entry = self._key(module, shapes)
             if key not in self._entries and key not in self._passthrough:
-                missing.append(module)
+                missing.setdefault(key, (entry, module, shapes))
         if not missing:
             return
         release_memory_cache()
-        for module in missing:
-            shapes = recorded_shapes(module) or []
-            key, entry = self._key(module, shapes)
-            if key not in pending:
-                out = self._layer_graph(module, shapes)
-                if out is None:
-                    self._passthrough.add(key)
-                else:
-                    pending[key] = (entry, out)
+        pending: dict[str, tuple[dict[str, Any], nn.Variable]] = {}
+        for key, (entry, module, shapes) in missing.items():
+            out = self._layer_graph(module, shapes)
+            if out is None:
+                self._passthrough.add(key)
+            else:
+                pending[key] = (entry, out)
         if not pending:
             return
         times = self._interleaved(
