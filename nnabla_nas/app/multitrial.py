@@ -52,7 +52,7 @@ from .config import RESUMABLE, ConfigError, SearchConfig, TrainConfig, parse_con
 from .run import Manifest, RunFolder
 from .supernet import supernet_evaluator
 from .train import train_candidate
-from .trial_latency import TrialLatency, trial_latency
+from .trial_latency import TrialLatency, candidate_network, network_price, trial_latency
 
 logger = logging.getLogger("nnabla_nas")
 
@@ -128,22 +128,10 @@ def priced(
 def flops_of(
     space: Space, net: Any, cfg: SearchConfig, input_shape: tuple[int, ...], classes: int
 ) -> Callable[[Sequence[str]], float]:
-    """The FLOPs of one input of a candidate's train network (the network deployed;
-    its weights play no part), each choice tuple counted once."""
-    train_keys = space.options("train")
-    options = {k: v for k, v in cfg.model.options.items() if k in train_keys}
-    estimator, known = FLOPsEstimator(), {}
-
-    def count(choices: Sequence[str]) -> float:
-        key = tuple(choices)
-        if key not in known:
-            arch = space.from_choices(net, key)
-            model = space.make_train_net(input_shape[1], classes, arch, seed=0, options=options)
-            with model.modes(training=False):
-                known[key] = float(estimator.cost(model, input_shape))
-        return known[key]
-
-    return count
+    """The FLOPs of one input of a candidate's train network (the network deployed),
+    each choice tuple counted once."""
+    network = candidate_network(cfg, space, net, input_shape, classes)
+    return network_price(network, FLOPsEstimator(), input_shape)
 
 
 def check_decisions(space: Space, net: Any, decisions: Sequence[Decision]) -> None:

@@ -20,7 +20,14 @@ from ..runner.paths import Path, path_cost, path_of
 from .build import CALIBRATION_PATHS, calibrate_latency, latency_scope, make_estimator
 from .config import ConfigError, SearchConfig
 
-__all__ = ["MEASURED", "TrialLatency", "network_latency", "trial_latency"]
+__all__ = [
+    "MEASURED",
+    "TrialLatency",
+    "candidate_network",
+    "network_latency",
+    "network_price",
+    "trial_latency",
+]
 
 logger = logging.getLogger("nnabla_nas")
 
@@ -99,6 +106,39 @@ def trial_latency(
     return TrialLatency(estimator.predictor, predict, estimator)
 
 
+def candidate_network(
+    cfg: SearchConfig, space: Space, net: Model, input_shape: Sequence[int], classes: int
+) -> Callable[[Sequence[str]], Model]:
+    """The train network of a choice tuple, built with the search's train options (fresh
+    weights: what prices a candidate's network does not depend on them)."""
+    train_keys = space.options("train")
+    options = {k: v for k, v in cfg.model.options.items() if k in train_keys}
+
+    def network(choices: Sequence[str]) -> Model:
+        arch = space.from_choices(net, choices)
+        return space.make_train_net(input_shape[1], classes, arch, seed=0, options=options)
+
+    return network
+
+
+def network_price(
+    network: Callable[[Sequence[str]], Model], estimator: Any, input_shape: tuple[int, ...]
+) -> Callable[[Sequence[str]], float]:
+    """The cost `estimator` gives a candidate's network (inference mode, one input of
+    `input_shape`), each choice tuple priced once."""
+    known: dict[tuple[str, ...], float] = {}
+
+    def price(choices: Sequence[str]) -> float:
+        key = tuple(choices)
+        if key not in known:
+            model = network(key)
+            with model.modes(training=False):
+                known[key] = float(estimator.cost(model, input_shape))
+        return known[key]
+
+    return price
+
+
 def network_latency(
     cfg: SearchConfig,
     space: Space,
@@ -107,20 +147,14 @@ def network_latency(
     input_shape: tuple[int, ...],
     classes: int,
 ) -> TrialLatency:
-    """Prices a candidate by the estimator's prediction of its train network (built with
-    the search's train options; the weights play no part), calibrated first, when the
-    table holds no calibration of the space, on ``multitrial.calibrate`` (default
-    `CALIBRATION_PATHS`) candidates drawn at random and measured end to end."""
+    """Prices a candidate by the estimator's prediction of its train network
+    (`candidate_network`), calibrated first, when the table holds no calibration of the
+    space, on ``multitrial.calibrate`` (default `CALIBRATION_PATHS`) candidates drawn at
+    random and measured end to end."""
     mt = cfg.multitrial
     assert mt is not None
-    train_keys = space.options("train")
-    train_options = {k: v for k, v in cfg.model.options.items() if k in train_keys}
     decisions = space.decisions(net)
-
-    def network(names: Sequence[str]) -> Model:
-        arch = space.from_choices(net, names)
-        return space.make_train_net(input_shape[1], classes, arch, seed=0, options=train_options)
-
+    network = candidate_network(cfg, space, net, input_shape, classes)
     if estimator.scope is not None and estimator.calibration is None:
         count = CALIBRATION_PATHS if mt.calibrate is None else mt.calibrate
         if count < MIN_CALIBRATION_PATHS:
@@ -134,16 +168,7 @@ def network_latency(
         models = [network(names) for names in drawn]
         estimator.calibrate_networks(models, input_shape, scope=estimator.scope, seed=cfg.seed)
         logger.info(f"latency predictor: {estimator.predictor}")
-    known: dict[tuple[str, ...], float] = {}
-
-    def predict(names: Sequence[str]) -> float:
-        key = tuple(names)
-        if key not in known:
-            model = network(key)
-            with model.modes(training=False):
-                known[key] = float(estimator.cost(model, input_shape))
-        return known[key]
-
+    predict = network_price(network, estimator, input_shape)
     for i in range(max(len(d.options) for d in decisions)):  # each option of each decision
         predict([d.options[min(i, len(d.options) - 1)] for d in decisions])
     return TrialLatency(estimator.predictor, predict, estimator)
