@@ -294,8 +294,6 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _specialize(args: argparse.Namespace) -> int:
-    if args.latency is None and args.flops is None:
-        raise ValueError("specialize needs a budget: give --latency MS, --flops N or both")
     for name, value in (("--latency", args.latency), ("--flops", args.flops)):
         if value is not None and value <= 0:
             raise ValueError(f"{name} must be a positive number, got {value:g}")
