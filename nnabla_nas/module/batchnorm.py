@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -13,10 +12,11 @@ import numpy as np
 from nnabla.function import PythonFunction
 
 from ..utils.distributed import Communicator
+from ..utils.scoped import ThreadSetting
 from .module import Module
 from .parameter import Parameter
 
-_LOCAL = threading.local()
+_COMM = ThreadSetting(None)
 
 
 @contextmanager
@@ -24,12 +24,8 @@ def synced_statistics(comm: Communicator) -> Iterator[None]:
     """Within the block, training-mode batch normalization of the graphs being built uses
     the statistics of the whole batch over `comm`'s processes (synchronised batch norm),
     so that data parallel over equal shards computes what one process computes."""
-    previous = getattr(_LOCAL, "comm", None)
-    _LOCAL.comm = comm
-    try:
+    with _COMM.scoped(comm):
         yield
-    finally:
-        _LOCAL.comm = previous
 
 
 class RunningStatistics(PythonFunction):
@@ -154,7 +150,7 @@ class BatchNormalization(Module):
                 f"{self!r} expects a {self._n_dims}-D input with {self._n_features} features "
                 f"on axis {axis}, got shape {tuple(input.shape)}"
             )
-        comm = getattr(_LOCAL, "comm", None)
+        comm = _COMM.value
         if self.training and comm is not None and comm.size > 1:
             return self._synced(input, comm)
         return F.batch_normalization(

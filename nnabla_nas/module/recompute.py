@@ -16,28 +16,25 @@ running statistics twice.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-_LOCAL = threading.local()
+from ..utils.scoped import ThreadSetting
+
+_ENABLED = ThreadSetting(False)
 
 
 @contextmanager
 def recompute_activations(enabled: bool = True) -> Iterator[None]:
     """Within the block, cheap layers mark the outputs of the graphs being built for
     recomputation during the backward (`enabled` False: they do not)."""
-    previous = getattr(_LOCAL, "enabled", False)
-    _LOCAL.enabled = enabled
-    try:
+    with _ENABLED.scoped(enabled):
         yield
-    finally:
-        _LOCAL.enabled = previous
 
 
 def recomputed(output: Any) -> Any:
     """Marks `output` for recomputation within `recompute_activations`; returns it."""
-    if getattr(_LOCAL, "enabled", False):
+    if _ENABLED.value:
         output.apply(recompute=True)
     return output
