@@ -12,7 +12,7 @@ from ..contrib.model import Model
 from ..contrib.space import Space
 from ..dataset.transforms import Transform
 from ..export import DEFAULT_OPSET, export, infer_format
-from ..module import read_parameter_attrs
+from ..module import mismatch_text, read_parameter_attrs
 from .build import FINGERPRINT, fingerprint, make_dataset, make_transform, normalization
 from .config import TrainConfig, load_config, space_of
 from .run import RunError, RunFolder
@@ -138,10 +138,9 @@ def load_run(
     try:
         model.load_parameters(weights_path, raise_if_missing=True)
     except (KeyError, ValueError) as err:
-        message = err.args[0] if isinstance(err, KeyError) and err.args else err
         raise ValueError(
             f"weights '{weights_path}' do not fit the {space_name} network of '{arch_path}' "
-            f"built with the model section of the config: {message}"
+            f"built with the model section of the config: {mismatch_text(err)}"
         ) from None
     return TrainedRun(model, cfg, space, dataset.sample_shape, dataset.classes, genotype)
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..contrib.model import Model
 from ..contrib.space import Space
-from ..module import read_parameter_attrs
+from ..module import mismatch_text, read_parameter_attrs
 from ..runner.algorithm import Algorithm
 from ..runner.loop import epoch_rng
 from ..runner.multitrial.supernet import SubnetEvaluator, SupernetEvaluator
@@ -131,7 +131,7 @@ def supernet_evaluator(cfg: SearchConfig, space: Space) -> SupernetEvaluator | S
         net.load_parameters(weights, raise_if_missing=True)
     except (KeyError, ValueError) as err:
         raise ConfigError(
-            f"multitrial.supernet: '{weights}' does not fit its supernet: {err}"
+            f"multitrial.supernet: '{weights}' does not fit its supernet: {mismatch_text(err)}"
         ) from None
     settings = source.settings
     calib_batches = mt.calib_batches or getattr(settings, "calib_batches", CALIB_BATCHES)

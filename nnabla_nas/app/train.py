@@ -19,7 +19,7 @@ from ..contrib.estimator import LatencyEstimator
 from ..contrib.model import Model
 from ..contrib.space import Space
 from ..export import export, onnx_converter
-from ..module import read_parameter_attrs
+from ..module import mismatch_text, read_parameter_attrs
 from ..runner.callbacks import (
     FigureCallback,
     LogCallback,
@@ -260,10 +260,9 @@ def load_init_weights(model: Model, path: str, space: Space) -> None:
     try:
         model.load_parameters(path, raise_if_missing=True)
     except (KeyError, ValueError) as err:
-        message = err.args[0] if isinstance(err, KeyError) and err.args else err
         raise ConfigError(
             f"init_weights: '{path}' does not fit the {space.name} network of this "
-            f"architecture and model section: {message}"
+            f"architecture and model section: {mismatch_text(err)}"
         ) from None
 
 

@@ -19,7 +19,7 @@ from .mixedop import (
     find_choices,
     most_likely,
 )
-from .module import Module, read_parameter_attrs, read_parameters
+from .module import Module, mismatch_text, read_parameter_attrs, read_parameters
 from .noise import Noise, collect_noise, uniform
 from .parameter import Parameter
 from .pooling import AvgPool, GlobalAvgPool, MaxPool
@@ -62,6 +62,7 @@ __all__ = [
     "draw_gumbel",
     "find_choices",
     "make_divisible",
+    "mismatch_text",
     "most_likely",
     "read_parameter_attrs",
     "read_parameters",

@@ -250,6 +250,12 @@ class Module:
         return head + "\n  " + "\n  ".join(lines) + "\n)"
 
 
+def mismatch_text(err: KeyError | ValueError) -> str:
+    """The message of the error `Module.set_parameters` raises for parameters that do not
+    fit (a `KeyError`'s without the quotes ``str`` adds to it)."""
+    return str(err.args[0]) if isinstance(err, KeyError) and err.args else str(err)
+
+
 def read_parameters(path: str) -> OrderedDict[str, np.ndarray]:
     """Returns the arrays of an nnabla parameter ``.h5`` file in their saved order."""
     try:
