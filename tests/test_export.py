@@ -316,3 +316,19 @@ def test_missing_packages_say_what_to_install(tiny, tmp_path, monkeypatch, missi
 
 def test_opsets_are_the_converters():
     assert export_module.DEFAULT_OPSET in ONNX_OPSETS and 6 not in ONNX_OPSETS
+
+
+@pytest.mark.parametrize("opset", [o for o in ONNX_OPSETS if o >= 11])
+@pytest.mark.parametrize(("side", "mode"), [(6, "linear"), (11, "linear"), (5, "nearest")])
+def test_resize_exports_exactly(side, mode, opset, tmp_path, rng):
+    net = Mo.Sequential(Mo.Resize(side, mode), Mo.Conv(3, 4, (3, 3), pad=(1, 1)))
+    expected = assert_exports_match(randomise(net, rng), images(rng, 2, 3, 8, 8), tmp_path, opset)
+    assert expected.shape == (2, 4, side, side)
+
+
+@pytest.mark.parametrize("opset", [o for o in ONNX_OPSETS if o < 11])
+def test_resize_before_opset_11_is_a_clear_error(opset, tmp_path):
+    net = Mo.Sequential(Mo.Resize(6), Mo.Conv(3, 4, (1, 1)))
+    with pytest.raises(ValueError, match=f"needs opset 11 or later, not {opset}; export at opset"):
+        export_onnx(net, (1, 3, 8, 8), str(tmp_path / "m.onnx"), opset=opset)
+    assert not os.listdir(tmp_path)

@@ -7,6 +7,7 @@ import os
 
 import nnabla as nn
 import numpy as np
+import onnx
 import onnxruntime as ort
 import pytest
 import yaml
@@ -21,10 +22,12 @@ from nnabla_nas.contrib.registry import get_space
 
 @pytest.fixture(scope="module")
 def ofa_run(tmp_path_factory):
-    """A one-epoch OFA search on digits (the largest network only: a trained supernet)."""
+    """A one-epoch OFA search on digits (the largest network only: a trained supernet),
+    at an elastic resolution of 6 or 8."""
     out = str(tmp_path_factory.mktemp("ofa") / "search")
     args = ["search", "-c", "ofa-digits-search", "-o", out, "--no-progress", "epochs=1",
-            "ofa.phases=[{name: full, epochs: 1}]", "ofa.distill=0"]  # fmt: skip
+            "ofa.phases=[{name: full, epochs: 1}]", "ofa.distill=0",
+            "model.resolutions=[6, 8]"]  # fmt: skip
     assert main(args) == 0
     return out
 
@@ -84,17 +87,22 @@ def test_the_subnet_holds_the_supernets_weights_with_recalibrated_statistics(spe
 
 def test_the_subnet_exports_to_onnx_as_nnabla_computes_it(specialized, tmp_path):
     run = RunFolder(specialized)
+    arch = run.file("arch")
+    with open(arch) as f:
+        resolution = json.load(f)["resolution"]
     path = str(tmp_path / "subnet.onnx")
-    args = ["export", "-c", run.file("subnet_config"), "--arch", run.file("arch"),
+    args = ["export", "-c", run.file("subnet_config"), "--arch", arch,
             "--weights", run.file("subnet_weights"), "--format", "onnx", "-o", path]  # fmt: skip
     assert main(args) == 0
-    trained = load_run(
-        arch=run.file("arch"), weights=run.file("subnet_weights"), config=run.file("subnet_config")
-    )
+    trained = load_run(arch=arch, weights=run.file("subnet_weights"),
+                       config=run.file("subnet_config"))  # fmt: skip
     x = np.random.default_rng(0).standard_normal((1, 1, 8, 8)).astype(np.float32)
     with trained.model.modes(training=False):
         y = trained.model(nn.Variable.from_numpy_array(x))
     y.forward()
+    # The seed's search picks a sub-network at resolution 6: its graph resizes the input.
+    assert resolution == 6
+    assert "Resize" in {node.op_type for node in onnx.load(path).graph.node}
     session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
     name = session.get_inputs()[0].name
     np.testing.assert_allclose(session.run(None, {name: x})[0], y.d, atol=1e-4, rtol=1e-5)

@@ -45,7 +45,15 @@ def onnx_converter() -> tuple[Any, Any, Any]:
 
 def _check_supported(network: Any, converter: Any, opset: int) -> None:
     table = converter.nnabla_function_type_to_onnx_optype
-    missing = sorted({f.type for f in network.function if f.type not in table})
+    types = {f.type for f in network.function}
+    missing = sorted(t for t in types if t not in table)
+    if "Interpolate" in types and opset < 11:
+        # The converter maps it before opset 11 only without pixel-centre sampling, which
+        # `Mo.Resize` (an input resolution) uses.
+        raise ValueError(
+            f"ONNX export: a resize sampling pixel centres (Interpolate) needs opset 11 or "
+            f"later, not {opset}; export at opset 11 (the default) or 13"
+        )
     if missing:
         raise ValueError(
             f"ONNX export: nnabla-converter cannot convert the function(s) {missing} at "

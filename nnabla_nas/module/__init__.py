@@ -8,7 +8,7 @@ from .batchnorm import BatchNormalization
 from .container import ModuleDict, ModuleList, ParameterList, Sequential
 from .convolution import Conv, DwConv
 from .linear import Linear
-from .misc import Dropout, DropPath, Identity, Lambda, Merging, Zero
+from .misc import Dropout, DropPath, Identity, Lambda, Merging, Resize, Zero
 from .mixedop import (
     MODES,
     Choice,
@@ -54,6 +54,7 @@ __all__ = [
     "ParameterList",
     "ReLU",
     "ReLU6",
+    "Resize",
     "Sequential",
     "SqueezeExcitation",
     "Zero",

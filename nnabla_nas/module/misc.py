@@ -1,4 +1,4 @@
-"""Small layers: `Dropout`, `DropPath`, `Identity`, `Zero`, `Merging`, `Lambda`."""
+"""Small layers: `Dropout`, `DropPath`, `Identity`, `Zero`, `Merging`, `Lambda`, `Resize`."""
 
 from __future__ import annotations
 
@@ -83,6 +83,67 @@ class Identity(Module):
 
     def call(self, input: Any) -> Any:
         return input
+
+
+class Resize(Module):
+    """Resizes a batch of images (N, C, H, W) to `size` x `size` by interpolation; the
+    identity for an input of that side already, or while `size` is None.
+
+    `size` may be set after construction (an elastic input resolution); build the graph
+    again afterwards. Bilinear interpolation samples pixel centres (``align_corners``
+    false, half-pixel offsets), as ONNX's ``Resize`` does with ``pytorch_half_pixel``, so
+    an exported network computes the same.
+
+    Args:
+        size: the output side, or None for the identity.
+        mode: ``'linear'`` (bilinear) or ``'nearest'``.
+    """
+
+    MODES = ("linear", "nearest")
+
+    def __init__(self, size: int | None = None, mode: str = "linear") -> None:
+        if mode not in self.MODES:
+            raise ValueError(f"Resize: unknown mode {mode!r}; use one of {self.MODES}")
+        self._mode = mode
+        self.size = size
+
+    @property
+    def size(self) -> int | None:
+        """The output side (None: the identity)."""
+        return self._size
+
+    @size.setter
+    def size(self, value: int | None) -> None:
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or value < 1):  # fmt: skip
+            raise ValueError(f"Resize: size must be a positive int or None, got {value!r}")
+        self._size = value
+
+    def resizes(self, shape: Sequence[int]) -> bool:
+        """Whether an input of `shape` (N, C, H, W) is resized (not passed through)."""
+        return self._size is not None and tuple(shape[-2:]) != (self._size, self._size)
+
+    def call(self, input: Any) -> Any:
+        if input.ndim != 4:
+            raise ValueError(f"Resize takes images (N, C, H, W), got shape {tuple(input.shape)}")
+        if not self.resizes(input.shape):
+            return input
+        linear = self._mode == "linear"
+        return F.interpolate(
+            input, output_size=(self._size, self._size), mode=self._mode,
+            align_corners=False, half_pixel=linear, half_pixel_for_nn=not linear,
+        )  # fmt: skip
+
+    def flops(self, input_shapes: Sequence[Sequence[int]]) -> float:
+        """FLOPs of one inference: a bilinear output is a weighted sum of 4 pixels (4
+        multiplications and 3 additions); nearest and the identity copy."""
+        shape = input_shapes[0]
+        if not self.resizes(shape) or self._mode == "nearest":
+            return 0.0
+        return 7.0 * shape[0] * shape[1] * self._size**2  # type: ignore[operator]
+
+    def extra_repr(self) -> str:
+        return f"size={self._size}, mode={self._mode!r}"
 
 
 class Zero(Module):

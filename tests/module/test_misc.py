@@ -158,3 +158,51 @@ def test_lambda(variable):
     np.testing.assert_allclose(s.d, x.d + z.d, rtol=1e-6)
     assert repr(tanh) == "Lambda(tanh)"
     assert tanh.get_parameters() == {}
+
+
+def _bilinear_half_pixel(image, side):
+    """Bilinear resize of a 2-D array to `side` x `side` sampling pixel centres, by hand."""
+    n = image.shape[0]
+
+    def weights(m):
+        pos = np.clip((np.arange(m) + 0.5) * n / m - 0.5, 0, n - 1)
+        lo = np.floor(pos).astype(int)
+        hi = np.minimum(lo + 1, n - 1)
+        w = np.zeros((m, n))
+        w[np.arange(m), lo] += 1 - (pos - lo)
+        w[np.arange(m), hi] += pos - lo
+        return w
+
+    w = weights(side)
+    return w @ image @ w.T
+
+
+@pytest.mark.parametrize("side", [6, 5, 11])
+def test_resize_is_bilinear_at_pixel_centres(side):
+    x = np.random.default_rng(0).standard_normal((2, 3, 8, 8)).astype(np.float32)
+    y = Mo.Resize(side)(nn.Variable.from_numpy_array(x))
+    y.forward()
+    assert y.shape == (2, 3, side, side)
+    for n in range(2):
+        for c in range(3):
+            np.testing.assert_allclose(y.d[n, c], _bilinear_half_pixel(x[n, c], side), atol=1e-5)
+
+
+def test_resize_passes_an_input_of_its_side_or_without_a_size_through():
+    x = nn.Variable((1, 1, 8, 8))
+    assert Mo.Resize(8)(x) is x and Mo.Resize(None)(x) is x
+    r = Mo.Resize(None)
+    r.size = 4
+    assert r(x).shape == (1, 1, 4, 4) and repr(r) == "Resize(size=4, mode='linear')"
+    assert not r.get_parameters()
+
+
+def test_resize_counts_its_flops_and_refuses_bad_input():
+    assert Mo.Resize(4).flops([(1, 3, 8, 8)]) == 7 * 3 * 16
+    assert Mo.Resize(8).flops([(1, 3, 8, 8)]) == 0 == Mo.Resize(4, "nearest").flops([(1, 3, 8, 8)])
+    with pytest.raises(ValueError, match="size must be a positive int or None, got 0"):
+        Mo.Resize(0)
+    with pytest.raises(ValueError, match="unknown mode 'cubic'"):
+        Mo.Resize(4, "cubic")
+    with pytest.raises(ValueError, match=r"takes images \(N, C, H, W\), got shape \(2, 8\)"):
+        Mo.Resize(4)(nn.Variable((2, 8)))

@@ -96,6 +96,27 @@ def test_sampled_subnets_keep_to_the_sizes_of_their_phase():
     assert seen[5] == ({3, 5, 7}, {2, 3, 4}, {3, 4, 6})
 
 
+def function_names(variable):
+    names = []
+    variable.visit(lambda f: names.append(f.info.type_name))
+    return names
+
+
+def test_every_phase_trains_at_resolutions_drawn_from_those_offered():
+    model = OFASupernet(1, 10, settings="digits", width_mult=0.25, resolutions=[6, 8], rng=0)
+    s = searcher([Phase("full", 1), Phase("kernel", 1)], model=model)
+    x, y = batch()
+    for epoch in range(2):
+        s.start_epoch(epoch, np.random.default_rng(epoch))
+        drawn = {a["resolution"] for _ in range(10) for a in s.step_archs()}
+        assert drawn == {6, 8}
+        s.train_on_batch({"train": (x, y)})
+        for arch in s.sampled:  # each graph at its sub-network's side
+            graph = s.subnet_graph(arch, x.shape, training=True)
+            assert ("Interpolate" in function_names(graph.loss)) == (arch["resolution"] == 6)
+    assert s.supernet.max_arch()["resolution"] == 8 and s.teacher is None
+
+
 def test_one_update_per_step_is_the_sum_of_the_subnets_gradients():
     s = searcher([Phase("full", 1), Phase("depth", 1)], subnets=2)
     s.start_epoch(1, np.random.default_rng(3))

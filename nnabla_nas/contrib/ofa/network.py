@@ -112,6 +112,10 @@ class _OFABase(Model):
         self, in_channels: int, num_classes: int, p: Plan, dropout: float, rng: Any
     ) -> None:
         _check_sizes(in_channels, num_classes)
+        # The input resized to the network's resolution (the identity without one, or for
+        # inputs of that side already): an elastic resolution changes the compute of every
+        # layer after it, and the network keeps taking the dataset's images.
+        self._resize = Mo.Resize(None)
         self._stem = Mo.Sequential(
             Mo.Conv(in_channels, p.stem, (3, 3), pad=(1, 1), stride=(p.stem_stride,) * 2,
                     with_bias=False, rng=rng),
@@ -138,7 +142,7 @@ class _OFABase(Model):
         self._classifier = Mo.Linear(p.feature, num_classes, rng=rng)
 
     def call(self, input: Any) -> Any:
-        x = self._first(self._stem(input))
+        x = self._first(self._stem(self._resize(input)))
         for stage in self._stages:
             x = stage(x)
         return self._classifier(self._feature(self._head(x)))
@@ -148,8 +152,8 @@ class OFANet(_OFABase):
     """The plain MobileNetV3 network of one OFA architecture.
 
     Args:
-        arch: the architecture (validated here); its ``resolution``, if any, is the input
-            side the network is meant for and does not change the layers.
+        arch: the architecture (validated here); its ``resolution``, if any, is the side
+            the network resizes its input to (bilinear) before the stem.
         settings: ``'imagenet'``, ``'cifar10'`` or ``'digits'`` (see `arch.SETTINGS`).
         width_mult: scales every width but the feature layer's.
         dropout: the dropout probability before the classifier.
@@ -190,6 +194,7 @@ class OFANet(_OFABase):
             stages.append(Mo.Sequential(*blocks))
         self._stages = Mo.ModuleList(stages)
         self._settings, self._width_mult = settings, width_mult
+        self._resize.size = self._arch.get("resolution")
 
     def arch(self) -> dict[str, Any]:
         """The (validated) architecture this network was built from."""
@@ -215,8 +220,9 @@ class OFASupernet(_OFABase):
         kernels: the kernel sizes offered, some of 3, 5, 7.
         expand_ratios: the expansion ratios offered, some of 3, 4, 6.
         depths: the stage depths offered, some of 2, 3, 4; a stage holds the largest.
-        resolutions: the input sides offered (elastic resolution), recorded in the
-            architecture; None: the resolution is not a choice.
+        resolutions: the input sides offered (elastic resolution): the network resizes
+            its input to the active one (bilinear) before the stem, and the architecture
+            records it; None: the resolution is not a choice (the input is used as given).
         dropout: the dropout probability before the classifier.
         rng: seeds the weights.
 
@@ -246,9 +252,9 @@ class OFASupernet(_OFABase):
         self.expand_ratios = check_subset("expand_ratios", expand_ratios, EXPAND_RATIOS)
         self.depths = check_subset("depths", depths, DEPTHS)
         self.resolutions = None if resolutions is None else _check_resolutions(resolutions)
-        self.active_resolution = None if self.resolutions is None else self.resolutions[-1]
         p, state = plan(settings, width_mult), _random_state(rng)
         self._build_ends(in_channels, num_classes, p, dropout, state)
+        self.active_resolution = None if self.resolutions is None else self.resolutions[-1]
         stages, cin = [], p.first
         for spec in p.stages:
             blocks = []
@@ -263,6 +269,15 @@ class OFASupernet(_OFABase):
         self._stages = Mo.ModuleList(stages)
         self._settings, self._width_mult, self._dropout = settings, width_mult, dropout
         self._in_channels, self._num_classes = in_channels, num_classes
+
+    @property
+    def active_resolution(self) -> int | None:
+        """The input side of the active sub-network (None: no elastic resolution)."""
+        return self._resize.size
+
+    @active_resolution.setter
+    def active_resolution(self, value: int | None) -> None:
+        self._resize.size = value
 
     @property
     def stages(self) -> list[ElasticStage]:

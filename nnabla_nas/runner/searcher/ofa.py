@@ -224,13 +224,15 @@ class OFASearcher(Searcher):
     each phase's epochs follow the previous one's, so the phase is a function of the epoch.
     Each step of an elastic phase draws `subnets_per_step` sub-networks uniformly from the
     sizes opened so far, adds their gradients on the same batch and makes one update of
-    the weights they read. The elastic resolution, if the supernet offers one, is not
-    trained: every sub-network sees the loader's images.
+    the weights they read. A supernet offering input resolutions (elastic resolution)
+    draws one per sub-network in every phase, the full one included, as the paper trains
+    at a random image size per batch: the network resizes the batch to it (`Mo.Resize`).
 
     Distillation: when the full phase ends, a frozen copy of the largest network
     (`OFASupernet.to_static` of the max arch, its weights and BatchNorm statistics as
-    they are then) becomes the teacher, run on the same (transformed) inputs with the
-    batch's statistics (`batch_statistics`); a sub-network's loss is its cross entropy
+    they are then) becomes the teacher, run on the same (transformed) inputs, at the
+    largest resolution, with the batch's statistics (`batch_statistics`); a sub-network's
+    loss is its cross entropy
     plus ``distill`` times the soft cross entropy to the teacher's softmax. The paper
     distils from the full network it trained first, as here, rather than from the
     supernet's current largest, which drifts as the smaller sub-networks train the
@@ -408,12 +410,15 @@ class OFASearcher(Searcher):
 
     def step_archs(self) -> list[dict[str, Any]]:
         """The sub-networks of one step: the largest in the full phase, else
-        `subnets_per_step` drawn uniformly from the stage's sizes."""
+        `subnets_per_step` drawn uniformly from the stage's sizes; each at a resolution
+        drawn from those the supernet offers, if any."""
         if self.stage.name == "full":
-            return [self.supernet.max_arch()]
-        top = None if self.supernet.resolutions is None else [self.supernet.resolutions[-1]]
+            arch = self.supernet.max_arch()
+            if self.supernet.resolutions is not None:
+                arch["resolution"] = int(self.rng.choice(self.supernet.resolutions))
+            return [arch]
         return [
-            self.supernet.sample_active(self.rng, resolutions=top, **self.stage.sizes())
+            self.supernet.sample_active(self.rng, **self.stage.sizes())
             for _ in range(self.settings.subnets_per_step)
         ]
 

@@ -146,6 +146,33 @@ def test_elastic_resolution_is_part_of_the_architecture():
     assert "resolution" not in OFASupernet(1, 10, settings="digits").max_arch()
 
 
+def test_a_network_resizes_its_input_to_its_resolution(supernet):
+    from nnabla_nas.contrib.estimator import FLOPsEstimator
+    from nnabla_nas.module import Resize
+
+    net = OFASupernet(1, 10, settings="digits", resolutions=[6, 8], rng=0)
+    randomize(net)
+    small = {**net.sample_active(4), "resolution": 6}
+    static = net.to_static(small)
+    assert net.active_resolution == 6 and static.arch()["resolution"] == 6
+    x = data()
+    resized = nn.Variable.from_numpy_array(x)
+    with nn.auto_forward():
+        resized = Resize(6)(resized)
+    # As the same network without a resolution given the resized images.
+    plain = OFANet(1, 10, {k: v for k, v in small.items() if k != "resolution"},
+                   settings="digits")  # fmt: skip
+    plain.set_parameters(static.get_parameters(), raise_if_missing=True)
+    expected = infer(plain, resized.d)
+    np.testing.assert_allclose(infer(static, x), expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(infer(net, x), expected, rtol=1e-5, atol=1e-5)
+    # Fewer FLOPs at the smaller side: every layer after the resize runs on 6x6, not 8x8.
+    flops = FLOPsEstimator()
+    at8 = OFANet(1, 10, {**small, "resolution": 8}, settings="digits")
+    assert flops.cost(static, (1, 1, 8, 8)) < 0.7 * flops.cost(at8, (1, 1, 8, 8))
+    assert static._stem(static._resize(nn.Variable((1, 1, 8, 8)))).shape[2:] == (6, 6)
+
+
 def test_a_step_reaches_the_shared_weights_of_the_active_subnet(supernet):
     net = OFASupernet(1, 10, settings="digits", rng=0)
     net.set_active(net.min_arch())
