@@ -11,6 +11,8 @@ The page shows what the run wrote, each section only when its source exists:
 - the hardware cost: ``profile.json`` (``nnabla-nas profile --json``) and the
   ``cost/*`` metrics;
 - a multi-trial search: ``trials.csv``, ``pareto.csv``, ``pareto.png``, ``result.json``;
+  the same of the ``subnets/`` folder of an elastic supernet's search (Once-for-All): the
+  accuracy-latency front of its sub-networks;
 - any other figure, the exported networks (``model.onnx``, ``model.nnp``), the run's
   environment and times (``run.json``: versions, CPU, command line, git commit, start and
   end, resumes; a retraining links its search run), and ``config.yaml`` without the
@@ -312,6 +314,7 @@ class _Report:
             ("plots", "Plots", self._search_plots()),
             ("cost", "Hardware cost", self._cost()),
             ("multitrial", "Multi-trial search", self._multitrial()),
+            ("subnets", "Sub-networks", self._subnets()),
             ("figures", "Other figures", self._other_figures()),
             ("run", "Run", self._run()),
             ("config", "Config", self._config()),
@@ -541,6 +544,23 @@ class _Report:
         elif self.multitrial and "result.json" in self.notes:
             parts.append(_note(self.notes["result.json"]))
         return "\n".join(parts)
+
+    def _subnets(self) -> str:
+        """The front of the sub-networks an elastic supernet's search scored after its
+        last epoch (its ``subnets`` run folder)."""
+        folder = RunFolder(self.dir).file("front")
+        if self.multitrial or not os.path.isfile(os.path.join(folder, "run.json")):
+            return ""
+        front = _Report(folder)
+        status = front.manifest.status
+        lead = (
+            f"<p>Random sub-networks of the trained supernet ({_esc(folder)}, {_esc(status)}), "
+            "each scored on the validation split with the weights it inherits after "
+            "recalibrating its BatchNorm statistics, and priced by the latency estimator "
+            "calibrated on this machine (one input). Specialise one to a budget with "
+            f"<code>nnabla-nas specialize {_esc(self.dir)} --latency MS -o OUT</code>.</p>"
+        )
+        return lead + front._multitrial()
 
     def _run(self) -> str:
         m = self.manifest

@@ -141,6 +141,9 @@ class RunFolder:
         # weights and the train config that fine-tunes or exports it
         "subnet_weights": "subnet.h5",
         "subnet_config": "subnet_train.yaml",
+        # a one-shot search of an elastic supernet: the random multi-trial search of its
+        # sub-networks' accuracy-latency front (a run folder of its own)
+        "front": "subnets",
         "report": "report.html",
         "latency_table": "latency_table.json",
         "cost_model": "cost_model.json",

@@ -51,6 +51,7 @@ from .config import RESUMABLE, ConfigError, SearchConfig, check_search, to_dict
 from .figures import draw_figures
 from .multitrial import run_multitrial
 from .run import Manifest, RunFolder
+from .subnets import front_config
 from .train import standard_callbacks
 
 logger = logging.getLogger("nnabla_nas")
@@ -208,9 +209,35 @@ def run_search(
     return _one_shot(cfg, space, run, text, resume=resume, progress=progress)
 
 
+def _front(cfg: SearchConfig, space: Space, run: RunFolder) -> SearchConfig | None:
+    """The random search of the sub-networks' front of the elastic supernet that `cfg`
+    trains into `run` (``front`` sub-networks of its searcher's settings), checked; None
+    without one."""
+    trials = getattr(cfg.settings, "front", 0)
+    if not trials or not space.has_subnets:
+        return None
+    front = front_config(cfg, run.path, trials=trials)
+    check_search(front)
+    return front
+
+
+def _score_front(front: SearchConfig, run: RunFolder, progress: bool) -> None:
+    """Runs the front's search into the finished run's ``subnets`` folder, or continues
+    one a crash or Ctrl-C interrupted (a finished one is kept as it is)."""
+    folder = RunFolder(run.file("front"))
+    if folder.has("manifest") and folder.manifest().status == "finished":
+        logger.info(f"the sub-networks' front in {folder.path} is finished already")
+        return
+    assert front.multitrial is not None
+    logger.info(f"scoring {front.multitrial.trials} random sub-networks for the front: "
+                f"{folder.path}")  # fmt: skip
+    run_search(front, folder.path, resume=folder.has("manifest"), progress=progress)
+
+
 def _one_shot(
     cfg: SearchConfig, space: Space, run: RunFolder, text: str, *, resume: bool, progress: bool
 ) -> SearchResult:
+    front = _front(cfg, space, run)
     context, comm = run_context(cfg)
     searcher_class = SEARCHERS[cfg.searcher]
     if comm.size > 1 and not searcher_class.data_parallel:
@@ -310,4 +337,6 @@ def _one_shot(
                 logger.info("drawing the final architecture's figures")
                 draw_figures(run, space)
             logger.info(f"architecture written to {run.file('arch')}")
+    if front is not None:  # the supernet run is finished: its weights score sub-networks
+        _score_front(front, run, progress)
     return SearchResult(found, run, metrics)

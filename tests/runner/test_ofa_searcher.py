@@ -2,6 +2,7 @@
 distillation from the frozen largest network, the channel sort at the expand phase,
 config errors, exact resume and the built-in config end to end."""
 
+import csv
 import json
 import os
 import shutil
@@ -12,6 +13,8 @@ import numpy as np
 import pytest
 import yaml
 
+from nnabla_nas.app.report import write_report
+from nnabla_nas.app.run import RunFolder
 from nnabla_nas.cli import main
 from nnabla_nas.contrib.ofa import OFASupernet
 from nnabla_nas.dataset import ArrayDataset, DataLoader
@@ -251,7 +254,9 @@ TINY = ["dataset.test_fraction=0.95", "dataset.batch_size=32", "model.width_mult
 
 def test_the_builtin_config_runs_end_to_end(tmp_path):
     out = str(tmp_path / "run")
-    assert main(["search", "-c", "ofa-digits-search", "-o", out, "--no-progress", *TINY]) == 0
+    args = ["search", "-c", "ofa-digits-search", "-o", out, "--no-progress", *TINY,
+            "ofa.front=5"]  # fmt: skip
+    assert main(args) == 0
     arch = json.load(open(f"{out}/arch.json"))
     assert arch == supernet().max_arch()  # the largest network; specialise later
     weights = read_parameters(f"{out}/weights.h5")
@@ -262,6 +267,24 @@ def test_the_builtin_config_runs_end_to_end(tmp_path):
     assert log.count("sorted the expanded channels") == 1
     config = yaml.safe_load(open(f"{out}/config.yaml"))
     assert [p["name"] for p in config["ofa"]["phases"]] == ["full", "kernel", "depth", "expand"]
+    # The front of the sub-networks: a random search of the finished supernet, reported.
+    front = RunFolder(f"{out}/subnets")
+    assert front.manifest().status == "finished" and front.manifest().searcher == "random"
+    with open(front.file("trials")) as f:
+        trials = list(csv.DictReader(f))
+    assert len(trials) == 5
+    assert all(0 <= float(t["accuracy"]) <= 100 and float(t["latency"]) > 0 for t in trials)
+    with open(front.file("pareto_csv")) as f:
+        assert len(f.read().splitlines()) >= 2  # a header and at least one sub-network
+    page = open(write_report(out)).read()
+    section = page.split('<section id="subnets">')[1].split("</section>")[0]
+    assert "nnabla-nas specialize" in section and "data:image/png" in section  # the front
+    assert "Pareto front (pareto.csv" in section
+    # Resumed after it finished: the front is kept, not scored again.
+    stamp = os.path.getmtime(front.file("trials"))
+    assert main(["search", "-c", "ofa-digits-search", "-o", out, "--no-progress", "--resume",
+                 *TINY, "ofa.front=5"]) == 0  # fmt: skip
+    assert os.path.getmtime(front.file("trials")) == stamp
 
 
 def one_error_line(capsys):

@@ -97,6 +97,10 @@ class OFASettings:
     # restart the optimizer's schedule at each phase, spanning the phase (the paper's
     # per-phase schedules); false: one schedule over the whole run
     restart_lr: bool = False
+    # sub-networks drawn at random after the last epoch, scored with their inherited
+    # weights and priced by the calibrated latency estimator: the accuracy-latency front
+    # of the run's report (the run's subnets/ folder); 0: none
+    front: int = limited(32, minimum=0)
 
     def __post_init__(self) -> None:
         if not self.phases:
