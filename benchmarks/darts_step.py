@@ -80,6 +80,7 @@ class Setup:
     classes: int = 10
     seed: int = 0
     mix: str = "affine"
+    recompute: bool = False  # the framework's training graphs recompute cheap activations
 
 
 class StepResult(NamedTuple):
@@ -163,6 +164,7 @@ class FrameworkSide:
             betas=ARCH_BETAS, eps=ARCH_EPS, weight_decay=ARCH_DECAY,
         )  # fmt: skip
         self.searcher = DartsSearcher(self.model, weights, arch)
+        self.searcher.recompute = setup.recompute
         self.batches = batches
 
     def _load(self, values: Values) -> None:
@@ -495,6 +497,87 @@ def run_side(setup: Setup, side: str, values_path: str, warmup: int, steps: int)
     return {"side": side, "start_kib": start, "peak_kib": peak_rss_kib(), "times": times[warmup:]}
 
 
+# Below this size glibc serves an allocation from its heap, which keeps freed memory; above
+# it from mmap, which returns it. With it small (and nnabla's array cache off) the RSS of
+# the breakdown's process follows the memory in use.
+LIVE_ENV = {"MALLOC_MMAP_THRESHOLD_": "131072"}
+
+
+def held_outputs(loss: nn.Variable) -> Counter[str]:
+    """Bytes of the function outputs of `loss`'s graph whose buffers are allocated, by the
+    function's type (a `Reshape`, which shares its input's buffer, is left out)."""
+    held: Counter[str] = Counter()
+    seen: dict[int, nn.Variable] = {}  # kept alive so that no id is reused
+
+    def visit(f: Any) -> None:
+        for v in f.outputs:
+            if id(v) in seen or f.info.type_name == "Reshape":
+                continue
+            seen[id(v)] = v
+            if not v.data.clear_called:
+                held[f.info.type_name] += int(np.prod(v.shape)) * 4
+
+    loss.visit(visit)
+    return held
+
+
+def run_breakdown(setup: Setup) -> dict:
+    """In a fresh process started with `LIVE_ENV`: the framework side's step, phase by phase,
+    the RSS after each forward and backward, and what the forward leaves allocated."""
+    nn.prefer_cached_array(False)
+    batches = make_batches(setup)
+    side = FrameworkSide(setup, framework_values(framework_net(setup)), batches)
+    searcher = side.searcher
+    rows, start = [], current_rss_kib()
+    for step in range(2):
+        for phase, batch in PHASES:
+            graph = searcher.graph(phase, batches[batch][0].shape)
+            graph.x.d, graph.y.d = batches[batch]
+            before = current_rss_kib()
+            graph.loss.forward(clear_no_need_grad=True)
+            forward = current_rss_kib()
+            held = held_outputs(graph.loss) if step == 0 else Counter()
+            graph.loss.backward(clear_buffer=True)
+            row = {"step": step, "phase": phase, "before_kib": before, "forward_kib": forward,
+                   "backward_kib": current_rss_kib(), "held": dict(held)}  # fmt: skip
+            rows.append(row)
+    return {"start_kib": start, "peak_kib": peak_rss_kib(), "rows": rows}
+
+
+def print_breakdown(setup: Setup) -> None:
+    """What the framework's step holds (`run_breakdown`, in a fresh process)."""
+    flags = [f"--{k}={v}" for k, v in asdict(setup).items()]
+    command = [sys.executable, os.path.abspath(__file__), "--side=breakdown", *flags]
+    env = {**os.environ, **LIVE_ENV}
+    out = subprocess.run(command, check=True, capture_output=True, text=True, env=env).stdout
+    result = json.loads([line for line in out.splitlines() if line.startswith("{")][-1])
+    mib = 1 / 1024
+    print(
+        f"\nmemory breakdown of the framework's step (MiB; a fresh process whose RSS follows "
+        f"the memory in use: {' '.join(f'{k}={v}' for k, v in LIVE_ENV.items())}, nnabla's "
+        f"array cache off)\n  after building: {result['start_kib'] * mib:.0f}, peak "
+        f"{result['peak_kib'] * mib:.0f}"
+    )
+    print(f"  {'step phase':<12} {'before':>8} {'forward':>8} {'backward':>9}  kept after backward")
+    for r in result["rows"]:
+        kept = (r["backward_kib"] - r["before_kib"]) * mib
+        before, forward, backward = (r[k] * mib for k in ("before_kib", "forward_kib",
+                                                            "backward_kib"))  # fmt: skip
+        print(f"  {r['step']} {r['phase']:<10} {before:8.0f} {forward:8.0f} {backward:9.0f}  "
+              f"{kept:+.0f}")  # fmt: skip
+    for r in result["rows"]:
+        if r["held"]:
+            total = sum(r["held"].values())
+            parts = sorted(r["held"].items(), key=lambda kv: -kv[1])
+            text = ", ".join(f"{k} {v / 2**20:.0f}" for k, v in parts if v >= 2**20)
+            print(f"  outputs allocated at the end of the {r['phase']} forward: "
+                  f"{total / 2**20:.0f} ({text})")  # fmt: skip
+    print(
+        "  kept after backward: memory the phase's graph keeps between steps (nothing of "
+        "its outputs: buffers inside its functions, e.g. DepthwiseConvolution's)"
+    )
+
+
 def in_subprocess(setup: Setup, side: str, values_path: str, warmup: int, steps: int) -> dict:
     flags = [f"--{k}={v}" for k, v in asdict(setup).items()]
     command = [sys.executable, os.path.abspath(__file__), f"--side={side}", *flags]
@@ -585,14 +668,23 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--mix", choices=("affine", "sum"), default=Setup.mix,
         help="the raw graph's weighted sum: 'affine' as MixedOp, 'sum' as broadcast * and F.sum",
     )  # fmt: skip
+    p.add_argument(
+        "--recompute", type=lambda text: text.lower() in ("1", "true", "yes"), default=False,
+        help="true: the framework side recomputes ReLU, depthwise and pooling outputs in the "
+        "backward (recompute: true of a search config); the raw side keeps them",
+    )  # fmt: skip
     p.add_argument("--profile", action="store_true", help="also cProfile both sides' steps")
-    p.add_argument("--side", choices=tuple(SIDES), help=argparse.SUPPRESS)
+    p.add_argument(
+        "--breakdown", action="store_true",
+        help="also break the framework step's memory down by phase and function type",
+    )  # fmt: skip
+    p.add_argument("--side", choices=(*SIDES, "breakdown"), help=argparse.SUPPRESS)
     p.add_argument("--values", help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
 
 def setup_of(args: argparse.Namespace) -> Setup:
-    fields = ("channels", "cells", "batch", "size", "classes", "seed", "mix")
+    fields = ("channels", "cells", "batch", "size", "classes", "seed", "mix", "recompute")
     return Setup(**{k: getattr(args, k) for k in fields})
 
 
@@ -604,7 +696,7 @@ def describe(setup: Setup, values: Values) -> None:
         f"num_cells={setup.cells}, num_classes={setup.classes}), mode 'full', "
         f"{len(CANDIDATES)} candidates on 14 edges per cell, {count} weights\n"
         f"batch: {setup.batch} x {IN_CHANNELS}x{setup.size}x{setup.size} (train and valid); "
-        f"raw weighted sum: {setup.mix}"
+        f"raw weighted sum: {setup.mix}; framework recomputes activations: {setup.recompute}"
     )
 
 
@@ -637,6 +729,8 @@ def compare(setup: Setup, args: argparse.Namespace) -> None:
     title = "time per step (s), cross-check: each side alone in a fresh process"
     print_times(title, {s: r["times"] for s, r in runs.items()})
     memory = print_memory(runs)
+    if args.breakdown:
+        print_breakdown(setup)
     print()
     print(verdict("time", median, f"medians, alternating; on minima {low - 1:+.1%}"))
     print(verdict("memory", memory, "peak RSS increase over the RSS before building"))
@@ -645,7 +739,9 @@ def compare(setup: Setup, args: argparse.Namespace) -> None:
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     setup = setup_of(args)
-    if args.side:
+    if args.side == "breakdown":
+        print(json.dumps(run_breakdown(setup)))
+    elif args.side:
         print(json.dumps(run_side(setup, args.side, args.values, args.warmup, args.steps)))
     else:
         compare(setup, args)

@@ -12,6 +12,7 @@ import nnabla.functions as F
 import numpy as np
 
 from .container import ModuleList
+from .misc import Zero
 from .module import Module
 from .parameter import Parameter
 
@@ -32,6 +33,19 @@ def weighted_sum(outputs: Sequence[Any], weights: Any) -> Any:
     # multiply-and-sum over the stacked outputs (benchmarks/darts_step.py).
     stacked = F.reshape(F.stack(*outputs, axis=0), (len(outputs), -1))
     return F.reshape(F.affine(weights, stacked), tuple(outputs[0].shape))
+
+
+def _columns(weights: Any, index: Sequence[int]) -> Any:
+    """The columns `index` (ascending) of a ``(1, n)`` variable, as a ``(1, len(index))``
+    one: a slice per run of consecutive columns."""
+    runs: list[list[int]] = []
+    for i in index:
+        if runs and i == runs[-1][1]:
+            runs[-1][1] = i + 1
+        else:
+            runs.append([i, i + 1])
+    parts = [weights[:, a:b] for a, b in runs]
+    return parts[0] if len(parts) == 1 else F.concatenate(*parts, axis=1)
 
 
 def check_mode(mode: str) -> str:
@@ -166,20 +180,41 @@ class MixedOp(Module):
         self._index = None
         for op in self._ops:
             op.need_grad = True
-        outputs = [op(input) for op in self._ops]
-        n = len(outputs)
+        n = len(self._ops)
         logits = self._alpha if self._alpha.shape == (n,) else F.reshape(self._alpha, (n,))
-        return self._combine(outputs, F.reshape(F.softmax(logits, axis=0), (1, n)))
+        weights = F.reshape(F.softmax(logits, axis=0), (1, n))
+        return self._combine(input, list(range(n)), weights)
 
-    def _combine(self, outputs: list[Any], weights: Any) -> Any:
-        """``sum_i weights[0, i] * outputs[i]`` for outputs of one shape."""
+    def _combine(self, input: Any, chosen: list[int], weights: Any) -> Any:
+        """``sum_j weights[0, j] * output_j`` of the candidates `chosen` (their outputs of
+        one shape), without the memory of the candidates that need none.
+
+        A `Zero` candidate adds nothing: it is left out of the sum (its graph is built for
+        the shape check but never computed); its weight still normalises the others', so
+        the gradients are those of the full sum. A candidate returning its input (the
+        identity) adds ``weight * input`` instead of a copy of the input in the stacked
+        outputs that the product's backward keeps.
+        """
+        outputs = [self._ops[i](input) for i in chosen]
         shapes = [tuple(o.shape) for o in outputs]
         if len(set(shapes)) != 1:
             detail = ", ".join(
-                f"{i} {type(self._ops[i]).__name__}: {s}" for i, s in enumerate(shapes)
+                f"{i} {type(self._ops[i]).__name__}: {s}"
+                for i, s in zip(chosen, shapes, strict=True)
             )
             raise ValueError(f"MixedOp candidates give outputs of different shapes ({detail})")
-        return weighted_sum(outputs, weights)
+        kept = [j for j, i in enumerate(chosen) if not isinstance(self._ops[i], Zero)]
+        passed = [j for j in kept if outputs[j] is input]
+        stacked = [j for j in kept if j not in passed]
+        if len(stacked) == len(outputs) or not kept:  # nothing to spare, or all zero
+            return weighted_sum(outputs, weights)
+        terms = []
+        if stacked:
+            terms.append(weighted_sum([outputs[j] for j in stacked], _columns(weights, stacked)))
+        ones = (1,) * (input.ndim - 1)
+        for j in passed:
+            terms.append(F.mul2(input, F.reshape(_columns(weights, [j]), (1, *ones))))
+        return F.add_n(*terms) if len(terms) > 1 else terms[0]
 
     @property
     def gates(self) -> tuple[tuple[int, int], nn.Variable] | None:
@@ -202,7 +237,7 @@ class MixedOp(Module):
         gate = nn.Variable((1, 2), need_grad=True)
         gate.d = np.array([[1.0, 0.0]])
         self.__dict__["_gates"] = ((first, second), gate)
-        return self._combine([self._ops[first](input), self._ops[second](input)], gate)
+        return self._combine(input, [first, second], gate)
 
     @property
     def gumbel(self) -> GumbelDraw | None:
@@ -227,7 +262,7 @@ class MixedOp(Module):
         soft = F.softmax(F.mul_scalar(F.add2(logits, noise), 1.0 / draw.tau), axis=0)
         value = float(draw.probs(self._alpha.d)[k])  # the alphas do not change before forward
         weight = F.add_scalar(F.slice(soft, (k,), (k + 1,)), 1.0 - value)
-        return self._combine([self._ops[k](input)], F.reshape(weight, (1, 1)))
+        return self._combine(input, [k], F.reshape(weight, (1, 1)))
 
     def extra_repr(self) -> str:
         label = "" if self.label is None else f"label={self.label!r}, "

@@ -85,6 +85,39 @@ def test_full_gradient_reaches_every_candidate(variable):
     assert all(np.abs(p.g).sum() > 0 for p in params.values())
 
 
+def _step(loss, params):
+    for p in params:
+        p.grad.zero()
+    loss.forward(clear_no_need_grad=True)
+    loss.backward(clear_buffer=True)
+    return [float(loss.d)] + [p.g.copy() for p in params]
+
+
+def test_full_leaves_zero_out_and_adds_the_identity_without_stacking_it():
+    rs = np.random.RandomState(0)
+    ops = [Mo.Zero(), Mo.Identity(), Mo.Conv(3, 3, (3, 3), pad=(1, 1), rng=rs),
+           Mo.MaxPool((3, 3), (1, 1), (1, 1))]  # fmt: skip
+    op = Mo.MixedOp(ops, rng=0)
+    op.alpha.d = rs.normal(size=4)
+    x = nn.Variable.from_numpy_array(rs.normal(size=(2, 3, 5, 5)).astype(np.float32))
+    x.need_grad = True
+    params = [op.alpha, ops[2]._W, ops[2]._b, x]
+    y = op(x)
+    functions = []
+    y.visit(lambda f: functions.append(f))
+    names = [f.info.type_name for f in functions]
+    assert "MulScalar" not in names  # the zero candidate is never computed
+    stack = next(f for f in functions if f.info.type_name == "Stack")
+    assert len(stack.inputs) == 2  # the convolution and the pooling; not x, not zeros
+    got = _step(F.sum(y * y), params)
+    # The full sum of every candidate's output, weighted by softmax(alpha).
+    weights = F.reshape(F.softmax(op.alpha, axis=0), (1, 4))
+    expected = _step(F.sum(Mo.mixedop.weighted_sum([o(x) for o in ops], weights) ** 2), params)
+    for a, b in zip(got, expected, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+    assert np.all(got[1] != 0)  # zero's logit too: it normalises the others' weights
+
+
 def test_sample_follows_softmax_of_alpha():
     alpha = Mo.Parameter((4,), initializer=[0.5, -0.3, 1.0, 0.0])
     op = Mo.MixedOp(
@@ -237,10 +270,11 @@ def test_repr_and_parameter_keys():
     )
 
 
-def test_gate_mode_draws_two_candidates_and_gives_gate_gradients():
+@pytest.mark.parametrize("seed", [1, 2, 3, 7, 8])  # pairs with and without zero, identity
+def test_gate_mode_draws_two_candidates_and_gives_gate_gradients(seed):
     rs = np.random.RandomState(0)
     ops = [Mo.Conv(2, 2, (1, 1), rng=rs), Mo.Identity(), Mo.Lambda(F.tanh), Mo.Zero()]
-    op = Mo.MixedOp(ops, mode="gate", rng=np.random.default_rng(1))
+    op = Mo.MixedOp(ops, mode="gate", rng=np.random.default_rng(seed))
     x = nn.Variable.from_numpy_array(rs.normal(size=(3, 2, 2, 2)).astype(np.float32))
     target = rs.normal(size=(3, 2, 2, 2)).astype(np.float32)
     y = op(x)
