@@ -181,8 +181,13 @@ class FrameworkSide:
     def values(self) -> Values:
         return framework_values(self.model)
 
+    def graph(self, phase: str, batch: str) -> Any:
+        """The searcher's graph of a half-step (first order: one graph serves both)."""
+        name = self.searcher.arch_phase if phase == "arch" else phase
+        return self.searcher.graph(name, self.batches[batch][0].shape)
+
     def function_counts(self) -> Counter[str]:
-        graphs = [self.searcher.graph(p, self.batches[b][0].shape) for p, b in PHASES]
+        graphs = [self.graph(p, b) for p, b in PHASES]
         return function_counts(*[g.loss for g in graphs])
 
 
@@ -527,11 +532,10 @@ def run_breakdown(setup: Setup) -> dict:
     nn.prefer_cached_array(False)
     batches = make_batches(setup)
     side = FrameworkSide(setup, framework_values(framework_net(setup)), batches)
-    searcher = side.searcher
     rows, start = [], current_rss_kib()
     for step in range(2):
         for phase, batch in PHASES:
-            graph = searcher.graph(phase, batches[batch][0].shape)
+            graph = side.graph(phase, batch)
             graph.x.d, graph.y.d = batches[batch]
             before = current_rss_kib()
             graph.loss.forward(clear_no_need_grad=True)

@@ -126,3 +126,35 @@ def test_architecture_steps_lower_the_valid_loss(unrolled):
     _, frozen = final_losses(unrolled, arch_lr=0.0)
     assert last["loss"] < first["loss"]
     assert last["arch_loss"] < frozen["arch_loss"] - 0.01
+
+
+def test_first_order_step_runs_both_half_steps_on_one_graph_with_their_own_gradients():
+    model, data = Tiny(), batches()
+    s = searcher(model, False)
+    alpha, weights = model._mix.alpha, model.get_net_parameters(grad_only=True)
+    start = {k: p.d.copy() for k, p in model.get_parameters().items()}
+    s.train_on_batch(data)
+    assert len(s._graphs) == 1  # the valid half-step ran on the train graph
+    # By hand, two graphs: alpha steps by the valid loss's gradient, then the weights by
+    # the train loss's at the new alpha (SGD, lr 1 and XI, weight decay 1e-3 on weights).
+    ref = Tiny()
+    ref.set_parameters(start)
+    grads = []
+    for split in ("valid", "train"):
+        x, y = (nn.Variable.from_numpy_array(a) for a in data[split])
+        for p in ref.get_parameters().values():
+            p.grad.zero()
+        with ref.modes(training=True):
+            loss = F.mean(F.softmax_cross_entropy(ref(x), y))
+        loss.forward()
+        loss.backward()
+        grads.append({k: p.g.copy() for k, p in ref.get_parameters().items()})
+        if split == "valid":
+            ref._mix.alpha.d = ref._mix.alpha.d - grads[0]["_mix/_alpha"]
+    np.testing.assert_allclose(alpha.d, ref._mix.alpha.d, rtol=1e-5, atol=1e-6)
+    for key, p in weights.items():
+        expected = start[key] - XI * (grads[1][key] + 1e-3 * start[key])
+        np.testing.assert_allclose(p.d, expected, rtol=1e-4, atol=1e-6, err_msg=key)
+    # Each half-step computed only what it updates: the weights' half-step, which ran
+    # last, added nothing to the alphas' gradient of the valid loss.
+    np.testing.assert_allclose(alpha.g, grads[0]["_mix/_alpha"], rtol=1e-5, atol=1e-7)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +35,21 @@ class DartsSettings:
     # exceeds the window before by a third, keeping the architecture of that window's start.
     early_stop: bool = False
     early_stop_window: int = limited(3, minimum=1)  # epochs per window of that rule
+
+
+@contextmanager
+def no_gradient(params: Iterable[nn.Variable]) -> Iterator[None]:
+    """Within the block, `params` need no gradient (their ``need_grad`` is restored after):
+    a forward and backward run in it neither compute nor keep what only their gradients
+    would need."""
+    changed = [p for p in params if p.need_grad]
+    try:
+        for p in changed:
+            p.need_grad = False
+        yield
+    finally:
+        for p in changed:
+            p.need_grad = True
 
 
 class DartsSearcher(Searcher):
@@ -122,19 +138,37 @@ class DartsSearcher(Searcher):
             early_stop_window=settings.early_stop_window,
         )  # fmt: skip
 
+    @property
+    def arch_phase(self) -> str:
+        """The graph of the architecture's half-step: first order, the weights' own graph
+        (for batches of one shape: the half-steps run one after the other, so one graph's
+        buffers serve both, and nnabla's functions keep memory of their own between steps,
+        DepthwiseConvolution's a quarter of a step's peak on the DARTS supernet); second
+        order, a graph of its own, as both batches are fed at once."""
+        return "arch" if self.unrolled else "train"
+
     def train_on_batch(self, batch: Mapping[str, Batch]) -> dict[str, float]:
         train = self.graph("train", batch["train"][0].shape)
-        arch = self.graph("arch", batch["valid"][0].shape)
+        arch = self.graph(self.arch_phase, batch["valid"][0].shape)
         term = self.cost_term(batch["valid"][0].shape)
         self._valid_batch = batch["valid"]
         self.feed(arch, batch["valid"])
+        weights = self.model.get_net_parameters(grad_only=True).values()
+        alphas = self.model.get_arch_parameters(grad_only=True).values()
         if self.unrolled:
             self._unrolled_arch_gradient(train, arch, batch["train"])
         else:
-            self.backward(arch, self.optimizers["arch"])
+            # Each half-step computes the gradients it updates with, no more: without the
+            # weights' the backward skips their products, and the forward frees the inputs
+            # only they need (a convolution's); without the alphas', the stacked outputs
+            # of the candidates that only the alphas' gradient needs.
+            with no_gradient(weights):
+                self.backward(arch, self.optimizers["arch"])
         result = self.step_architecture(arch, term)
         self.feed(train, batch["train"])
-        self.minimize(train, self.optimizers["weights"])
+        with no_gradient(alphas):
+            self.backward(train, self.optimizers["weights"])
+        self.optimizers["weights"].step()
         return {**self.metrics(train), **result}
 
     def _unrolled_arch_gradient(self, train: Graph, arch: Graph, train_batch: Batch) -> None:
@@ -187,7 +221,7 @@ class DartsSearcher(Searcher):
         second derivative of the depthwise convolution; `eps` is 1e-2 as ReLUs and
         max pooling make the gradient kinked at smaller steps (on the digits supernet,
         v'Hw and w'Hv differ least at 1e-2 to 2e-2 of the steps tried, 3e-3 to 5e-2)."""
-        graph = self.graph("arch", batch[0].shape)
+        graph = self.graph(self.arch_phase, batch[0].shape)
         graph.feed(batch, np.random.default_rng(0), (self.comm.rank, self.comm.size))
         alphas = self.model.get_arch_parameters(grad_only=True)
         keys = list(alphas)
@@ -212,22 +246,19 @@ class DartsSearcher(Searcher):
 
         basis, diagonal, off = [v / max(np.linalg.norm(v), 1e-12)], [], []
         try:
-            for p in frozen:  # the weights' gradients are not needed: a third less work
-                p.need_grad = False
-            for _ in range(iterations):
-                q = basis[-1]
-                w = (gradient(at + eps * q) - gradient(at - eps * q)) / (2 * eps)
-                diagonal.append(float(w @ q))
-                for b in basis:  # full reorthogonalization: a handful of vectors
-                    w = w - (w @ b) * b
-                norm = float(np.linalg.norm(w))
-                if norm < 1e-10 or len(basis) == at.size:
-                    break
-                off.append(norm)
-                basis.append(w / norm)
+            with no_gradient(frozen):  # the weights' gradients are not needed: less work
+                for _ in range(iterations):
+                    q = basis[-1]
+                    w = (gradient(at + eps * q) - gradient(at - eps * q)) / (2 * eps)
+                    diagonal.append(float(w @ q))
+                    for b in basis:  # full reorthogonalization: a handful of vectors
+                        w = w - (w @ b) * b
+                    norm = float(np.linalg.norm(w))
+                    if norm < 1e-10 or len(basis) == at.size:
+                        break
+                    off.append(norm)
+                    basis.append(w / norm)
         finally:
-            for p in frozen:
-                p.need_grad = True
             self.model.set_parameters(saved)
             for p in everything.values():
                 p.grad.zero()
