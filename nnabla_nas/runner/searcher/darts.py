@@ -197,10 +197,13 @@ class DartsSearcher(Searcher):
     def _gradients(self, graph: Graph, params: Mapping) -> dict[str, np.ndarray]:
         """Returns d(loss)/d(param) for `params` at the current values (of the whole batch
         under data parallel)."""
-        for p in self.model.get_parameters().values():
+        everything = self.model.get_parameters()
+        for p in everything.values():
             p.grad.zero()
-        graph.loss.forward(clear_no_need_grad=True)
-        graph.loss.backward(clear_buffer=True)
+        wanted = {id(p) for p in params.values()}
+        with no_gradient(p for p in everything.values() if id(p) not in wanted):
+            graph.loss.forward(clear_no_need_grad=True)
+            graph.loss.backward(clear_buffer=True)
         self.comm.allreduce_mean([p.grad for p in params.values()])
         return {k: p.g.copy() for k, p in params.items()}
 
