@@ -527,24 +527,31 @@ def held_outputs(loss: nn.Variable) -> Counter[str]:
 
 
 def run_breakdown(setup: Setup) -> dict:
-    """In a fresh process started with `LIVE_ENV`: the framework side's step, phase by phase,
-    the RSS after each forward and backward, and what the forward leaves allocated."""
+    """In a fresh process started with `LIVE_ENV`: two of the framework side's steps, each
+    half-step's forward and backward as the searcher runs them (its `backward` wrapped to
+    read the RSS around them), and what the first step's forwards leave allocated."""
     nn.prefer_cached_array(False)
     batches = make_batches(setup)
     side = FrameworkSide(setup, framework_values(framework_net(setup)), batches)
-    rows, start = [], current_rss_kib()
-    for step in range(2):
-        for phase, batch in PHASES:
-            graph = side.graph(phase, batch)
-            graph.x.d, graph.y.d = batches[batch]
-            before = current_rss_kib()
-            graph.loss.forward(clear_no_need_grad=True)
-            forward = current_rss_kib()
-            held = held_outputs(graph.loss) if step == 0 else Counter()
-            graph.loss.backward(clear_buffer=True)
-            row = {"step": step, "phase": phase, "before_kib": before, "forward_kib": forward,
-                   "backward_kib": current_rss_kib(), "held": dict(held)}  # fmt: skip
-            rows.append(row)
+    searcher = side.searcher
+    rows: list[dict] = []
+
+    def backward(graph: Any, optimizer: Any) -> None:  # Algorithm.backward, measured
+        optimizer.zero_grad()
+        before = current_rss_kib()
+        graph.loss.forward(clear_no_need_grad=True)
+        forward = current_rss_kib()
+        held = held_outputs(graph.loss) if len(rows) < len(PHASES) else Counter()
+        graph.loss.backward(clear_buffer=True)
+        phase = PHASES[len(rows) % len(PHASES)][0]
+        rows.append({"step": len(rows) // len(PHASES), "phase": phase, "before_kib": before,
+                     "forward_kib": forward, "backward_kib": current_rss_kib(),
+                     "held": dict(held)})  # fmt: skip
+
+    searcher.backward = backward  # type: ignore[method-assign]
+    start = current_rss_kib()
+    for _ in range(2):
+        side.step()
     return {"start_kib": start, "peak_kib": peak_rss_kib(), "rows": rows}
 
 
