@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +11,7 @@ import nnabla as nn
 import numpy as np
 
 from ...contrib.model import Model
+from ...module.graph import no_gradient
 from ...optimizer import Optimizer
 from ...utils.distributed import Communicator
 from ...utils.fields import limited
@@ -35,21 +35,6 @@ class DartsSettings:
     # exceeds the window before by a third, keeping the architecture of that window's start.
     early_stop: bool = False
     early_stop_window: int = limited(3, minimum=1)  # epochs per window of that rule
-
-
-@contextmanager
-def no_gradient(params: Iterable[nn.Variable]) -> Iterator[None]:
-    """Within the block, `params` need no gradient (their ``need_grad`` is restored after):
-    a forward and backward run in it neither compute nor keep what only their gradients
-    would need."""
-    changed = [p for p in params if p.need_grad]
-    try:
-        for p in changed:
-            p.need_grad = False
-        yield
-    finally:
-        for p in changed:
-            p.need_grad = True
 
 
 class DartsSearcher(Searcher):
