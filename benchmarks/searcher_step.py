@@ -40,7 +40,7 @@ import numpy as np
 from darts_step import peak_rss_kib
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SEARCHERS = ("darts", "gdas", "pcdarts", "pnas")
+SEARCHERS = ("darts", "gdas", "pcdarts", "pnas", "pnas_gate")
 PC_K = 4  # PC-DARTS's partial channel ratio, the paper's CIFAR-10 setting
 IN_CHANNELS, CLASSES, SIZE = 3, 10, 32
 WEIGHT_LR, WEIGHT_MOMENTUM, WEIGHT_DECAY, GRAD_CLIP = 0.025, 0.9, 3e-4, 5.0
@@ -75,6 +75,8 @@ def searcher_of(name: str, model: Any) -> Any:
         return DartsSearcher(model, weights, arch)
     if name == "gdas":
         return GdasSearcher(model, weights, arch, tau_max=10.0, tau_min=0.1, epochs=50)
+    if name == "pnas_gate":  # the binary gates' step: a path's and a gated pair's graphs
+        return ProxylessNasSearcher(model, weights, arch, gradient="binary_gate")
     return ProxylessNasSearcher(model, weights, arch, gradient="reinforce", samples=2)
 
 
