@@ -127,8 +127,8 @@ class RunConfig:
     # under mpiexec: batch normalization by the whole batch's statistics (one allreduce a
     # layer; the processes compute what one computes) or, false, by each process's shard
     sync_batch_norm: bool = False
-    # recompute cheap activations (ReLU, depthwise convolution, pooling) in the backward
-    # instead of keeping them: a DARTS step at 0.70x the memory and about 1.35x the time
+    # recompute cheap activations (ReLU, pointwise convolutions) in the backward instead
+    # of keeping them: a DARTS step in about 0.63x the memory (README, Memory)
     recompute: bool = False
     epochs: int = limited(10, minimum=1)  # passes over the training data
     dataset: DatasetConfig = field(default_factory=DatasetConfig)  # the data and its loading

@@ -9,7 +9,6 @@ import nnabla.functions as F
 
 from .layout import move_axis, native_channel_last
 from .module import Module
-from .recompute import recomputed
 
 
 class _Pool(Module):
@@ -39,7 +38,7 @@ class _Pool(Module):
     def call(self, input: Any) -> Any:
         self._check(input)
         if not self._channel_last or native_channel_last():
-            return recomputed(self._pool(input, self._channel_last))
+            return self._pool(input, self._channel_last)
         # CPU pooling is channel-first only: move the channels in front of the pooled dims.
         axis = input.ndim - 1 - len(self._kernel)
         out = self._pool(move_axis(input, -1, axis), False)

@@ -3,12 +3,15 @@
 nnabla keeps, until the backward, every buffer a backward function reads. A variable
 marked ``recompute`` is cleared once the forward no longer needs it and recomputed from its
 inputs when the backward reaches it. Within `recompute_activations`, the layers whose
-outputs are cheap to recompute from an input that is kept anyway mark them: `ReLU`,
-`DwConv` (depthwise: a few multiply-adds per output) and the pooling layers. On the DARTS
-supernet (16 channels, 5 cells, batch 16 of 32x32) this lowers the peak RSS of a search
-step from 1908 to 1356 MB (0.71x) with the same losses, but a step takes about 1.35x the
-time (nnabla runs the recomputed functions again; its depthwise convolution is slow on
-CPU): training graphs use it when asked (``recompute: true``, `Algorithm.recompute`).
+outputs are cheap to recompute from an input that is kept anyway mark them: `ReLU` and the
+pointwise (1x1) convolutions, one matrix product each. Depthwise convolutions and pooling
+are not marked: on CPU nnabla's depthwise 3x3 forward takes twice a pointwise one's time
+(a 5x5 six times) and a 3x3 max pooling three times. On the DARTS supernet (16 channels,
+5 cells, batch 16 of 32x32) this lowers the peak RSS of a search step from 1628 to 1087
+MiB (0.57x the raw nnabla graph that keeps everything) with the same losses, in 0.90x-1.01x
+that graph's time (`benchmarks/darts_step.py --recompute true`, three runs); recomputing
+the poolings as well would save another 60 MiB. Training graphs use it when asked
+(``recompute: true``, `Algorithm.recompute`).
 
 Batch normalization is never marked: recomputing its training forward would update the
 running statistics twice.

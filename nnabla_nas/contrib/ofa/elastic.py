@@ -28,6 +28,7 @@ from ... import module as Mo
 from ...module.batchnorm import RunningStatistics
 from ...module.module import Module
 from ...module.parameter import Parameter
+from ...module.recompute import recomputed
 
 __all__ = [
     "ElasticBatchNormalization",
@@ -289,7 +290,7 @@ class ElasticPointwiseConv(Module):
         c = _input_channels(self, input, self._in_channels)
         w = _leading(self._W, (self._active_out, c, 1, 1))
         b = None if self._b is None else _leading(self._b, (self._active_out,))
-        return F.convolution(input, w, b)
+        return recomputed(F.convolution(input, w, b))  # a matrix product: cheap again
 
     def importance_order(self) -> np.ndarray:
         """The output channels from the most to the least important (L1 norm of filters)."""
