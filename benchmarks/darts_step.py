@@ -182,9 +182,8 @@ class FrameworkSide:
         return framework_values(self.model)
 
     def graph(self, phase: str, batch: str) -> Any:
-        """The searcher's graph of a half-step (first order: one graph serves both)."""
-        name = self.searcher.arch_phase if phase == "arch" else phase
-        return self.searcher.graph(name, self.batches[batch][0].shape)
+        """The searcher's graph of a half-step (one graph serves both)."""
+        return self.searcher.graph("train", self.batches[batch][0].shape)
 
     def function_counts(self) -> Counter[str]:
         graphs = [self.graph(p, b) for p, b in PHASES]
@@ -681,8 +680,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )  # fmt: skip
     p.add_argument(
         "--recompute", type=lambda text: text.lower() in ("1", "true", "yes"), default=False,
-        help="true: the framework side recomputes ReLU, depthwise and pooling outputs in the "
-        "backward (recompute: true of a search config); the raw side keeps them",
+        help="true: the framework side recomputes ReLU and pointwise convolution outputs in "
+        "the backward (recompute: true of a search config); the raw side keeps them",
     )  # fmt: skip
     p.add_argument("--profile", action="store_true", help="also cProfile both sides' steps")
     p.add_argument(

@@ -49,6 +49,15 @@ class Graph:
                 raise ValueError("this graph has noise inputs; feed it a generator to draw them")
             self.noise.fill(rng, shard)
 
+    def inputs(self) -> list[np.ndarray]:
+        """A copy of what `feed` set: the batch and the noise, for `restore`."""
+        return [v.d.copy() for v in (self.x, self.y, *self.noise.variables)]
+
+    def restore(self, inputs: list[np.ndarray]) -> None:
+        """Sets the batch and noise `inputs` saved from this graph back."""
+        for variable, data in zip((self.x, self.y, *self.noise.variables), inputs, strict=True):
+            variable.d = data
+
 
 def cross_entropy(logits: nn.Variable, y: nn.Variable) -> nn.Variable:
     """Mean softmax cross entropy of `logits` against integer labels of shape (N, 1)."""

@@ -158,3 +158,45 @@ def test_first_order_step_runs_both_half_steps_on_one_graph_with_their_own_gradi
     # Each half-step computed only what it updates: the weights' half-step, which ran
     # last, added nothing to the alphas' gradient of the valid loss.
     np.testing.assert_allclose(alpha.g, grads[0]["_mix/_alpha"], rtol=1e-5, atol=1e-7)
+
+
+class Noisy(Tiny):
+    def __init__(self):
+        super().__init__()
+        self._drop = Mo.Dropout(0.5)
+
+    def call(self, x):
+        return self._head(self._drop(self._mix(x)))
+
+
+def test_second_order_terms_share_one_graph_each_with_its_own_batch_and_noise():
+    model = Noisy()
+    s = searcher(model, True)
+    s.start_epoch(0, np.random.default_rng(5))
+    data = batches()
+    seen = []
+    original = s._gradients
+
+    def recording(graph, params):
+        noise = [v.d.copy() for v in graph.noise.variables]
+        seen.append((graph, graph.x.d.copy(), graph.y.d.copy(), noise))
+        return original(graph, params)
+
+    s._gradients = recording
+    s.train_on_batch(data)
+    assert len(s._graphs) == 1 and len({id(graph) for graph, *_ in seen}) == 1
+    assert len(seen) == 4 and len(seen[0][3]) == 1
+    g_train, g_valid, plus, minus = seen
+    for term in (g_train, plus, minus):  # one batch and one noise draw for the train terms
+        np.testing.assert_array_equal(term[1], data["train"][0])
+        np.testing.assert_array_equal(term[2], data["train"][1])
+        np.testing.assert_array_equal(term[3][0], g_train[3][0])
+    np.testing.assert_array_equal(g_valid[1], data["valid"][0])
+    np.testing.assert_array_equal(g_valid[2], data["valid"][1])
+    assert not np.array_equal(g_valid[3][0], g_train[3][0])  # the valid batch's own draw
+
+
+def test_second_order_step_reports_the_valid_loss_at_the_virtual_weights():
+    shown = searcher(Tiny(), True).train_on_batch(batches())
+    reference = unrolled_valid_loss(np.array([0.3, -0.2, 0.1]))
+    assert shown["arch_loss"] == pytest.approx(reference, rel=1e-5)

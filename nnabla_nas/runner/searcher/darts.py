@@ -123,44 +123,51 @@ class DartsSearcher(Searcher):
             early_stop_window=settings.early_stop_window,
         )  # fmt: skip
 
-    @property
-    def arch_phase(self) -> str:
-        """The graph of the architecture's half-step: first order, the weights' own graph
-        (for batches of one shape: the half-steps run one after the other, so one graph's
-        buffers serve both, and nnabla's functions keep memory of their own between steps,
-        DepthwiseConvolution's a quarter of a step's peak on the DARTS supernet); second
-        order, a graph of its own, as both batches are fed at once."""
-        return "arch" if self.unrolled else "train"
-
     def train_on_batch(self, batch: Mapping[str, Batch]) -> dict[str, float]:
+        # One graph serves every half-step and every term of a step (for batches of one
+        # shape): they run one after the other, and nnabla's functions keep memory of
+        # their own between steps, DepthwiseConvolution's a quarter of a step's peak on the
+        # DARTS supernet, so a second graph would double it.
         train = self.graph("train", batch["train"][0].shape)
-        arch = self.graph(self.arch_phase, batch["valid"][0].shape)
+        arch = self.graph("train", batch["valid"][0].shape)
         term = self.cost_term(batch["valid"][0].shape)
         self._valid_batch = batch["valid"]
         self.feed(arch, batch["valid"])
+        shown = None
         if self.unrolled:
-            self._unrolled_arch_gradient(train, arch, batch["train"])
+            shown = self._unrolled_arch_gradient(train, arch, batch["train"])
         else:
             self.backward(arch, self.optimizers["arch"])  # the alphas' gradients only
-        result = self.step_architecture(arch, term)
+        result = self.step_architecture(arch, term, shown)
         self.feed(train, batch["train"])
         self.minimize(train, self.optimizers["weights"])
         return {**self.metrics(train), **result}
 
-    def _unrolled_arch_gradient(self, train: Graph, arch: Graph, train_batch: Batch) -> None:
-        """Sets each alpha's gradient to the second-order DARTS approximation."""
+    def _unrolled_arch_gradient(
+        self, train: Graph, arch: Graph, train_batch: Batch
+    ) -> dict[str, float]:
+        """Sets each alpha's gradient to the second-order DARTS approximation; returns the
+        metrics of the validation batch at the virtual weights, prefixed ``arch_``.
+
+        `arch` holds the validation batch and its noise; `train` is fed `train_batch`. The
+        two may be one graph: each term sets its own batch and noise back before it runs."""
         weights = self.model.get_net_parameters(grad_only=True)
         alphas = self.model.get_arch_parameters(grad_only=True)
         saved = {k: p.d.copy() for k, p in self.model.get_net_parameters().items()}
         opt = self.optimizers["weights"]
         xi = opt.lr if self.xi is None else self.xi
+        valid_inputs = arch.inputs()
         self.feed(train, train_batch)  # one batch and one noise draw for every term
+        train_inputs = train.inputs()
         g_train = self._gradients(train, weights)
         for k, p in weights.items():  # the virtual step w' = w - xi * (g + wd * w)
             p.d = saved[k] - xi * (g_train[k] + opt.weight_decay * saved[k])
+        arch.restore(valid_inputs)
         g_valid = self._gradients(arch, {**weights, **alphas})
+        shown = self.metrics(arch, prefix="arch_")
         v = {k: g_valid[k] for k in weights}
         eps = self.fd_scale / max(np.sqrt(sum(float(np.sum(g * g)) for g in v.values())), 1e-12)
+        train.restore(train_inputs)
         hessian_terms = []
         for sign in (1.0, -1.0):  # dL_train/dalpha at w + eps v and at w - eps v
             for k, p in weights.items():
@@ -169,6 +176,7 @@ class DartsSearcher(Searcher):
         self.model.set_parameters(saved)
         for k, a in alphas.items():
             a.g = g_valid[k] - xi * (hessian_terms[0][k] - hessian_terms[1][k]) / (2 * eps)
+        return shown
 
     def _gradients(self, graph: Graph, params: Mapping) -> dict[str, np.ndarray]:
         """Returns d(loss)/d(param) for `params` at the current values (of the whole batch
@@ -200,7 +208,7 @@ class DartsSearcher(Searcher):
         second derivative of the depthwise convolution; `eps` is 1e-2 as ReLUs and
         max pooling make the gradient kinked at smaller steps (on the digits supernet,
         v'Hw and w'Hv differ least at 1e-2 to 2e-2 of the steps tried, 3e-3 to 5e-2)."""
-        graph = self.graph(self.arch_phase, batch[0].shape)
+        graph = self.graph("train", batch[0].shape)
         graph.feed(batch, np.random.default_rng(0), (self.comm.rank, self.comm.size))
         alphas = self.model.get_arch_parameters(grad_only=True)
         keys = list(alphas)

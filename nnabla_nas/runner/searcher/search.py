@@ -123,14 +123,17 @@ class Searcher(Algorithm):
             self.__dict__["_cost_term"] = term
         return term
 
-    def step_architecture(self, arch: Graph, term: CostTerm | None) -> dict[str, float]:
+    def step_architecture(
+        self, arch: Graph, term: CostTerm | None, shown: dict[str, float] | None = None
+    ) -> dict[str, float]:
         """Adds `term`'s gradient to the loss gradient of the architecture parameters, takes
         one step of the ``'arch'`` optimizer, and returns the metrics of `arch` prefixed
-        ``arch_`` (with the cost, ``arch_cost``)."""
+        ``arch_`` (with the cost, ``arch_cost``). `shown`: those metrics, when the graph has
+        run another batch since (second-order DARTS)."""
         if term is not None:
             term.add_gradient()
         self.optimizers["arch"].step()
-        result = self.metrics(arch, prefix="arch_")
+        result = self.metrics(arch, prefix="arch_") if shown is None else dict(shown)
         if term is not None:
             result["arch_cost"] = term.value()
         return result
