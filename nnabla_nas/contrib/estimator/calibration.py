@@ -93,8 +93,13 @@ class LinearCalibration:
             )
         design = np.hstack([x, np.ones((x.shape[0], 1))])
         if nonnegative:
+            # Columns scaled to one magnitude (ms, counts and the ones differ by 1e4) and
+            # bounded-variable least squares, exact for these few columns even when some
+            # are nearly collinear (a function count tracking a layer type's time).
+            scale = np.abs(design).max(axis=0)
+            scale[scale == 0] = 1.0
             low = [0.0] * x.shape[1] + [-np.inf]
-            coef = lsq_linear(design, y, bounds=(low, np.inf)).x
+            coef = lsq_linear(design / scale, y, bounds=(low, np.inf), method="bvls").x / scale
         else:
             coef, *_ = np.linalg.lstsq(design, y, rcond=None)
         labels = list(names) if names is not None else [f"x{i}" for i in range(x.shape[1])]

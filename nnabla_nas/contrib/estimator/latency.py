@@ -13,10 +13,11 @@ is imported (``import_table=True``), and then its times are taken as this settin
 The sum of a network's layer times misses what only a whole graph has (caches shared
 between layers, the overhead of running a graph): it underestimates in proportion to the
 network's size. `LatencyEstimator.calibrate` samples paths of a supernet, measures each end
-to end and fits ``measured ~ slope * layer_sum + intercept`` (`LinearCalibration`), stored
-in the table under a *scope* (the network family and input shape it holds for). An
-estimator given that scope predicts ``slope * layer_sum + intercept``: every layer costs
-``slope * ms`` and every network `offset` = intercept more, so expectations over the
+to end and fits ``measured ~ slope * layer_sum + w * functions + intercept``
+(`LinearCalibration`; a slope per large layer type when that predicts better), stored in
+the table under a *scope* (the network family and input shape it holds for). An estimator
+given that scope predicts with it: every layer costs ``slope * ms + w * functions`` (the
+slope of its type) and every network `offset` = intercept more, so expectations over the
 architecture probabilities stay exact.
 """
 
@@ -33,7 +34,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 import nnabla as nn
 import numpy as np
@@ -66,6 +67,9 @@ logger = logging.getLogger("nnabla_nas")
 _FIELDS = ("layer", "args", "input_shapes", "context", "threads", "ms")
 _CALIBRATION_FIELDS = ("scope", "weights", "intercept", "paths", "points", "fitted", "quality")
 FEATURES = ("layer_sum", "functions")  # what a calibration weighs: ms and function calls
+TYPE_PREFIX = "type:"  # a calibration weight of its own for one layer type's ms
+TYPE_SHARE = 0.05  # the share of the mean layer sum a layer type needs for a weight of its own
+PREFER_SIMPLER = 0.95  # weights per layer type must cut the out-of-sample error by 5%
 
 
 def cpu_model() -> str:
@@ -144,8 +148,11 @@ def _check_calibration(index: int, record: Any, path: str) -> None:
         problem = f"must be an object with exactly the keys {list(_CALIBRATION_FIELDS)}"
     elif not isinstance(record["scope"], str) or not record["scope"]:
         problem = "'scope' must be a non-empty string"
-    elif not isinstance(record["weights"], dict) or sorted(record["weights"]) != sorted(FEATURES):
-        problem = f"'weights' must be an object with the keys {list(FEATURES)}"
+    elif not isinstance(record["weights"], dict) or not _weight_keys(record["weights"]):
+        problem = (
+            f"'weights' must be an object with the keys {list(FEATURES)} and optional "
+            f"'{TYPE_PREFIX}<layer type>' keys"
+        )
     elif not all(_finite(w) and w >= 0 for w in record["weights"].values()):
         problem = "the 'weights' must be finite numbers >= 0"
     elif not _finite(record["intercept"]):
@@ -157,6 +164,14 @@ def _check_calibration(index: int, record: Any, path: str) -> None:
             f"latency table '{path}': calibration {index} {problem}; fix the file or delete "
             f"its 'calibrations' to calibrate again"
         )
+
+
+def _weight_keys(weights: dict[str, Any]) -> bool:
+    extra = set(weights) - set(FEATURES)
+    return set(FEATURES) <= set(weights) and all(
+        isinstance(k, str) and k.startswith(TYPE_PREFIX) and len(k) > len(TYPE_PREFIX)
+        for k in extra
+    )
 
 
 def _tau(a: Any, b: Any) -> float | None:
@@ -206,6 +221,35 @@ def release_memory_cache() -> None:
 def _differences(stored: dict[str, Any], here: dict[str, str]) -> str:
     keys = [k for k in SETTING_KEYS if str(stored.get(k)) != here[k]]
     return "; ".join(f"{k} {stored.get(k)!r} (here {here[k]!r})" for k in keys)
+
+
+class _Features(NamedTuple):
+    """What a calibration weighs of one network: its raw layer sum (ms), the number of
+    functions its layers call, and the layer sum per layer type (ms)."""
+
+    layer_sum: float
+    functions: float
+    by_type: dict[str, float]
+
+
+def _typed_columns(features: Sequence[_Features]) -> list[str]:
+    """The layer types that get a calibration weight of their own: those holding at least
+    `TYPE_SHARE` of the mean layer sum, the largest first, as many as the networks measured
+    support (a third of them, less the two other weights and the intercept), and never all
+    the types present: the rest share the common weight, which also prices types the
+    calibration has not seen."""
+    total = float(np.mean([f.layer_sum for f in features]))
+    if total <= 0:
+        return []
+    share: dict[str, float] = {}
+    for f in features:
+        for name, ms in f.by_type.items():
+            share[name] = share.get(name, 0.0) + ms / len(features) / total
+    ranked = sorted((n for n in share if share[n] >= TYPE_SHARE), key=lambda n: -share[n])
+    chosen = ranked[: max(0, (len(features) - 3) // 3)]
+    if set(chosen) == set(share):
+        chosen = chosen[:-1]
+    return chosen
 
 
 class LatencyEstimator(Estimator):
@@ -357,10 +401,16 @@ class LatencyEstimator(Estimator):
         if record is None:
             return "layer sum (uncalibrated)"
         w, quality = record["weights"], record["quality"]
+        typed = [(k[len(TYPE_PREFIX) :], v) for k, v in w.items() if k.startswith(TYPE_PREFIX)]
+        if typed:
+            terms = " + ".join(f"{v:.4g} * {name} ms" for name, v in typed)
+            sums = f"{terms} + {w['layer_sum']:.4g} * other layers' ms"
+        else:
+            sums = f"{w['layer_sum']:.4g} * layer sum"
         return (
-            f"calibrated: {w['layer_sum']:.4g} * layer sum + {1000 * w['functions']:.4g} us "
-            f"* functions {record['intercept']:+.4g} ms, fitted on {record['paths']} paths "
-            f"measured end to end ({quality['within10']:.0f}% within +-10% out of sample)"
+            f"calibrated: {sums} + {1000 * w['functions']:.4g} us * functions "
+            f"{record['intercept']:+.4g} ms, fitted on {record['paths']} paths measured end to "
+            f"end ({quality['within10']:.0f}% within +-10% out of sample)"
         )
 
     def offset(self) -> float:
@@ -381,6 +431,18 @@ class LatencyEstimator(Estimator):
         with self.uncalibrated():
             return self.cost(model, input_shape)
 
+    def layer_sums_by_type(
+        self, model: Module, input_shape: Sequence[int] | None = None
+    ) -> dict[str, float]:
+        """The raw layer latencies of the network as last built, summed per layer type
+        (the class name), in ms."""
+        sums: dict[str, float] = {}
+        for module, weight in self._layer_rows(model, input_shape):
+            name = type(module).__name__
+            ms = self._layer_ms(module, recorded_shapes(module) or [])
+            sums[name] = sums.get(name, 0.0) + weight * ms
+        return sums
+
     def layer_functions(self, model: Module, input_shape: Sequence[int] | None = None) -> float:
         """The number of nnabla functions the layers of the network as last built call
         (weighted by the probabilities under a `MixedOp` in ``'full'`` mode)."""
@@ -395,15 +457,15 @@ class LatencyEstimator(Estimator):
 
     def layer_cost(self, module: Module, input_shapes: list[Shape]) -> float:
         """The latency of one leaf layer in ms, from the table or measured now; with a
-        calibration in use, ``w_ms * ms + w_functions * functions`` of the layer."""
+        calibration in use, ``w_ms * ms + w_functions * functions`` of the layer, `w_ms`
+        the weight of the layer's type if the calibration has one."""
         ms = self._layer_ms(module, input_shapes)
         record = self.calibration
         if record is None or self._raw:
             return ms
         w = record["weights"]
-        return float(w["layer_sum"]) * ms + float(w["functions"]) * self._functions(
-            module, input_shapes
-        )
+        per_ms = w.get(TYPE_PREFIX + type(module).__name__, w["layer_sum"])
+        return float(per_ms) * ms + float(w["functions"]) * self._functions(module, input_shapes)
 
     def _key(self, module: Module, input_shapes: list[Shape]) -> tuple[str, dict[str, Any]]:
         entry = {
@@ -465,7 +527,11 @@ class LatencyEstimator(Estimator):
         `rounds` rounds; the paths in a new order each round). Then fits ``measured ~ w_ms *
         layer_sum + w_functions * functions + intercept`` by least squares with both weights
         >= 0 (what a call costs in a graph differs from what it costs alone: for small
-        layers the overhead of a call dominates), and judges it by leave-one-out: the share
+        layers the overhead of a call dominates), or, when it predicts better out of sample,
+        the same with a weight of its own for the ms of each layer type that holds a large
+        share of the time (a layer timed alone misjudges some types more than others: on
+        MobileNetV2 paths, convolutions and depthwise convolutions differently from batch
+        normalization and activations), and judges it by leave-one-out: the share
         of paths within +-10% and Kendall's tau of the predictions out of sample, next to
         the tau between the odd and the even rounds (``noise_tau``: the measurement's own
         agreement, a ceiling for any predictor). Nothing of the model changes: its alphas
@@ -520,32 +586,61 @@ class LatencyEstimator(Estimator):
             (data,) = _random_inputs([shape])
             with model.modes(training=False):
                 outputs.append(build(model, data))
-                features.append((self.layer_sum(model), self.layer_functions(model)))
+                features.append(self._features(model))
         times = self._interleaved(outputs, rounds, runs, np.random.default_rng(seed))
         return self._fit(scope, features, times, rounds, runs)
+
+    def _features(self, model: Module) -> _Features:
+        """What a calibration weighs, of the network as last built."""
+        return _Features(
+            self.layer_sum(model), self.layer_functions(model), self.layer_sums_by_type(model)
+        )
 
     def _fit(
         self,
         scope: str,
-        features: Sequence[tuple[float, float]],
+        features: Sequence[_Features],
         times: np.ndarray,
         rounds: int,
         runs: int,
     ) -> dict[str, Any]:
         """Fits and stores the calibration of `scope` from the features of the networks
-        measured and their (networks, rounds, runs) times."""
+        measured and their (networks, rounds, runs) times: the fit with one weight for
+        all layers' ms, or the one with a weight for each of the layer types that hold a
+        large share of the time (`_typed_columns`) if it predicts the networks at least 5%
+        better out of sample (leave-one-out mean absolute percentage error)."""
         measured = pooled_latency(times)
-        points = [(f[0], f[1], float(m)) for f, m in zip(features, measured, strict=True)]
-        x, y = np.array(features), measured
-        fit = LinearCalibration.fit(x, y, list(FEATURES), nonnegative=True)
-        loo = np.array([
-            LinearCalibration.fit(np.delete(x, i, axis=0), np.delete(y, i), nonnegative=True)
-            .predict(x[i : i + 1])[0]
-            for i in range(len(y))
-        ])  # fmt: skip
+        points = [
+            (f.layer_sum, f.functions, float(m)) for f, m in zip(features, measured, strict=True)
+        ]
+        y = measured
+        candidates = [(list(FEATURES), np.array([[f.layer_sum, f.functions] for f in features]))]
+        types = _typed_columns(features)
+        if types:
+            names = [TYPE_PREFIX + t for t in types] + list(FEATURES)
+            rows = [
+                [f.by_type.get(t, 0.0) for t in types]
+                + [f.layer_sum - sum(f.by_type.get(t, 0.0) for t in types), f.functions]
+                for f in features
+            ]
+            candidates.append((names, np.array(rows)))
+        best: tuple[float, list[str], LinearCalibration, np.ndarray] | None = None
+        for names, x in candidates:
+            loo = np.array([
+                LinearCalibration.fit(np.delete(x, i, axis=0), np.delete(y, i), nonnegative=True)
+                .predict(x[i : i + 1])[0]
+                for i in range(len(y))
+            ])  # fmt: skip
+            error = float(np.mean(np.abs(loo - y) / y))
+            if best is None or error < PREFER_SIMPLER * best[0]:
+                fit = LinearCalibration.fit(x, y, names, nonnegative=True)
+                best = (error, names, fit, loo)
+        assert best is not None
+        _, names, fit, loo = best
+        raw = np.array([f.layer_sum for f in features])
         record = {
             "scope": scope,
-            "weights": {n: float(w) for n, w in zip(FEATURES, fit.weights, strict=True)},
+            "weights": {n: float(w) for n, w in zip(names, fit.weights, strict=True)},
             "intercept": float(fit.intercept),
             "paths": len(points),
             "points": [[float(v) for v in p] for p in points],
@@ -553,8 +648,8 @@ class LatencyEstimator(Estimator):
             "quality": {
                 "within10": 100.0 * float(np.mean(np.abs(loo - y) <= 0.1 * y)),
                 "tau": _tau(loo, y),
-                "raw_within10": 100.0 * float(np.mean(np.abs(x[:, 0] - y) <= 0.1 * y)),
-                "raw_tau": _tau(x[:, 0], y),
+                "raw_within10": 100.0 * float(np.mean(np.abs(raw - y) <= 0.1 * y)),
+                "raw_tau": _tau(raw, y),
                 "noise_tau": _halves_tau(times),
                 "rounds": rounds,
                 "runs": runs,
@@ -565,8 +660,8 @@ class LatencyEstimator(Estimator):
 
     def _measure_paths(
         self, model: Module, shape: Shape, paths: int, rounds: int, runs: int, seed: int
-    ) -> tuple[list[tuple[float, float]], np.ndarray]:
-        """The features (layer sum, functions) of `paths` distinct paths of `model`, and
+    ) -> tuple[list[_Features], np.ndarray]:
+        """The features (`_features`) of `paths` distinct paths of `model`, and
         the times of their end-to-end forwards, a (paths, rounds, runs) array: `runs` timed
         forwards per path and round, the paths in a new order each round (so slow phases
         of the machine are spread over all of them)."""
@@ -585,7 +680,7 @@ class LatencyEstimator(Estimator):
                 drawn.append(path)
         saved = [c.alpha.d.copy() for c in choices]
         release_memory_cache()
-        graphs: list[tuple[float, float, nn.Variable]] = []
+        graphs: list[tuple[_Features, nn.Variable]] = []
         try:
             with model.modes(training=False), most_likely(model):
                 for path in drawn:
@@ -595,12 +690,12 @@ class LatencyEstimator(Estimator):
                         c.alpha.d = one_hot.reshape(c.alpha.shape)
                     (data,) = _random_inputs([shape])
                     output = build(model, data)
-                    graphs.append((self.layer_sum(model), self.layer_functions(model), output))
+                    graphs.append((self._features(model), output))
         finally:
             for c, values in zip(choices, saved, strict=True):
                 c.alpha.d = values
-        times = self._interleaved([g[2] for g in graphs], rounds, runs, rng)
-        return [(g[0], g[1]) for g in graphs], times
+        times = self._interleaved([g[1] for g in graphs], rounds, runs, rng)
+        return [g[0] for g in graphs], times
 
     def _interleaved(
         self, outputs: Sequence[nn.Variable], rounds: int, runs: int, rng: np.random.Generator

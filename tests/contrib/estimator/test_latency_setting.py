@@ -9,10 +9,12 @@ import numpy as np
 import pytest
 from nnabla.ext_utils import get_extension_context
 
+from nnabla_nas import module as Mo
 from nnabla_nas.contrib.estimator import LatencyEstimator
 from nnabla_nas.contrib.estimator.latency import (
     SETTING_KEYS,
     TABLE_FORMAT,
+    _Features,
     measurement_setting,
 )
 from nnabla_nas.contrib.registry import get_space
@@ -117,8 +119,14 @@ def test_calibration_fits_measured_paths_and_is_stored_and_reused(tmp_path):
     assert estimator.predictor.startswith("calibrated") and "6 paths" in estimator.predictor
     # The calibrated cost is the fitted line over the features of the network.
     with most_likely(model):
-        layer_sum, functions = estimator.layer_sum(model, SHAPE), estimator.layer_functions(model)
-        expected = weights["layer_sum"] * layer_sum + weights["functions"] * functions
+        by_type, functions = (
+            estimator.layer_sums_by_type(model, SHAPE),
+            estimator.layer_functions(model),
+        )
+        assert sum(by_type.values()) == pytest.approx(estimator.layer_sum(model, SHAPE))
+        expected = weights["functions"] * functions + sum(
+            weights.get(f"type:{name}", weights["layer_sum"]) * ms for name, ms in by_type.items()
+        )
         assert estimator.cost(model, SHAPE) == pytest.approx(expected + record["intercept"])
     assert estimator.layer_sum(model, SHAPE) == pytest.approx(raw)
     estimator.save()
@@ -184,6 +192,8 @@ def test_calibration_needs_a_scope_and_a_supernet():
     ("change", "match"),
     [
         ({"weights": {"layer_sum": -1.0, "functions": 0.0}}, ">= 0"),
+        ({"weights": {"layer_sum": 1.0, "functions": 0.0, "Conv": 1.0}}, "type:<layer type>"),
+        ({"weights": {"layer_sum": 1.0, "type:Conv": 1.0}}, "keys"),
         ({"intercept": "x"}, "intercept"),
         ({"scope": ""}, "scope"),
     ],
@@ -208,3 +218,48 @@ def test_a_cpu_table_holds_in_every_cpu_context_whatever_its_device_id(tmp_path)
         searched.save()
     here = LatencyEstimator(path, **FAST)  # nnabla's default context: device id '0'
     assert here.cost(toy(), SHAPE) == pytest.approx(cost) and here.measurements == 0
+
+
+def synthetic_calibration(slopes, seed=0):
+    """A calibration fitted on 20 made-up networks whose measured latency is `slopes` (per
+    layer type) times their layer times, plus 0.3 ms, with 1% noise."""
+    rng = np.random.default_rng(seed)
+    features, truth = [], []
+    for _ in range(20):
+        by_type = {
+            "Conv": rng.uniform(2, 4),
+            "DwConv": rng.uniform(1, 2),
+            "ReLU": rng.uniform(0.2, 0.5),
+        }
+        features.append(_Features(sum(by_type.values()), float(rng.integers(30, 60)), by_type))
+        truth.append(sum(slopes[t] * ms for t, ms in by_type.items()) + 0.3)
+    noisy = np.array(truth) * (1 + 0.01 * rng.standard_normal(len(truth)))
+    times = np.broadcast_to(noisy[:, None, None], (20, 2, 3)).copy()
+    estimator = LatencyEstimator(scope="synthetic", **FAST)
+    return estimator, estimator._fit("synthetic", features, times, 2, 3)
+
+
+def test_calibration_weighs_large_layer_types_apart_when_that_predicts_better():
+    estimator, record = synthetic_calibration({"Conv": 1.5, "DwConv": 0.6, "ReLU": 1.0})
+    w = record["weights"]
+    # The two largest types get weights of their own; never every type: ReLU shares the
+    # common weight, which also prices types the calibration has not seen.
+    assert set(w) == {"type:Conv", "type:DwConv", "layer_sum", "functions"}
+    assert w["type:Conv"] == pytest.approx(1.5, rel=0.05)
+    assert w["type:DwConv"] == pytest.approx(0.6, rel=0.15)
+    assert record["quality"]["within10"] == 100.0 and record["quality"]["tau"] > 0.8
+    assert "Conv ms" in estimator.predictor and "other layers' ms" in estimator.predictor
+    # A layer costs the weight of its type times its time, plus its functions.
+    conv = Mo.Conv(4, 4, (3, 3), pad=(1, 1), rng=np.random.RandomState(0))
+    shapes = [(1, 4, 8, 8)]
+    with estimator.uncalibrated():
+        ms = estimator.layer_cost(conv, shapes)
+    calls = estimator._functions(conv, shapes)
+    expected = w["type:Conv"] * ms + w["functions"] * calls
+    assert estimator.layer_cost(conv, shapes) == pytest.approx(expected)
+
+
+def test_calibration_keeps_one_slope_when_all_types_share_it():
+    _, record = synthetic_calibration({"Conv": 1.2, "DwConv": 1.2, "ReLU": 1.2})
+    assert set(record["weights"]) == {"layer_sum", "functions"}
+    assert record["weights"]["layer_sum"] == pytest.approx(1.2, rel=0.05)
