@@ -252,6 +252,36 @@ def _typed_columns(features: Sequence[_Features]) -> list[str]:
     return chosen
 
 
+def _fit_weights(
+    features: Sequence[_Features], measured: np.ndarray, types: Sequence[str]
+) -> tuple[dict[str, float], float]:
+    """Least squares with weights >= 0: the weights of the ms of all layers
+    (``layer_sum``) and of the functions, and the intercept; with `types`, a weight of its
+    own for the ms of each of these types, the others keeping the one-slope fit's weight
+    (never left free: a type the fit cannot tell apart would come out free of cost)."""
+    base = LinearCalibration.fit(
+        [[f.layer_sum, f.functions] for f in features], measured, nonnegative=True
+    )
+    slope, calls = (float(w) for w in base.weights)
+    if not types:
+        return {"layer_sum": slope, "functions": calls}, float(base.intercept)
+    rest = np.array([f.layer_sum - sum(f.by_type.get(t, 0.0) for t in types) for f in features])
+    x = [[f.by_type.get(t, 0.0) for t in types] + [f.functions] for f in features]
+    fit = LinearCalibration.fit(x, measured - slope * rest, nonnegative=True)
+    weights = {TYPE_PREFIX + t: float(w) for t, w in zip(types, fit.weights[:-1], strict=True)}
+    weights.update(layer_sum=slope, functions=float(fit.weights[-1]))
+    return weights, float(fit.intercept)
+
+
+def _predict(weights: dict[str, float], intercept: float, features: _Features) -> float:
+    """The calibrated latency of a network of `features`, as `LatencyEstimator` prices it."""
+    ms = sum(
+        weights.get(TYPE_PREFIX + name, weights["layer_sum"]) * value
+        for name, value in features.by_type.items()
+    )
+    return ms + weights["functions"] * features.functions + intercept
+
+
 class LatencyEstimator(Estimator):
     """Inference latency in milliseconds, measured per layer on the current context.
 
@@ -614,34 +644,23 @@ class LatencyEstimator(Estimator):
             (f.layer_sum, f.functions, float(m)) for f, m in zip(features, measured, strict=True)
         ]
         y = measured
-        candidates = [(list(FEATURES), np.array([[f.layer_sum, f.functions] for f in features]))]
-        types = _typed_columns(features)
-        if types:
-            names = [TYPE_PREFIX + t for t in types] + list(FEATURES)
-            rows = [
-                [f.by_type.get(t, 0.0) for t in types]
-                + [f.layer_sum - sum(f.by_type.get(t, 0.0) for t in types), f.functions]
-                for f in features
-            ]
-            candidates.append((names, np.array(rows)))
-        best: tuple[float, list[str], LinearCalibration, np.ndarray] | None = None
-        for names, x in candidates:
-            loo = np.array([
-                LinearCalibration.fit(np.delete(x, i, axis=0), np.delete(y, i), nonnegative=True)
-                .predict(x[i : i + 1])[0]
-                for i in range(len(y))
-            ])  # fmt: skip
+        best: tuple[float, dict[str, float], float, np.ndarray] | None = None
+        typed = _typed_columns(features)
+        for types in ([], typed) if typed else ([],):
+            loo = np.empty_like(y)
+            for i in range(len(y)):  # leave-one-out: each network predicted by the others
+                others = [f for j, f in enumerate(features) if j != i]
+                loo[i] = _predict(*_fit_weights(others, np.delete(y, i), types), features[i])
             error = float(np.mean(np.abs(loo - y) / y))
             if best is None or error < PREFER_SIMPLER * best[0]:
-                fit = LinearCalibration.fit(x, y, names, nonnegative=True)
-                best = (error, names, fit, loo)
+                best = (error, *_fit_weights(features, y, types), loo)
         assert best is not None
-        _, names, fit, loo = best
+        _, weights, intercept, loo = best
         raw = np.array([f.layer_sum for f in features])
         record = {
             "scope": scope,
-            "weights": {n: float(w) for n, w in zip(names, fit.weights, strict=True)},
-            "intercept": float(fit.intercept),
+            "weights": weights,
+            "intercept": intercept,
             "paths": len(points),
             "points": [[float(v) for v in p] for p in points],
             "fitted": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),

@@ -245,6 +245,7 @@ def test_calibration_weighs_large_layer_types_apart_when_that_predicts_better():
     # The two largest types get weights of their own; never every type: ReLU shares the
     # common weight, which also prices types the calibration has not seen.
     assert set(w) == {"type:Conv", "type:DwConv", "layer_sum", "functions"}
+    assert w["layer_sum"] > 0.5  # the one-slope fit's, never left free (to fall to 0)
     assert w["type:Conv"] == pytest.approx(1.5, rel=0.05)
     assert w["type:DwConv"] == pytest.approx(0.6, rel=0.15)
     assert record["quality"]["within10"] == 100.0 and record["quality"]["tau"] > 0.8
