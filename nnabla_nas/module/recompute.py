@@ -9,9 +9,9 @@ are not marked: on CPU nnabla's depthwise 3x3 forward takes twice a pointwise on
 (a 5x5 six times) and a 3x3 max pooling three times. On the DARTS supernet (16 channels,
 5 cells, batch 16 of 32x32) this lowers the peak RSS of a search step from 1628 to 1087
 MiB (0.57x the raw nnabla graph that keeps everything) with the same losses, in 0.90x-1.01x
-that graph's time (`benchmarks/darts_step.py --recompute true`, three runs); recomputing
-the poolings as well would save another 60 MiB. Training graphs use it when asked
-(``recompute: true``, `Algorithm.recompute`).
+that graph's time (`benchmarks/darts_step.py --recompute true`, three runs; a second-order
+step 0.587x its raw step's memory); recomputing the poolings as well would save another
+60 MiB. Training graphs use it when asked (``recompute: true``, `Algorithm.recompute`).
 
 Batch normalization is never marked: recomputing its training forward would update the
 running statistics twice.
