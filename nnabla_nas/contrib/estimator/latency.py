@@ -234,10 +234,10 @@ class _Features(NamedTuple):
 
 def _typed_columns(features: Sequence[_Features]) -> list[str]:
     """The layer types that get a calibration weight of their own: those holding at least
-    `TYPE_SHARE` of the mean layer sum, the largest first, as many as the networks measured
-    support (a third of them, less the two other weights and the intercept), and never all
-    the types present: the rest share the common weight, which also prices types the
-    calibration has not seen."""
+    `TYPE_SHARE` of the mean layer sum, the largest first, at most ``(networks - 3) // 3``
+    of them (about three networks measured per weight), and never all the types present:
+    the rest share the common weight, which also prices types the calibration has not
+    seen."""
     total = float(np.mean([f.layer_sum for f in features]))
     if total <= 0:
         return []
