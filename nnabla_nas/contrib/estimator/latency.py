@@ -257,20 +257,25 @@ def _fit_weights(
 ) -> tuple[dict[str, float], float]:
     """Least squares with weights >= 0: the weights of the ms of all layers
     (``layer_sum``) and of the functions, and the intercept; with `types`, a weight of its
-    own for the ms of each of these types, the others keeping the one-slope fit's weight
-    (never left free: a type the fit cannot tell apart would come out free of cost)."""
+    own for the ms of each of these types, the others keeping the one-slope fit's weight.
+    No layer type is priced at 0: a type whose own weight comes out 0 (its time not told
+    apart from the types it always comes with) joins the others, and the fit is redone."""
     base = LinearCalibration.fit(
         [[f.layer_sum, f.functions] for f in features], measured, nonnegative=True
     )
     slope, calls = (float(w) for w in base.weights)
-    if not types:
-        return {"layer_sum": slope, "functions": calls}, float(base.intercept)
-    rest = np.array([f.layer_sum - sum(f.by_type.get(t, 0.0) for t in types) for f in features])
-    x = [[f.by_type.get(t, 0.0) for t in types] + [f.functions] for f in features]
-    fit = LinearCalibration.fit(x, measured - slope * rest, nonnegative=True)
-    weights = {TYPE_PREFIX + t: float(w) for t, w in zip(types, fit.weights[:-1], strict=True)}
-    weights.update(layer_sum=slope, functions=float(fit.weights[-1]))
-    return weights, float(fit.intercept)
+    kept = list(types)
+    while kept:
+        rest = [f.layer_sum - sum(f.by_type.get(t, 0.0) for t in kept) for f in features]
+        x = [[f.by_type.get(t, 0.0) for t in kept] + [f.functions] for f in features]
+        fit = LinearCalibration.fit(x, measured - slope * np.array(rest), nonnegative=True)
+        own = dict(zip(kept, (float(w) for w in fit.weights[:-1]), strict=True))
+        if all(w > 0 for w in own.values()):
+            weights = {TYPE_PREFIX + t: w for t, w in own.items()}
+            weights.update(layer_sum=slope, functions=float(fit.weights[-1]))
+            return weights, float(fit.intercept)
+        kept = [t for t in kept if own[t] > 0]
+    return {"layer_sum": slope, "functions": calls}, float(base.intercept)
 
 
 def _predict(weights: dict[str, float], intercept: float, features: _Features) -> float:

@@ -264,3 +264,12 @@ def test_calibration_keeps_one_slope_when_all_types_share_it():
     _, record = synthetic_calibration({"Conv": 1.2, "DwConv": 1.2, "ReLU": 1.2})
     assert set(record["weights"]) == {"layer_sum", "functions"}
     assert record["weights"]["layer_sum"] == pytest.approx(1.2, rel=0.05)
+
+
+def test_no_layer_type_is_priced_at_zero():
+    # DwConv's time adds nothing measured: its own weight would be 0, so it joins the
+    # common weight, and every weight that prices layers stays above 0.
+    _, record = synthetic_calibration({"Conv": 1.5, "DwConv": 0.0, "ReLU": 1.0})
+    w = record["weights"]
+    assert "type:Conv" in w and "type:DwConv" not in w and w["layer_sum"] > 0
+    assert all(v > 0 for k, v in w.items() if k != "functions")
