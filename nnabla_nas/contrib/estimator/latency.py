@@ -224,12 +224,22 @@ def _differences(stored: dict[str, Any], here: dict[str, str]) -> str:
 
 
 class _Features(NamedTuple):
-    """What a calibration weighs of one network: its raw layer sum (ms), the number of
-    functions its layers call, and the layer sum per layer type (ms)."""
+    """What a calibration weighs of one network: the number of functions its layers call
+    and its raw layer sum per layer type (ms)."""
 
-    layer_sum: float
     functions: float
     by_type: dict[str, float]
+
+    @property
+    def layer_sum(self) -> float:
+        """The raw layer sum (ms)."""
+        return sum(self.by_type.values())
+
+
+def _slope(weights: dict[str, float], layer_type: str) -> float:
+    """What a calibration weighs one ms of a layer of `layer_type` (the class name): the
+    type's own weight if it has one, else the common ``layer_sum`` weight."""
+    return float(weights.get(TYPE_PREFIX + layer_type, weights["layer_sum"]))
 
 
 def _typed_columns(features: Sequence[_Features]) -> list[str]:
@@ -280,10 +290,7 @@ def _fit_weights(
 
 def _predict(weights: dict[str, float], intercept: float, features: _Features) -> float:
     """The calibrated latency of a network of `features`, as `LatencyEstimator` prices it."""
-    ms = sum(
-        weights.get(TYPE_PREFIX + name, weights["layer_sum"]) * value
-        for name, value in features.by_type.items()
-    )
+    ms = sum(_slope(weights, name) * value for name, value in features.by_type.items())
     return ms + weights["functions"] * features.functions + intercept
 
 
@@ -499,8 +506,8 @@ class LatencyEstimator(Estimator):
         if record is None or self._raw:
             return ms
         w = record["weights"]
-        per_ms = w.get(TYPE_PREFIX + type(module).__name__, w["layer_sum"])
-        return float(per_ms) * ms + float(w["functions"]) * self._functions(module, input_shapes)
+        calls = self._functions(module, input_shapes)
+        return _slope(w, type(module).__name__) * ms + float(w["functions"]) * calls
 
     def _key(self, module: Module, input_shapes: list[Shape]) -> tuple[str, dict[str, Any]]:
         entry = {
@@ -627,9 +634,7 @@ class LatencyEstimator(Estimator):
 
     def _features(self, model: Module) -> _Features:
         """What a calibration weighs, of the network as last built."""
-        return _Features(
-            self.layer_sum(model), self.layer_functions(model), self.layer_sums_by_type(model)
-        )
+        return _Features(self.layer_functions(model), self.layer_sums_by_type(model))
 
     def _fit(
         self,

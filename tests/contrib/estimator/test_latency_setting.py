@@ -231,7 +231,7 @@ def synthetic_calibration(slopes, seed=0):
             "DwConv": rng.uniform(1, 2),
             "ReLU": rng.uniform(0.2, 0.5),
         }
-        features.append(_Features(sum(by_type.values()), float(rng.integers(30, 60)), by_type))
+        features.append(_Features(float(rng.integers(30, 60)), by_type))
         truth.append(sum(slopes[t] * ms for t, ms in by_type.items()) + 0.3)
     noisy = np.array(truth) * (1 + 0.01 * rng.standard_normal(len(truth)))
     times = np.broadcast_to(noisy[:, None, None], (20, 2, 3)).copy()
