@@ -585,10 +585,11 @@ def run_breakdown(setup: Setup) -> dict:
     def backward(graph: Any, optimizer: Any) -> None:  # Algorithm.backward, measured
         optimizer.zero_grad()
         before = current_rss_kib()
-        graph.loss.forward(clear_no_need_grad=True)
-        forward = current_rss_kib()
-        held = held_outputs(graph.loss) if len(rows) < len(PHASES) else Counter()
-        graph.loss.backward(clear_buffer=True)
+        with graph.differentiating(optimizer.params.values()):
+            graph.loss.forward(clear_no_need_grad=True)
+            forward = current_rss_kib()
+            held = held_outputs(graph.loss) if len(rows) < len(PHASES) else Counter()
+            graph.loss.backward(clear_buffer=True)
         phase = PHASES[len(rows) % len(PHASES)][0]
         rows.append({"step": len(rows) // len(PHASES), "phase": phase, "before_kib": before,
                      "forward_kib": forward, "backward_kib": current_rss_kib(),

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 from collections import OrderedDict
-from collections.abc import Callable, Collection, Iterator, Mapping
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -57,6 +57,13 @@ class Graph:
         """Sets the batch and noise `inputs` saved from this graph back."""
         for variable, data in zip((self.x, self.y, *self.noise.variables), inputs, strict=True):
             variable.d = data
+
+    def differentiating(self, params: Iterable[nn.Variable]) -> AbstractContextManager[None]:
+        """A block in which a pass over this graph differentiates `params` only: the
+        graph's other parameters are left out (`no_gradient`), so the backward skips their
+        products and the forward frees the inputs only they would need."""
+        own = {id(p) for p in params}
+        return no_gradient(p for p in self.params.values() if id(p) not in own)
 
 
 def cross_entropy(logits: nn.Variable, y: nn.Variable) -> nn.Variable:
@@ -195,8 +202,7 @@ class Algorithm:
         out, so the backward skips their products and the forward frees the inputs only
         they would need."""
         optimizer.zero_grad()
-        own = {id(p) for p in optimizer.params.values()}
-        with no_gradient(p for p in graph.params.values() if id(p) not in own):
+        with graph.differentiating(optimizer.params.values()):
             graph.loss.forward(clear_no_need_grad=True)
             graph.loss.backward(clear_buffer=True)
 

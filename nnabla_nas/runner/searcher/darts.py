@@ -11,7 +11,6 @@ import nnabla as nn
 import numpy as np
 
 from ...contrib.model import Model
-from ...module.graph import no_gradient
 from ...optimizer import Optimizer
 from ...utils.distributed import Communicator
 from ...utils.fields import limited
@@ -181,11 +180,9 @@ class DartsSearcher(Searcher):
     def _gradients(self, graph: Graph, params: Mapping) -> dict[str, np.ndarray]:
         """Returns d(loss)/d(param) for `params` at the current values (of the whole batch
         under data parallel)."""
-        everything = self.model.get_parameters()
-        for p in everything.values():
+        for p in self.model.get_parameters().values():
             p.grad.zero()
-        wanted = {id(p) for p in params.values()}
-        with no_gradient(p for p in everything.values() if id(p) not in wanted):
+        with graph.differentiating(params.values()):
             graph.loss.forward(clear_no_need_grad=True)
             graph.loss.backward(clear_buffer=True)
         self.comm.allreduce_mean([p.grad for p in params.values()])
