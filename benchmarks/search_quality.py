@@ -13,7 +13,10 @@ allow, skip, on scikit-learn's digits at 16x16. The benchmark
    25th, 50th and 75th percentiles; ``--budgets`` gives them in ms instead);
 3. per budget, retrains ``--random`` distinct random architectures predicted within it
    (the pool; their seeds cycle through ``--seeds``), after retraining one of them with
-   ``--noise-seeds`` seeds to show the noise floor of a retraining;
+   ``--noise-seeds`` seeds to show the noise floor of a retraining; and retrains the
+   middle budget's pool ``--repeat`` more times with other seeds, to show whether a
+   retraining ranks the architectures at all (tau between seeds, the share of the
+   variance the architecture explains, the top quarter's percentile when retrained again);
 4. runs each searcher (DARTS first and second order, ProxylessNAS REINFORCE and binary
    gates and GDAS, all with the TuNAS target term ``|E[latency] / budget - 1|``; SPOS and
    FairNAS, whose evolution after training takes the budget as a hard limit) per budget
@@ -23,7 +26,9 @@ It prints, per searcher and budget: the test accuracy and loss of the architectu
 (mean over seeds), their percentile in the pool, their latency (predicted, and measured end
 to end: median of 200 runs) against the budget, the hypervolume of their (accuracy, latency)
 points against the pool's with a common reference point (the lowest accuracy of both, the
-budget), and, at equal compute, the expected best test accuracy of k random architectures of
+budget), Kendall's tau between the log-probability a search's final probabilities give each
+pool architecture and its retrained accuracy (the searchers that learn probabilities),
+and, at equal compute, the expected best test accuracy of k random architectures of
 the pool, k = floor(search wall time / mean retraining wall time) (at least 1; the exact
 mean over all k-subsets of the pool). Picking the best of k by test accuracy favours random
 sampling: it selects on the test set, the searchers do not.
@@ -41,7 +46,8 @@ Run from the repository root::
 
 Time on this 2-core VM (measured, DARTS first order, ProxylessNAS REINFORCE and binary
 gates at the defaults): 3.9 CPU-hours, a search costing about 344, 118 and 166 CPU s and a
-retraining about 102 (82 retrainings); with ``--jobs 2``, about 2 hours. Second-order DARTS
+retraining about 102 (82 retrainings; ``--repeat 1`` adds 20); with ``--jobs 2``, about 2
+hours. Second-order DARTS
 steps cost about 3x first-order ones. ``--searchers``, ``--seeds``, ``--budgets``,
 ``--random`` and the epoch flags size it down.
 """
@@ -72,6 +78,7 @@ from typing import Any
 import nnabla as nn
 import numpy as np
 import yaml
+from scipy.stats import kendalltau
 
 from nnabla_nas.app.build import latency_scope, latency_threads, make_dataset, nnabla_context
 from nnabla_nas.app.builtin_configs import config_file
@@ -85,6 +92,7 @@ from nnabla_nas.runner.multitrial import STRATEGIES
 from nnabla_nas.runner.multitrial.pareto import hypervolume_2d, pareto_front
 from nnabla_nas.runner.searcher import SEARCHERS as ONE_SHOT
 from nnabla_nas.utils.io import read_json, write_json
+from nnabla_nas.visualize.plots import read_probabilities
 
 SEARCH = "mobilenet-digits-search"  # built-in configs; a YAML file's path also works
 TRAIN = "mobilenet-digits-train"
@@ -123,6 +131,7 @@ FULL: dict[str, Any] = {
     "seeds": [1, 2, 3],
     "random": 20,
     "noise_seeds": 3,
+    "repeat": 1,
 }
 QUICK: dict[str, Any] = {
     "searchers": ["darts"],
@@ -130,6 +139,7 @@ QUICK: dict[str, Any] = {
     "seeds": [1],
     "random": 3,
     "noise_seeds": 1,
+    "repeat": 0,
     "search_epochs": 1,
     "train_epochs": 1,
 }
@@ -171,6 +181,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--seeds", type=_numbers(int), help="search and retraining seeds (1,2,3)")
     p.add_argument("--random", type=int, help="random architectures per budget (20)")
     p.add_argument("--noise-seeds", type=int, help="seeds of the noise-floor retraining (3)")
+    p.add_argument(
+        "--repeat", type=int,
+        help="retrain the middle budget's pool this many times more, each architecture with "
+        "the next of --seeds: the retraining's agreement with itself (1; fewer than the seeds)",
+    )  # fmt: skip
     p.add_argument("--quantiles", type=_numbers(float), help="budget percentiles (25,50,75)")
     p.add_argument("--budgets", type=_numbers(float), help="budgets in ms (instead of quantiles)")
     p.add_argument("--samples", type=int, default=2000, help="random architectures sampled")
@@ -218,6 +233,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     ]
     if not args.seeds or any(s < 0 for s in args.seeds):
         problems.append("--seeds: give seeds >= 0")
+    elif len(set(args.seeds)) < len(args.seeds):
+        problems.append("--seeds: give distinct seeds")
+    elif not 0 <= args.repeat < len(args.seeds):
+        problems.append(
+            f"--repeat must be 0 to {len(args.seeds) - 1}: each repeat retrains an "
+            "architecture with another of the --seeds"
+        )
     if args.budgets is not None and (not args.budgets or any(b <= 0 for b in args.budgets)):
         problems.append("--budgets: give positive ms values")
     if args.budgets is None and any(not 0 <= q <= 100 for q in args.quantiles):
@@ -561,6 +583,9 @@ class Bench:
                 **times, "shared_calibration": shared, "folder": job.folder,
                 "finished": finished,
             }  # fmt: skip
+            probabilities = final_probabilities(record)
+            if probabilities is not None:
+                record["probabilities"] = probabilities
             print(
                 f"  {name} at {budget:.3f} ms, seed {job.seed}: {arch_id(blocks)} "
                 f"({self.latency(blocks):.3f} ms predicted), {ran.seconds:.0f} s"
@@ -654,6 +679,46 @@ def read_result(folder: str) -> tuple[float, float]:
     return float(result["test_accuracy"]), float(loss)
 
 
+def final_probabilities(search: dict[str, Any]) -> list[dict[str, float]] | None:
+    """A search's final probability of every candidate, per block in order: stored with
+    its record, else read from the last epoch of its folder's ``arch_probs.csv``; None for
+    a searcher that learns none (or a record whose folder is gone)."""
+    if "probabilities" in search:
+        return list(search["probabilities"])
+    path = os.path.join(search.get("folder", ""), "arch_probs.csv")
+    if not os.path.exists(path):
+        return None
+    history = read_probabilities(path)
+    return [{name: points[-1][1] for name, points in c.items()} for c in history.values()]
+
+
+def log_probability(probabilities: Sequence[dict[str, float]], blocks: Sequence[str]) -> float:
+    """The log-probability of the architecture `blocks` under a search's final
+    probabilities (independent blocks)."""
+    return float(
+        sum(math.log(max(p[b], 1e-300)) for p, b in zip(probabilities, blocks, strict=True))
+    )
+
+
+def tau(a: Sequence[float], b: Sequence[float]) -> float:
+    """Kendall's tau (tau-b, ties allowed); nan where undefined (a constant input)."""
+    return float(kendalltau(a, b).statistic) if len(a) >= 2 else math.nan
+
+
+def architecture_share(groups: Sequence[Sequence[float]]) -> float:
+    """The share of a retraining's variance that the architecture explains: the intraclass
+    correlation ICC(1) of a one-way ANOVA over `groups` (one group per architecture, its
+    retrainings with different seeds, the same count each); nan with fewer than 2 groups."""
+    k = len(groups[0]) if groups else 0
+    if len(groups) < 2 or k < 2 or any(len(g) != k for g in groups):
+        return math.nan
+    data = np.asarray(groups, dtype=float)
+    between = k * float(np.var(data.mean(axis=1), ddof=1))
+    within = float(np.mean(np.var(data, axis=1, ddof=1)))
+    total = between + (k - 1) * within
+    return (between - within) / total if total > 0 else math.nan
+
+
 # -- printing ------------------------------------------------------------------------------
 
 
@@ -698,12 +763,15 @@ def noise_table(records: list[dict[str, Any]]) -> tuple[float, float]:
 
 
 def pool_table(
-    budgets: list[float], pools: dict[float, list[dict[str, Any]]], noise: tuple[float, float]
+    budgets: list[float],
+    pools: dict[float, list[dict[str, Any]]],
+    noise: tuple[float, float],
+    noise_name: str = "the noise floor's",
 ) -> None:
     print("random pools: test accuracy (%) and loss of the retrained random architectures")
     print(
         f"{'budget ms':>9} {'n':>3} {'acc std':>7} {'acc min-max':^17} {'loss std':>8} "
-        f"{'loss min-max':^17} {'meas. ms':^13} {'s/run':>5}  spread > noise?"
+        f"{'loss min-max':^17} {'meas. ms':^13} {'s/run':>5}  spread over noise"
     )
     for budget in budgets:
         rs = pools[budget]
@@ -719,16 +787,75 @@ def pool_table(
             if math.isnan(floor) or math.isnan(s):
                 verdicts.append(f"{what} n/a")
             else:
-                verdicts.append(f"{what} {'yes' if s > floor else 'no'} (x{s / floor:.1f})")
+                share = max(0.0, 1.0 - (floor / s) ** 2)  # of the pool's variance
+                verdicts.append(f"{what} x{s / floor:.1f} (arch ~{share:.0%})")
         print(
             f"{budget:>9.3f} {len(rs):>3} {fmt(std(acc), '.2f', 7)} {min(acc):>8.2f}-"
             f"{max(acc):<8.2f} {fmt(std(loss), '.4f', 8)} {min(loss):>8.4f}-{max(loss):<8.4f} "
             f"{span} {seconds:>5.0f}  {', '.join(verdicts)}"
         )
     print(
-        "  n/a: a spread needs at least 2 runs; x: the pool's std over the noise floor's;"
+        f"  n/a: a spread needs at least 2 runs; x: the pool's std over {noise_name}; arch:"
+        " the share\n  of the pool's variance left to the architectures, 1 - (noise / std)^2"
+        " (75% at x2)"
         "\n  s/run: CPU seconds of a retraining\n"
     )
+
+
+def repeat_table(
+    budget: float, firsts: list[dict[str, Any]], again: list[list[dict[str, Any]]]
+) -> tuple[float, float] | None:
+    """Prints how far a retraining agrees with itself: the pool of `budget` (`firsts`, one
+    retraining each) against `again` (per architecture of `firsts`, its retrainings with
+    other seeds; architectures not retrained again yet are left out). Returns a
+    retraining's std over seeds (accuracy points, loss), pooled over the architectures;
+    None with fewer than two retrained again."""
+    pairs = [(f, more) for f, more in zip(firsts, again, strict=True) if more]
+    if len(pairs) < 2:
+        print(f"the retraining against itself ({budget:.3f} ms pool): not retrained again yet\n")
+        return None
+    rounds = min(len(more) for _, more in pairs)
+    print(
+        f"the retraining against itself: {len(pairs)} architectures of the {budget:.3f} ms "
+        f"pool retrained {rounds + 1} times, with different seeds"
+    )
+    print(f"  {'':<12}{'seed std':>8} {'pool std':>8} {'tau':>6} {'arch share':>10} "
+          f"{'top 1/4 again':>13}")  # fmt: skip
+    quarter = max(1, math.ceil(len(pairs) / 4))
+    seed_stds = []
+
+    def groups(key: str) -> list[list[float]]:
+        return [[r[key] for r in [f, *more[:rounds]]] for f, more in pairs]
+
+    for what, key, sign, other in (
+        ("accuracy %", "test_accuracy", 1.0, "test_loss"),
+        ("loss", "test_loss", -1.0, "test_accuracy"),
+    ):
+        first = [sign * f[key] for f, _ in pairs]
+        second = [sign * more[0][key] for _, more in pairs]
+        share = architecture_share(groups(key))
+        # the top quarter, ties broken by the other measure (accuracy ties are common)
+        rank = [(first[i], -sign * pairs[i][0][other]) for i in range(len(pairs))]
+        order = sorted(range(len(pairs)), key=lambda i: rank[i], reverse=True)[:quarter]
+        pool = [sign * r[key] for r in firsts]
+        again_pct = np.mean([percentile(second[i], pool, higher_is_better=True) for i in order])
+        scale = 100.0 if sign > 0 else 1.0
+        seed_std = scale * math.sqrt(np.mean([np.var(g, ddof=1) for g in groups(key)]))
+        seed_stds.append(seed_std)
+        spec = ".2f" if sign > 0 else ".4f"
+        print(f"  {what:<12}{seed_std:>8{spec}} {fmt(scale * std(pool), spec, 8)} "
+              f"{fmt(tau(first, second), '.3f', 6)} {fmt(share, '.0%', 10)} "
+              f"{again_pct:>13.1f}")  # fmt: skip
+    print(
+        "  seed std: a retraining's std over seeds, pooled over the architectures; pool std: "
+        "the pool's (architectures and seeds);\n"
+        "  tau: Kendall's tau between two retrainings of the same architectures (the ceiling of"
+        " any ranking of them);\n  arch share: the share of a retraining's variance the "
+        "architecture explains (ICC(1) over the retrainings);\n  top 1/4 again: the pool "
+        "percentile, at another seed, of the pool's top quarter by its first retraining (what"
+        "\n  a search that knew every first retraining would score: the setting's resolution)\n"
+    )
+    return seed_stds[0], seed_stds[1]
 
 
 @dataclass
@@ -757,6 +884,23 @@ class Cell:
         by_acc = [percentile(r["test_accuracy"], acc, higher_is_better=True) for r in self.found]
         by_loss = [percentile(r["test_loss"], loss, higher_is_better=False) for r in self.found]
         return float(np.mean(by_acc)), float(np.mean(by_loss))
+
+    def ranking(self) -> tuple[float, float, int]:
+        """Kendall's tau between the log-probability that each search's final
+        probabilities give the pool's architectures and their retrained accuracy, and their
+        loss (the lower the better); means over the searches that learn probabilities, and
+        how many those are."""
+        by_acc, by_loss = [], []
+        for search in self.searches:
+            probabilities = final_probabilities(search)
+            if probabilities is None:
+                continue
+            logp = [log_probability(probabilities, r["blocks"]) for r in self.pool]
+            by_acc.append(tau(logp, [r["test_accuracy"] for r in self.pool]))
+            by_loss.append(tau(logp, [-r["test_loss"] for r in self.pool]))
+        if not by_acc:
+            return math.nan, math.nan, 0
+        return float(np.nanmean(by_acc)), float(np.nanmean(by_loss)), len(by_acc)
 
     def _points(self, latency: str) -> tuple[list[list[float]], np.ndarray, list[float]] | None:
         """The found and the pool's (accuracy %, `latency` ms) points and the reference of
@@ -871,6 +1015,21 @@ def searcher_tables(cells: list[Cell]) -> None:
     )
 
 
+def ranking_table(cells: list[Cell]) -> None:
+    rows = [(c, *c.ranking()) for c in cells]
+    rows = [r for r in rows if r[3] > 0]
+    if not rows:
+        return
+    print("does the search rank the pool? Kendall's tau between the log-probability of each "
+          "pool architecture\nunder the search's final probabilities and its retrained "
+          "accuracy, and loss (means over seeds)")  # fmt: skip
+    print(f"{'searcher':<10} {'budget':>7} {'n':>3} {'tau acc':>7} {'tau loss':>8}")
+    for c, by_acc, by_loss, n in rows:
+        print(f"{c.searcher:<10} {c.budget:>7.3f} {n:>3} {fmt(by_acc, '.3f', 7)} "
+              f"{fmt(by_loss, '.3f', 8)}")  # fmt: skip
+    print("  n: searches with probabilities (the supernet searchers SPOS and FairNAS learn none)\n")
+
+
 def summary(cells: list[Cell]) -> None:
     print("summary per searcher (over budgets)")
     print(
@@ -970,6 +1129,11 @@ def run(args: argparse.Namespace) -> None:
     # every cell gets its first seed before any gets a second) and what they found
     middle = budgets[len(budgets) // 2]
     noise_plan = [(chosen[middle][0], s) for s in range(1, args.noise_seeds + 1)]
+    seeds = args.seeds
+    repeat_plan = [  # the middle pool again, each architecture with the next seeds
+        [(blocks, seeds[(i + r) % len(seeds)]) for r in range(1, args.repeat + 1)]
+        for i, blocks in enumerate(chosen[middle])
+    ]
     pool_plan = {
         b: [(blocks, args.seeds[i % len(args.seeds)]) for i, blocks in enumerate(chosen[b])]
         for b in budgets
@@ -991,12 +1155,18 @@ def run(args: argparse.Namespace) -> None:
         ]
         retrains = [bench.retrain_job(*p) for p in noise_plan]
         retrains += [bench.retrain_job(*p) for b in budgets for p in pool_plan[b]]
+        retrains += [bench.retrain_job(*p) for plan in repeat_plan for p in plan]
         searches = [bench.search_job(*p) for p in search_plan]
         bench.execute(interleave(unfinished) + interleave(searches, retrains))
         print()
 
     noise = [r for r in (trained(*p) for p in noise_plan) if r is not None]
     pools = {b: [r for r in (trained(*p) for p in pool_plan[b]) if r is not None] for b in budgets}
+    again = [
+        [r for r in (trained(*p) for p in plan) if r is not None]
+        for plan, first in zip(repeat_plan, pool_plan[middle], strict=True)
+        if trained(*first) is not None
+    ]
     runs: dict[tuple[str, float], tuple[list[dict[str, Any]], list[dict[str, Any]]]] = {}
     for name, budget, seed in search_plan:
         search = searched(name, budget, seed)
@@ -1023,7 +1193,11 @@ def run(args: argparse.Namespace) -> None:
         floor = (math.nan, math.nan)
         print("noise floor: not retrained yet\n")
     pools = {b: with_measured(rs, ms) for b, rs in pools.items()}
-    pool_table(budgets, pools, floor)
+    seed_noise = repeat_table(middle, pools[middle], again) if args.repeat else None
+    if seed_noise is None:
+        pool_table(budgets, pools, floor)
+    else:  # many architectures' seeds: a surer noise than one architecture's
+        pool_table(budgets, pools, seed_noise, "the pooled seed std above")
     cells = [
         Cell(name, budget, with_measured(runs[name, budget][1], ms), runs[name, budget][0],
              pools[budget], len(args.seeds))
@@ -1033,6 +1207,7 @@ def run(args: argparse.Namespace) -> None:
     ]  # fmt: skip
     if cells:
         searcher_tables(cells)
+        ranking_table(cells)
         summary(cells)
     print(f"\ntook {time.perf_counter() - started:.0f} s; results in {results.path}")
 
