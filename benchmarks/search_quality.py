@@ -802,14 +802,22 @@ def pool_table(
     )
 
 
+@dataclass(frozen=True)
+class Agreement:
+    """A retraining against itself (`repeat_table`), per measure (accuracy, loss)."""
+
+    seed_std: tuple[float, float]  # a retraining's std over seeds (accuracy points, loss)
+    tau: tuple[float, float]  # Kendall's tau between two retrainings
+    top_again: tuple[float, float]  # the top quarter's pool percentile at another seed
+
+
 def repeat_table(
     budget: float, firsts: list[dict[str, Any]], again: list[list[dict[str, Any]]]
-) -> tuple[float, float] | None:
+) -> Agreement | None:
     """Prints how far a retraining agrees with itself: the pool of `budget` (`firsts`, one
     retraining each) against `again` (per architecture of `firsts`, its retrainings with
-    other seeds; architectures not retrained again yet are left out). Returns a
-    retraining's std over seeds (accuracy points, loss), pooled over the architectures;
-    None with fewer than two retrained again."""
+    other seeds; architectures not retrained again yet are left out). Returns what it
+    printed; None with fewer than two retrained again."""
     pairs = [(f, more) for f, more in zip(firsts, again, strict=True) if more]
     if len(pairs) < 2:
         print(f"the retraining against itself ({budget:.3f} ms pool): not retrained again yet\n")
@@ -822,7 +830,7 @@ def repeat_table(
     print(f"  {'':<12}{'seed std':>8} {'pool std':>8} {'tau':>6} {'arch share':>10} "
           f"{'top 1/4 again':>13}")  # fmt: skip
     quarter = max(1, math.ceil(len(pairs) / 4))
-    seed_stds = []
+    seed_stds, taus, tops = [], [], []
 
     def groups(key: str) -> list[list[float]]:
         return [[r[key] for r in [f, *more[:rounds]]] for f, more in pairs]
@@ -842,6 +850,8 @@ def repeat_table(
         scale = 100.0 if sign > 0 else 1.0
         seed_std = scale * math.sqrt(np.mean([np.var(g, ddof=1) for g in groups(key)]))
         seed_stds.append(seed_std)
+        taus.append(tau(first, second))
+        tops.append(float(again_pct))
         spec = ".2f" if sign > 0 else ".4f"
         print(f"  {what:<12}{seed_std:>8{spec}} {fmt(scale * std(pool), spec, 8)} "
               f"{fmt(tau(first, second), '.3f', 6)} {fmt(share, '.0%', 10)} "
@@ -855,7 +865,7 @@ def repeat_table(
         "percentile, at another seed, of the pool's top quarter by its first retraining (what"
         "\n  a search that knew every first retraining would score: the setting's resolution)\n"
     )
-    return seed_stds[0], seed_stds[1]
+    return Agreement((seed_stds[0], seed_stds[1]), (taus[0], taus[1]), (tops[0], tops[1]))
 
 
 @dataclass
@@ -1030,7 +1040,7 @@ def ranking_table(cells: list[Cell]) -> None:
     print("  n: searches with probabilities (the supernet searchers SPOS and FairNAS learn none)\n")
 
 
-def summary(cells: list[Cell]) -> None:
+def summary(cells: list[Cell], agreement: Agreement | None = None) -> None:
     print("summary per searcher (over budgets)")
     print(
         f"{'searcher':<10} {'budgets':>7} {'seeds':>5} {'pct acc':>7} {'> 75?':>5} "
@@ -1053,6 +1063,14 @@ def summary(cells: list[Cell]) -> None:
             f"{f'{equal}/{len(mine)}':>12}"
         )
     print("  seeds: the searches retrained out of those asked for; pct: means over budgets")
+    if agreement is not None:
+        acc, loss = agreement.top_again
+        print(
+            f"  the setting's resolution: the pool's top quarter, retrained again, scores pct "
+            f"{acc:.1f} by accuracy\n  and {loss:.1f} by loss (tau between "
+            f"two retrainings {agreement.tau[0]:.2f}, {agreement.tau[1]:.2f}); a target above "
+            "that is beyond what this setting can show"
+        )
 
 
 # -- the benchmark's steps -----------------------------------------------------------------
@@ -1193,11 +1211,11 @@ def run(args: argparse.Namespace) -> None:
         floor = (math.nan, math.nan)
         print("noise floor: not retrained yet\n")
     pools = {b: with_measured(rs, ms) for b, rs in pools.items()}
-    seed_noise = repeat_table(middle, pools[middle], again) if args.repeat else None
-    if seed_noise is None:
+    agreement = repeat_table(middle, pools[middle], again) if args.repeat else None
+    if agreement is None:
         pool_table(budgets, pools, floor)
     else:  # many architectures' seeds: a surer noise than one architecture's
-        pool_table(budgets, pools, seed_noise, "the pooled seed std above")
+        pool_table(budgets, pools, agreement.seed_std, "the pooled seed std above")
     cells = [
         Cell(name, budget, with_measured(runs[name, budget][1], ms), runs[name, budget][0],
              pools[budget], len(args.seeds))
@@ -1208,7 +1226,7 @@ def run(args: argparse.Namespace) -> None:
     if cells:
         searcher_tables(cells)
         ranking_table(cells)
-        summary(cells)
+        summary(cells, agreement)
     print(f"\ntook {time.perf_counter() - started:.0f} s; results in {results.path}")
 
 

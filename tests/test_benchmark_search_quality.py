@@ -79,7 +79,11 @@ def test_the_repeat_table_reports_a_setting_without_and_with_signal(sq, capsys):
     # retrainings that agree: tau 1, the top quarter again beats all but itself
     firsts = [record(f"a{i}", 0.90 + 0.01 * i, 0.5 - 0.01 * i) for i in range(8)]
     again = [[record(f"a{i}", 0.905 + 0.01 * i, 0.495 - 0.01 * i)] for i in range(8)]
-    sq.repeat_table(1.0, firsts, again)
+    agreement = sq.repeat_table(1.0, firsts, again)
+    assert agreement.tau == (pytest.approx(1.0), pytest.approx(1.0))
+    assert agreement.top_again[0] == pytest.approx(100 * (8 + 7) / 2 / 8)
+    # two retrainings 0.005 (accuracy) apart: a std over seeds of 0.005 / sqrt(2)
+    assert agreement.seed_std[0] == pytest.approx(100 * 0.005 / 2**0.5)
     rows = {
         line.split()[0]: line.split()
         for line in capsys.readouterr().out.splitlines()
@@ -98,7 +102,7 @@ def test_the_repeat_table_reports_a_setting_without_and_with_signal(sq, capsys):
     }
     assert rows["accuracy"][4] == "-1.000"
     # one architecture retrained again is too few
-    sq.repeat_table(1.0, firsts, [again[0]] + [[]] * 7)
+    assert sq.repeat_table(1.0, firsts, [again[0]] + [[]] * 7) is None
     assert "not retrained again yet" in capsys.readouterr().out
 
 
