@@ -211,6 +211,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "machine)",
     )  # fmt: skip
     p.add_argument(
+        "--screen", action="store_true",
+        help="no searches: retrain the noise floor, the pools and the repeat only, and print "
+        "whether the setting can tell its architectures apart (run this before paying for "
+        "searches in a new setting)",
+    )  # fmt: skip
+    p.add_argument(
         "--quick",
         action="store_true",
         help="smoke run: darts, one budget (median), seed 1, 3 random architectures, one "
@@ -244,6 +250,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         problems.append("--budgets: give positive ms values")
     if args.budgets is None and any(not 0 <= q <= 100 for q in args.quantiles):
         problems.append("--quantiles: give percentiles in [0, 100]")
+    if args.screen and not args.repeat:
+        problems.append("--screen needs --repeat 1 or more (the retraining against itself)")
     if args.measure and not args.report:
         problems.append("--measure goes with --report (a full run measures at its end)")
     if problems:
@@ -1156,7 +1164,12 @@ def run(args: argparse.Namespace) -> None:
         b: [(blocks, args.seeds[i % len(args.seeds)]) for i, blocks in enumerate(chosen[b])]
         for b in budgets
     }
-    search_plan = [(n, b, seed) for seed in args.seeds for b in budgets for n in args.searchers]
+    search_plan = [
+        (n, b, seed)
+        for seed in args.seeds
+        for b in budgets
+        for n in ([] if args.screen else args.searchers)
+    ]
     results = bench.results
 
     def searched(name: str, budget: float, seed: int) -> dict[str, Any] | None:

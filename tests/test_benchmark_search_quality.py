@@ -116,3 +116,10 @@ def test_repeat_needs_another_seed(sq, capsys):
     assert "distinct seeds" in capsys.readouterr().err
     assert sq.parse_args(["--seeds", "1,2", "--repeat", "1"]).repeat == 1
     assert sq.parse_args([]).repeat == 1 and sq.parse_args(["--quick"]).repeat == 0
+
+
+def test_screen_needs_the_repeat(sq, capsys):
+    with pytest.raises(SystemExit):
+        sq.parse_args(["--screen", "--repeat", "0"])
+    assert "--screen needs --repeat 1 or more" in capsys.readouterr().err
+    assert sq.parse_args(["--screen"]).screen
