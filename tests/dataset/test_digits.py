@@ -56,7 +56,7 @@ def test_bad_size_is_refused() -> None:
 
 
 def test_registry_names_the_dataset_classes() -> None:
-    assert set(DATASETS) == {"digits", "cifar10", "cifar100", "folder", "csv"}
+    assert set(DATASETS) == {"digits", "mnist5k", "cifar10", "cifar100", "folder", "csv"}
     digits = DATASETS["digits"](image_size=16, test_fraction=0.25)
     assert digits.sample_shape == (1, 16, 16) and digits.classes == 10 and digits.mean is None
     train, test = digits.load(split_seed=0)
