@@ -862,7 +862,7 @@ def repeat_table(
         tops.append(float(again_pct))
         spec = ".2f" if sign > 0 else ".4f"
         print(f"  {what:<12}{seed_std:>8{spec}} {fmt(scale * std(pool), spec, 8)} "
-              f"{fmt(tau(first, second), '.3f', 6)} {fmt(share, '.0%', 10)} "
+              f"{fmt(taus[-1], '.3f', 6)} {fmt(share, '.0%', 10)} "
               f"{again_pct:>13.1f}")  # fmt: skip
     print(
         "  seed std: a retraining's std over seeds, pooled over the architectures; pool std: "

