@@ -209,7 +209,8 @@ def test_profile_calibrates_a_search_space_and_refuses_a_foreign_table(tmp_path,
     weights, intercept = result["calibration"]["weights"], result["calibration"]["intercept"]
     assert result["predicted_ms"] != pytest.approx(result["layer_sum_ms"])
     slope = min(w for k, w in weights.items() if k != "functions")  # of the ms, per layer type
-    assert result["predicted_ms"] >= slope * result["layer_sum_ms"] + intercept
+    bound = slope * result["layer_sum_ms"] + intercept  # met with equality when one slope fits
+    assert result["predicted_ms"] >= bound or result["predicted_ms"] == pytest.approx(bound)
     with open(table) as f:
         assert [c["scope"] for c in json.load(f)["calibrations"]] == [
             result["calibration"]["scope"]
